@@ -1,0 +1,4 @@
+#[napi_derive::napi]
+pub fn ping() -> u32 {
+    1
+}
