@@ -1,0 +1,232 @@
+//! Commit stores: how a new table version becomes visible.
+//!
+//! The manifest of version `v` of a table lives at
+//! `<table dir>/_versions/<20-digit (u64::MAX - v)>.manifest`. The inverted
+//! number makes the newest version sort first, so on stores that list keys in
+//! lexicographic order (S3, GCS, Azure, memory) the first key of one list
+//! request is the latest version, however many versions exist.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::StreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+
+use crate::error::{Error, Result};
+use crate::storage::StoreHandle;
+
+pub mod conformance;
+
+pub const VERSIONS_DIR: &str = "_versions";
+const MANIFEST_SUFFIX: &str = ".manifest";
+
+/// The outcome of a commit that did not succeed.
+#[derive(Debug)]
+pub enum CommitError {
+    /// Another writer committed this version first. The caller decides
+    /// whether to rebase and retry; no caller parses error text.
+    Conflict {
+        version: u64,
+    },
+    Failed(Error),
+}
+
+impl From<Error> for CommitError {
+    fn from(e: Error) -> Self {
+        CommitError::Failed(e)
+    }
+}
+
+/// A commit store. Every implementation upholds, and the conformance suite
+/// in [`conformance`] checks:
+///
+/// 1. **One winner per version**: of any number of concurrent `commit`s of
+///    version `v` of a table, exactly one returns `Ok`; the rest return
+///    `Conflict { version: v }` and their manifests are never visible.
+/// 2. **Atomic visibility**: `load(v)` returns either nothing or the complete
+///    manifest the winner committed, never a part of it.
+/// 3. **Latest never goes backwards**: once `latest_version` has returned
+///    `v` (to anyone), it never returns less than `v` again, until the table
+///    is dropped.
+#[async_trait]
+pub trait CommitStore: Send + Sync + Debug {
+    /// The highest committed version, or `None` for a table with none.
+    async fn latest_version(&self, table_dir: &Path) -> Result<Option<u64>>;
+
+    /// The manifest bytes of a committed version.
+    async fn load(&self, table_dir: &Path, version: u64) -> Result<Option<Bytes>>;
+
+    /// Makes `manifest` version `version`, if no one else has.
+    async fn commit(
+        &self,
+        table_dir: &Path,
+        version: u64,
+        manifest: Bytes,
+    ) -> Result<(), CommitError>;
+
+    /// All committed versions, ascending.
+    async fn list_versions(&self, table_dir: &Path) -> Result<Vec<u64>>;
+}
+
+pub fn manifest_path(table_dir: &Path, version: u64) -> Path {
+    table_dir
+        .clone()
+        .join(VERSIONS_DIR)
+        .join(format!("{:020}{MANIFEST_SUFFIX}", u64::MAX - version))
+}
+
+fn version_of(path: &Path) -> Option<u64> {
+    let name = path.filename()?;
+    let digits = name.strip_suffix(MANIFEST_SUFFIX)?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u64>().ok().map(|inv| u64::MAX - inv)
+}
+
+/// Commits by creating the manifest object with create-only semantics:
+/// `If-None-Match: *` on S3, a generation-0 precondition on GCS,
+/// `If-None-Match: *` on Azure, a hard link on local disk, a map entry in
+/// memory. The store itself picks the one winner.
+#[derive(Debug, Clone)]
+pub struct ConditionalPutStore {
+    store: StoreHandle,
+}
+
+impl ConditionalPutStore {
+    pub fn new(store: StoreHandle) -> Self {
+        ConditionalPutStore { store }
+    }
+
+    fn object_store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store.store
+    }
+}
+
+#[async_trait]
+impl CommitStore for ConditionalPutStore {
+    async fn latest_version(&self, table_dir: &Path) -> Result<Option<u64>> {
+        let dir = table_dir.clone().join(VERSIONS_DIR);
+        let mut listing = self.object_store().list(Some(&dir));
+        let mut latest: Option<u64> = None;
+        while let Some(meta) = listing.next().await {
+            let meta = meta.map_err(|e| {
+                self.store
+                    .error(e, format!("Finding the latest version under {dir}"))
+            })?;
+            if let Some(v) = version_of(&meta.location) {
+                latest = latest.max(Some(v));
+                // Lexicographic listings put the newest first: stop after
+                // the first page's first manifest (one request).
+                if self.store.ordered_listing {
+                    break;
+                }
+            }
+        }
+        Ok(latest)
+    }
+
+    async fn load(&self, table_dir: &Path, version: u64) -> Result<Option<Bytes>> {
+        let path = manifest_path(table_dir, version);
+        match self.object_store().get(&path).await {
+            Ok(r) => Ok(Some(r.bytes().await.map_err(|e| {
+                self.store.error(e, format!("Reading manifest {path}"))
+            })?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.store.error(e, format!("Reading manifest {path}"))),
+        }
+    }
+
+    async fn commit(
+        &self,
+        table_dir: &Path,
+        version: u64,
+        manifest: Bytes,
+    ) -> Result<(), CommitError> {
+        let path = manifest_path(table_dir, version);
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match self.object_store().put_opts(&path, PutPayload::from_bytes(manifest), opts).await {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::AlreadyExists { .. }) | Err(object_store::Error::Precondition { .. }) => {
+                Err(CommitError::Conflict { version })
+            }
+            Err(object_store::Error::NotImplemented { .. }) => Err(CommitError::Failed(Error::NotSupported(
+                "this store cannot create objects atomically (conditional put is disabled); use s3+ddb:// for safe concurrent writes".into(),
+            ))),
+            Err(e) => Err(CommitError::Failed(self.store.error(e, format!("Committing version {version} at {path}")))),
+        }
+    }
+
+    async fn list_versions(&self, table_dir: &Path) -> Result<Vec<u64>> {
+        let dir = table_dir.clone().join(VERSIONS_DIR);
+        let mut listing = self.object_store().list(Some(&dir));
+        let mut versions = Vec::new();
+        while let Some(meta) = listing.next().await {
+            let meta =
+                meta.map_err(|e| self.store.error(e, format!("Listing versions under {dir}")))?;
+            if let Some(v) = version_of(&meta.location) {
+                versions.push(v);
+            }
+        }
+        versions.sort_unstable();
+        Ok(versions)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_names_sort_newest_first() {
+        let dir = Path::from("db/t.stowage");
+        let a = manifest_path(&dir, 1);
+        let b = manifest_path(&dir, 2);
+        let c = manifest_path(&dir, 10);
+        assert!(c.as_ref() < b.as_ref() && b.as_ref() < a.as_ref());
+        assert_eq!(version_of(&a), Some(1));
+        assert_eq!(version_of(&c), Some(10));
+        assert_eq!(
+            version_of(&Path::from("db/t.stowage/_versions/x.manifest")),
+            None
+        );
+    }
+}
+
+#[cfg(test)]
+mod conformance_tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::storage::{build_store, DbUri, StorageOptions};
+
+    async fn store_for(uri: &str) -> StoreHandle {
+        let uri = DbUri::parse(uri).unwrap();
+        let opts =
+            StorageOptions::resolve(uri.backend(), None, &[], &BTreeMap::<String, String>::new())
+                .unwrap();
+        build_store(&uri, &opts).await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn memory_store_conforms() {
+        let store = store_for("memory://conformance").await;
+        let dir = store.root.clone().join("t.stowage");
+        conformance::run_all(Arc::new(ConditionalPutStore::new(store)), dir).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn local_store_conforms() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = store_for(tmp.path().to_str().unwrap()).await;
+        let dir = store.root.clone().join("t.stowage");
+        conformance::run_all(Arc::new(ConditionalPutStore::new(store)), dir).await;
+    }
+}
