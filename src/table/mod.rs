@@ -1,0 +1,403 @@
+//! The table format: immutable Parquet data files plus one manifest per
+//! version, committed through a [`CommitStore`]. A reader never sees a
+//! partial write: data files are invisible until a manifest names them, and
+//! a manifest appears whole or not at all.
+
+pub mod database;
+pub mod manifest;
+pub mod writer;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_array::{new_null_array, RecordBatch};
+use arrow_schema::{Schema, SchemaRef};
+use object_store::path::Path;
+use object_store::ObjectStoreExt;
+use tokio::sync::RwLock;
+
+use crate::commit::{CommitError, CommitStore};
+use crate::error::{Error, Result};
+use crate::query::{self, ScanRequest};
+use crate::storage::{EffectiveOption, StorageOptions, StoreHandle};
+use manifest::{encode_schema, now_ms, Fragment, Manifest, Operation, FORMAT, FORMAT_VERSION};
+
+pub use database::{CreateMode, CreateTableRequest, Database};
+
+/// Suffix of a table's directory under the database prefix.
+pub const TABLE_DIR_SUFFIX: &str = ".stowage";
+const DATA_DIR: &str = "data";
+/// Bounded: a writer that keeps losing races reports a conflict instead of
+/// spinning forever.
+const MAX_COMMIT_ATTEMPTS: u32 = 40;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddMode {
+    Append,
+    Overwrite,
+}
+
+/// A table version as loaded: its manifest and decoded schema.
+#[derive(Debug)]
+struct Snapshot {
+    manifest: Manifest,
+    schema: SchemaRef,
+}
+
+#[derive(Debug)]
+pub struct Table {
+    name: String,
+    dir: Path,
+    store: StoreHandle,
+    commits: Arc<dyn CommitStore>,
+    options: Arc<StorageOptions>,
+    state: RwLock<Arc<Snapshot>>,
+    closed: AtomicBool,
+}
+
+pub fn table_dir(root: &Path, name: &str) -> Path {
+    root.clone().join(format!("{name}{TABLE_DIR_SUFFIX}"))
+}
+
+impl Table {
+    /// Opens the latest version, or `None` when the table has no version.
+    pub(crate) async fn open(
+        name: &str,
+        store: StoreHandle,
+        commits: Arc<dyn CommitStore>,
+        options: Arc<StorageOptions>,
+    ) -> Result<Option<Table>> {
+        let dir = table_dir(&store.root, name);
+        let Some(snapshot) = load_latest(name, &dir, commits.as_ref()).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Table {
+            name: name.to_string(),
+            dir,
+            store,
+            commits,
+            options,
+            state: RwLock::new(Arc::new(snapshot)),
+            closed: AtomicBool::new(false),
+        }))
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn is_open(&self) -> bool {
+        !self.closed.load(Ordering::Acquire)
+    }
+
+    /// Closing is final for this handle; committed data is unaffected.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.is_open() {
+            Ok(())
+        } else {
+            Err(Error::Closed {
+                what: format!("Table '{}'", self.name),
+            })
+        }
+    }
+
+    pub fn display(&self) -> String {
+        let state = if self.is_open() { "open" } else { "closed" };
+        format!("Table({}, {state}, {})", self.name, self.store.display_uri)
+    }
+
+    pub fn effective_storage_options(&self) -> Vec<EffectiveOption> {
+        self.options.effective()
+    }
+
+    async fn snapshot(&self) -> Result<Arc<Snapshot>> {
+        self.check_open()?;
+        Ok(self.state.read().await.clone())
+    }
+
+    pub async fn schema(&self) -> Result<SchemaRef> {
+        Ok(self.snapshot().await?.schema.clone())
+    }
+
+    pub async fn version(&self) -> Result<u64> {
+        Ok(self.snapshot().await?.manifest.version)
+    }
+
+    pub async fn count_rows(&self) -> Result<u64> {
+        Ok(self.snapshot().await?.manifest.rows())
+    }
+
+    pub async fn scan(&self, req: &ScanRequest) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        let snap = self.snapshot().await?;
+        query::scan(&self.store, &self.dir, &snap.manifest, &snap.schema, req).await
+    }
+
+    /// Appends or overwrites; returns the committed version.
+    pub async fn add(
+        &self,
+        incoming: SchemaRef,
+        batches: Vec<RecordBatch>,
+        mode: AddMode,
+    ) -> Result<u64> {
+        let snap = self.snapshot().await?;
+        let schema = match mode {
+            AddMode::Append => snap.schema.clone(),
+            // An overwrite may change the schema, as in LanceDB.
+            AddMode::Overwrite => incoming,
+        };
+        let batches = conform(&batches, &schema)?;
+        let fragment = self.write_fragment(&schema, &batches).await?;
+        let result = self.commit_loop(mode, &schema, fragment.clone()).await;
+        if result.is_err() {
+            // The file was never referenced by a manifest: remove the debris.
+            if let Some(f) = &fragment {
+                let _ = self
+                    .store
+                    .store
+                    .delete(&query::data_path(&self.dir, &f.path))
+                    .await;
+            }
+        }
+        result
+    }
+
+    async fn write_fragment(
+        &self,
+        schema: &SchemaRef,
+        batches: &[RecordBatch],
+    ) -> Result<Option<Fragment>> {
+        write_fragment(&self.store, &self.dir, schema, batches).await
+    }
+
+    async fn commit_loop(
+        &self,
+        mode: AddMode,
+        schema: &SchemaRef,
+        fragment: Option<Fragment>,
+    ) -> Result<u64> {
+        let mut state = self.state.write().await;
+        let mut base = state.clone();
+        for attempt in 0..MAX_COMMIT_ATTEMPTS {
+            if mode == AddMode::Append && base.schema.fields() != schema.fields() {
+                return Err(Error::CommitConflict {
+                    table: self.name.clone(),
+                    version: base.manifest.version,
+                    reason: "another writer replaced the table's schema while this append was in flight; read the new schema and retry".into(),
+                });
+            }
+            let manifest = next_manifest(&base.manifest, mode, schema, fragment.clone())?;
+            let version = manifest.version;
+            match self
+                .commits
+                .commit(&self.dir, version, manifest.to_bytes()?)
+                .await
+            {
+                Ok(()) => {
+                    *state = Arc::new(Snapshot {
+                        manifest,
+                        schema: schema.clone(),
+                    });
+                    return Ok(version);
+                }
+                Err(CommitError::Conflict { .. }) => {
+                    // Appends and overwrites rebase cleanly onto whatever won.
+                    base = Arc::new(
+                        load_latest(&self.name, &self.dir, self.commits.as_ref())
+                            .await?
+                            .ok_or_else(|| Error::TableNotFound {
+                                name: self.name.clone(),
+                                at: Some(self.store.display_uri.clone()),
+                            })?,
+                    );
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(CommitError::Failed(e)) => return Err(e),
+            }
+        }
+        Err(Error::CommitConflict {
+            table: self.name.clone(),
+            version: base.manifest.version + 1,
+            reason: format!(
+                "gave up after {MAX_COMMIT_ATTEMPTS} attempts; too many concurrent writers"
+            ),
+        })
+    }
+}
+
+/// Jittered exponential backoff, so racing writers spread out.
+fn backoff(attempt: u32) -> Duration {
+    let cap_ms = (5u64 << attempt.min(7)).min(500);
+    Duration::from_millis(rand::random_range(1..=cap_ms))
+}
+
+pub(crate) async fn write_fragment(
+    store: &StoreHandle,
+    dir: &Path,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<Option<Fragment>> {
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if rows == 0 {
+        return Ok(None);
+    }
+    let rel = format!("{DATA_DIR}/{}.parquet", uuid::Uuid::new_v4());
+    let path = query::data_path(dir, &rel);
+    let size = writer::write_data_file(store, &path, schema.clone(), batches).await?;
+    Ok(Some(Fragment {
+        id: 0,
+        path: rel,
+        rows: rows as u64,
+        size_bytes: size,
+    }))
+}
+
+fn next_manifest(
+    base: &Manifest,
+    mode: AddMode,
+    schema: &SchemaRef,
+    fragment: Option<Fragment>,
+) -> Result<Manifest> {
+    let mut next_id = base.next_fragment_id;
+    let mut fragments = match mode {
+        AddMode::Append => base.fragments.clone(),
+        AddMode::Overwrite => Vec::new(),
+    };
+    let mut rows = 0;
+    if let Some(mut f) = fragment {
+        f.id = next_id;
+        next_id += 1;
+        rows = f.rows;
+        fragments.push(f);
+    }
+    Ok(Manifest {
+        format: FORMAT.into(),
+        format_version: FORMAT_VERSION,
+        version: base.version + 1,
+        timestamp_ms: now_ms(),
+        operation: match mode {
+            AddMode::Append => Operation::Append { rows },
+            AddMode::Overwrite => Operation::Overwrite { rows },
+        },
+        schema: encode_schema(schema)?,
+        fragments,
+        next_fragment_id: next_id,
+    })
+}
+
+pub(crate) fn first_manifest(schema: &SchemaRef, fragment: Option<Fragment>) -> Result<Manifest> {
+    let rows = fragment.as_ref().map(|f| f.rows).unwrap_or(0);
+    let fragments: Vec<Fragment> = fragment.into_iter().collect();
+    Ok(Manifest {
+        format: FORMAT.into(),
+        format_version: FORMAT_VERSION,
+        version: 1,
+        timestamp_ms: now_ms(),
+        operation: Operation::Create { rows },
+        schema: encode_schema(schema)?,
+        next_fragment_id: fragments.len() as u64,
+        fragments,
+    })
+}
+
+async fn load_latest(
+    name: &str,
+    dir: &Path,
+    commits: &dyn CommitStore,
+) -> Result<Option<Snapshot>> {
+    let Some(version) = commits.latest_version(dir).await? else {
+        return Ok(None);
+    };
+    let bytes = commits
+        .load(dir, version)
+        .await?
+        .ok_or_else(|| Error::Corrupt {
+            table: name.to_string(),
+            reason: format!("version {version} was listed but its manifest cannot be read"),
+        })?;
+    let manifest = Manifest::from_bytes(name, &bytes)?;
+    let schema = manifest.schema(name)?;
+    Ok(Some(Snapshot { manifest, schema }))
+}
+
+/// Lines incoming batches up with the table schema: columns by name, types
+/// cast where Arrow can do so without loss, missing nullable columns filled
+/// with nulls. Anything else is a schema mismatch naming the column.
+pub(crate) fn conform(batches: &[RecordBatch], schema: &SchemaRef) -> Result<Vec<RecordBatch>> {
+    let mut out = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let incoming = batch.schema();
+        for f in incoming.fields() {
+            if schema.field_with_name(f.name()).is_err() {
+                return Err(Error::SchemaMismatch(format!(
+                    "column '{}' is not in the table schema (columns: {})",
+                    f.name(),
+                    schema
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+        let mut columns = Vec::with_capacity(schema.fields().len());
+        for field in schema.fields() {
+            let col = match incoming.index_of(field.name()) {
+                Ok(i) => {
+                    let col = batch.column(i).clone();
+                    if col.data_type() == field.data_type() {
+                        col
+                    } else {
+                        let opts = arrow_cast::CastOptions {
+                            safe: false,
+                            ..Default::default()
+                        };
+                        arrow_cast::cast_with_options(&col, field.data_type(), &opts).map_err(
+                            |e| {
+                                Error::SchemaMismatch(format!(
+                                    "column '{}' has type {} but the table has {}: {e}",
+                                    field.name(),
+                                    col.data_type(),
+                                    field.data_type()
+                                ))
+                            },
+                        )?
+                    }
+                }
+                Err(_) if field.is_nullable() => {
+                    new_null_array(field.data_type(), batch.num_rows())
+                }
+                Err(_) => {
+                    return Err(Error::SchemaMismatch(format!(
+                        "column '{}' is missing and the table does not allow nulls in it",
+                        field.name()
+                    )))
+                }
+            };
+            if !field.is_nullable() && col.null_count() > 0 {
+                return Err(Error::SchemaMismatch(format!(
+                    "column '{}' does not allow nulls but {} of the new rows are null",
+                    field.name(),
+                    col.null_count()
+                )));
+            }
+            columns.push(col);
+        }
+        out.push(RecordBatch::try_new_with_options(
+            schema.clone(),
+            columns,
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+        )?);
+    }
+    Ok(out)
+}
+
+/// Whether two schemas describe the same columns (names, types, nullability).
+pub fn same_columns(a: &Schema, b: &Schema) -> bool {
+    a.fields() == b.fields()
+}
