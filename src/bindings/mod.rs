@@ -1,0 +1,185 @@
+//! napi bindings only: Js* types, conversion to and from core types, promise
+//! plumbing. No business logic here.
+//!
+//! Errors cross as `napi::Error` whose message starts with
+//! `STOWAGE_ERR:<CODE>:`; lib/errors.ts turns that into a `StowageError`
+//! with `code` set (napi's async bridge only carries its own status codes).
+
+mod connection;
+mod table;
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
+use futures::FutureExt;
+use heck::ToSnakeCase;
+use napi::bindgen_prelude::Buffer;
+
+use crate::error::Error;
+use crate::storage::{EffectiveOption, RawOption, RawValue};
+
+pub use connection::JsConnection;
+pub use table::JsTable;
+
+pub const ERROR_PREFIX: &str = "STOWAGE_ERR:";
+
+pub fn to_napi(e: Error) -> napi::Error {
+    napi::Error::new(
+        napi::Status::GenericFailure,
+        format!("{ERROR_PREFIX}{}:{e}", e.code()),
+    )
+}
+
+/// Runs a core future, mapping its error and any panic (code `INTERNAL`).
+pub async fn guarded<T, F>(fut: F) -> napi::Result<T>
+where
+    F: Future<Output = crate::error::Result<T>>,
+{
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(r) => r.map_err(to_napi),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(to_napi(Error::Internal(format!(
+                "a bug in Stowage: {what}; please report it"
+            ))))
+        }
+    }
+}
+
+/// camelCase (or any) keys -> snake_case, here at the boundary, with the
+/// user's spelling kept for messages.
+pub fn raw_options(value: Option<serde_json::Value>) -> crate::error::Result<Vec<RawOption>> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    let map = match value {
+        serde_json::Value::Object(m) => m,
+        serde_json::Value::Null => return Ok(Vec::new()),
+        other => {
+            return Err(Error::invalid_argument(format!(
+                "storageOptions must be an object of option names to values, not {}",
+                json_type(&other)
+            )))
+        }
+    };
+    let mut out = Vec::with_capacity(map.len());
+    for (given, v) in map {
+        let value = match v {
+            // An explicit null or undefined means "not given".
+            serde_json::Value::Null => continue,
+            serde_json::Value::String(s) => RawValue::Str(s),
+            serde_json::Value::Bool(b) => RawValue::Bool(b),
+            serde_json::Value::Number(n) => RawValue::Num(n.as_f64().unwrap_or(f64::NAN)),
+            other => RawValue::Other(json_type(&other).into()),
+        };
+        let key = given.to_snake_case();
+        out.push(RawOption { given, key, value });
+    }
+    Ok(out)
+}
+
+fn json_type(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+#[napi_derive::napi(object)]
+pub struct JsEffectiveOption {
+    pub key: String,
+    pub value: String,
+    pub source: String,
+    pub given_as: String,
+    pub secret: bool,
+}
+
+impl From<EffectiveOption> for JsEffectiveOption {
+    fn from(e: EffectiveOption) -> Self {
+        JsEffectiveOption {
+            key: e.key.to_string(),
+            value: e.value,
+            source: e.source.name().to_string(),
+            given_as: e.given_as,
+            secret: e.secret,
+        }
+    }
+}
+
+/// Arrow IPC stream -> schema and batches.
+pub fn ipc_to_batches(buf: &[u8]) -> crate::error::Result<(SchemaRef, Vec<RecordBatch>)> {
+    let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(buf), None)
+        .map_err(|e| {
+            Error::invalid_argument(format!("data is not a valid Arrow IPC stream: {e}"))
+        })?;
+    let schema = reader.schema();
+    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| {
+        Error::invalid_argument(format!("data is not a valid Arrow IPC stream: {e}"))
+    })?;
+    Ok((schema, batches))
+}
+
+/// Schema and batches -> Arrow IPC stream.
+pub fn batches_to_ipc(schema: &SchemaRef, batches: &[RecordBatch]) -> crate::error::Result<Buffer> {
+    let mut buf = Vec::new();
+    {
+        let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut buf, schema)?;
+        for b in batches {
+            w.write(b)?;
+        }
+        w.finish()?;
+    }
+    Ok(buf.into())
+}
+
+/// One registry row, for generated docs and TypeScript types.
+#[napi_derive::napi(object)]
+pub struct JsOptionKey {
+    pub name: String,
+    pub spellings: Vec<String>,
+    pub env: Vec<String>,
+    pub backends: Vec<String>,
+    pub kind: String,
+    pub default: Option<String>,
+    pub secret: bool,
+    pub doc: String,
+}
+
+/// The storage option registry.
+#[napi_derive::napi]
+pub fn storage_option_registry() -> Vec<JsOptionKey> {
+    use crate::storage::registry::{Kind, REGISTRY};
+    REGISTRY
+        .iter()
+        .map(|d| JsOptionKey {
+            name: d.name.to_string(),
+            spellings: d.spellings().map(str::to_string).collect(),
+            env: d.env.iter().map(|s| s.to_string()).collect(),
+            backends: d.backends.iter().map(|b| b.name().to_string()).collect(),
+            kind: match d.kind {
+                Kind::Bool => "bool".into(),
+                Kind::Duration => "duration".into(),
+                Kind::DurationSecs => "duration (or seconds)".into(),
+                Kind::Int => "integer".into(),
+                Kind::Size => "size".into(),
+                Kind::Enum(v) => format!("one of {}", v.join(" | ")),
+                Kind::Url => "url".into(),
+                Kind::Path => "path".into(),
+                Kind::Str => "string".into(),
+            },
+            default: d.default.map(str::to_string),
+            secret: d.secret,
+            doc: d.doc.to_string(),
+        })
+        .collect()
+}

@@ -1,0 +1,127 @@
+use std::sync::Arc;
+
+use napi::bindgen_prelude::Buffer;
+use napi_derive::napi;
+
+use super::{batches_to_ipc, guarded, ipc_to_batches, JsEffectiveOption};
+use crate::error::Error;
+use crate::query::ScanRequest;
+use crate::table::{AddMode, Table};
+
+#[napi]
+pub struct JsTable {
+    inner: Arc<Table>,
+}
+
+impl JsTable {
+    pub fn new(t: Table) -> Self {
+        JsTable { inner: Arc::new(t) }
+    }
+}
+
+#[napi(object, object_to_js = false)]
+pub struct JsScanOptions {
+    pub columns: Option<Vec<String>>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+fn non_negative(what: &str, v: Option<i64>) -> crate::error::Result<Option<u64>> {
+    match v {
+        Some(n) if n < 0 => Err(Error::invalid_argument(format!(
+            "{what} must be a non-negative integer, got {n}"
+        ))),
+        other => Ok(other.map(|n| n as u64)),
+    }
+}
+
+#[napi]
+impl JsTable {
+    #[napi(getter)]
+    pub fn name(&self) -> String {
+        self.inner.name().to_string()
+    }
+
+    #[napi]
+    pub fn is_open(&self) -> bool {
+        self.inner.is_open()
+    }
+
+    #[napi]
+    pub fn close(&self) {
+        self.inner.close()
+    }
+
+    #[napi]
+    pub fn display(&self) -> String {
+        self.inner.display()
+    }
+
+    #[napi]
+    pub fn effective_storage_options(&self) -> Vec<JsEffectiveOption> {
+        self.inner
+            .effective_storage_options()
+            .into_iter()
+            .map(Into::into)
+            .collect()
+    }
+
+    /// The schema as an Arrow IPC stream with no batches.
+    #[napi]
+    pub async fn schema(&self) -> napi::Result<Buffer> {
+        let t = self.inner.clone();
+        guarded(async move { batches_to_ipc(&t.schema().await?, &[]) }).await
+    }
+
+    #[napi]
+    pub async fn version(&self) -> napi::Result<i64> {
+        let t = self.inner.clone();
+        guarded(async move { Ok(t.version().await? as i64) }).await
+    }
+
+    #[napi]
+    pub async fn count_rows(&self) -> napi::Result<i64> {
+        let t = self.inner.clone();
+        guarded(async move { Ok(t.count_rows().await? as i64) }).await
+    }
+
+    /// `mode` is "append" or "overwrite"; returns the new version.
+    #[napi]
+    pub async fn add(&self, data: Buffer, mode: Option<String>) -> napi::Result<i64> {
+        let t = self.inner.clone();
+        let data: Vec<u8> = data.to_vec();
+        guarded(async move {
+            let mode = match mode.as_deref().unwrap_or("append") {
+                "append" => AddMode::Append,
+                "overwrite" => AddMode::Overwrite,
+                other => {
+                    return Err(Error::invalid_argument(format!(
+                        "mode '{other}' is not valid for add; use \"append\" or \"overwrite\""
+                    )))
+                }
+            };
+            let (schema, batches) = ipc_to_batches(&data)?;
+            Ok(t.add(schema, batches, mode).await? as i64)
+        })
+        .await
+    }
+
+    /// Reads rows as an Arrow IPC stream.
+    #[napi]
+    pub async fn scan(&self, options: Option<JsScanOptions>) -> napi::Result<Buffer> {
+        let t = self.inner.clone();
+        guarded(async move {
+            let req = match options {
+                Some(o) => ScanRequest {
+                    columns: o.columns,
+                    limit: non_negative("limit", o.limit)?,
+                    offset: non_negative("offset", o.offset)?.unwrap_or(0),
+                },
+                None => ScanRequest::default(),
+            };
+            let (schema, batches) = t.scan(&req).await?;
+            batches_to_ipc(&schema, &batches)
+        })
+        .await
+    }
+}
