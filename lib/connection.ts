@@ -1,0 +1,172 @@
+import { inspect } from "node:util";
+import type { Schema } from "apache-arrow";
+import { Data, isArrowTable, schemaToIpc, toArrowTable, toIpc } from "./arrow";
+import { StowageError } from "./errors";
+import { call, callSync, EffectiveOption, NativeConnection } from "./native";
+import { Table } from "./table";
+
+/** Storage options: any key the registry knows, in camelCase, snake_case or UPPER_CASE. */
+export type StorageOptions = Record<string, string | boolean | number | undefined>;
+
+export interface CreateTableOptions {
+  mode: "create" | "overwrite";
+  existOk: boolean;
+  storageOptions?: StorageOptions;
+  schema?: Schema;
+}
+
+export interface OpenTableOptions {
+  storageOptions?: StorageOptions;
+}
+
+export interface TableNamesOptions {
+  /** Return names that sort after this one. */
+  startAfter?: string;
+  /** At most this many names. */
+  limit?: number;
+}
+
+function checkName(name: unknown): string {
+  if (typeof name !== "string") {
+    throw new StowageError("INVALID_ARGUMENT", `a table name must be a string, got ${typeof name}`);
+  }
+  return name;
+}
+
+/** Namespaces are not supported: only the root namespace ([]) is accepted. */
+function checkNamespace(ns: unknown): void {
+  if (Array.isArray(ns) && ns.length > 0) {
+    throw new StowageError("NOT_SUPPORTED", `namespaces are not supported; got namespace [${ns.join(", ")}]`);
+  }
+}
+
+/** A connection to a database, as in @lancedb/lancedb. */
+export class Connection {
+  /** @internal */
+  constructor(private readonly inner: NativeConnection) {}
+
+  get uri(): string {
+    return this.inner.uri;
+  }
+
+  isOpen(): boolean {
+    return this.inner.isOpen();
+  }
+
+  close(): void {
+    this.inner.close();
+  }
+
+  display(): string {
+    return this.inner.display();
+  }
+
+  [inspect.custom](): string {
+    return this.display();
+  }
+
+  toString(): string {
+    return this.display();
+  }
+
+  /** Every resolved storage option, with its source; secrets are masked. */
+  effectiveStorageOptions(): EffectiveOption[] {
+    return callSync(() => this.inner.effectiveStorageOptions());
+  }
+
+  async tableNames(options?: Partial<TableNamesOptions>): Promise<string[]>;
+  async tableNames(namespace?: string[], options?: Partial<TableNamesOptions>): Promise<string[]>;
+  async tableNames(a?: string[] | Partial<TableNamesOptions>, b?: Partial<TableNamesOptions>): Promise<string[]> {
+    checkNamespace(a);
+    const opts = (Array.isArray(a) ? b : a) ?? {};
+    if (opts.limit !== undefined && (!Number.isInteger(opts.limit) || opts.limit < 0)) {
+      throw new StowageError("INVALID_ARGUMENT", `limit must be a non-negative integer, got ${String(opts.limit)}`);
+    }
+    return call(() => this.inner.tableNames(opts.startAfter, opts.limit));
+  }
+
+  async openTable(name: string, options?: Partial<OpenTableOptions>): Promise<Table>;
+  async openTable(name: string, namespace?: string[], options?: Partial<OpenTableOptions>): Promise<Table>;
+  async openTable(
+    name: string,
+    a?: string[] | Partial<OpenTableOptions>,
+    b?: Partial<OpenTableOptions>,
+  ): Promise<Table> {
+    checkNamespace(a);
+    const opts = (Array.isArray(a) ? b : a) ?? {};
+    const t = await call(() => this.inner.openTable(checkName(name), opts.storageOptions));
+    return new Table(t);
+  }
+
+  async createTable(options: Partial<CreateTableOptions> & { name: string; data: Data }): Promise<Table>;
+  async createTable(name: string, data: Data, options?: Partial<CreateTableOptions>): Promise<Table>;
+  async createTable(
+    name: string,
+    data: Data,
+    namespace?: string[],
+    options?: Partial<CreateTableOptions>,
+  ): Promise<Table>;
+  async createTable(
+    nameOrOptions: string | (Partial<CreateTableOptions> & { name: string; data: Data }),
+    data?: Data,
+    a?: string[] | Partial<CreateTableOptions>,
+    b?: Partial<CreateTableOptions>,
+  ): Promise<Table> {
+    let name: string;
+    let opts: Partial<CreateTableOptions>;
+    if (typeof nameOrOptions === "object" && nameOrOptions !== null) {
+      ({ name, data, ...opts } = nameOrOptions);
+    } else {
+      checkNamespace(a);
+      name = nameOrOptions;
+      opts = (Array.isArray(a) ? b : a) ?? {};
+    }
+    if (data === undefined || data === null) {
+      throw new StowageError("INVALID_ARGUMENT", "createTable needs data (records or an Arrow Table); use createEmptyTable for a schema only");
+    }
+    const table = isArrowTable(data) && !opts.schema ? (data as never) : toArrowTable(data, opts.schema);
+    return this.create(checkName(name), toIpc(table), opts);
+  }
+
+  async createEmptyTable(name: string, schema: Schema, options?: Partial<CreateTableOptions>): Promise<Table>;
+  async createEmptyTable(
+    name: string,
+    schema: Schema,
+    namespace?: string[],
+    options?: Partial<CreateTableOptions>,
+  ): Promise<Table>;
+  async createEmptyTable(
+    name: string,
+    schema: Schema,
+    a?: string[] | Partial<CreateTableOptions>,
+    b?: Partial<CreateTableOptions>,
+  ): Promise<Table> {
+    checkNamespace(a);
+    const opts = (Array.isArray(a) ? b : a) ?? {};
+    if (!schema || !Array.isArray((schema as Schema).fields)) {
+      throw new StowageError("INVALID_ARGUMENT", "createEmptyTable needs an apache-arrow Schema");
+    }
+    return this.create(checkName(name), schemaToIpc(schema), opts);
+  }
+
+  private async create(name: string, ipc: Buffer, opts: Partial<CreateTableOptions>): Promise<Table> {
+    const t = await call(() =>
+      this.inner.createTable(name, ipc, {
+        mode: opts.mode,
+        existOk: opts.existOk,
+        storageOptions: opts.storageOptions,
+      }),
+    );
+    return new Table(t);
+  }
+
+  async dropTable(name: string, namespace?: string[]): Promise<void> {
+    checkNamespace(namespace);
+    await call(() => this.inner.dropTable(checkName(name)));
+  }
+
+  async dropAllTables(namespace?: string[]): Promise<void> {
+    checkNamespace(namespace);
+    await call(() => this.inner.dropAllTables());
+  }
+}

@@ -1,0 +1,51 @@
+import { Connection } from "./connection";
+import type { StorageOptions } from "./connection";
+import { StowageError } from "./errors";
+import { call, native } from "./native";
+
+export { Connection } from "./connection";
+export type { CreateTableOptions, OpenTableOptions, StorageOptions, TableNamesOptions } from "./connection";
+export { Table } from "./table";
+export type { AddDataOptions, AddResult } from "./table";
+export { Query } from "./query";
+export { StowageError } from "./errors";
+export type { EffectiveOption } from "./native";
+export type { Data } from "./arrow";
+
+export interface ConnectionOptions {
+  /** Storage options for every table of this connection; see the README for the keys. */
+  storageOptions?: StorageOptions;
+  /**
+   * Seconds between checks for versions written by other processes; accepted
+   * for @lancedb/lancedb compatibility.
+   */
+  readConsistencyInterval?: number;
+}
+
+/**
+ * Connects to a database: a local directory, `memory://`, `s3://`,
+ * `s3+ddb://bucket/path?ddbTableName=T`, `gs://` or `az://`.
+ */
+export async function connect(uri: string, options?: Partial<ConnectionOptions>): Promise<Connection>;
+export async function connect(options: Partial<ConnectionOptions> & { uri: string }): Promise<Connection>;
+export async function connect(
+  uriOrOptions: string | (Partial<ConnectionOptions> & { uri: string }),
+  options?: Partial<ConnectionOptions>,
+): Promise<Connection> {
+  let uri: string;
+  let opts: Partial<ConnectionOptions>;
+  if (typeof uriOrOptions === "object" && uriOrOptions !== null) {
+    ({ uri, ...opts } = uriOrOptions);
+  } else {
+    uri = uriOrOptions;
+    opts = options ?? {};
+  }
+  if (typeof uri !== "string") {
+    throw new StowageError("INVALID_URI", `connect() needs a URI string, got ${typeof uri}`);
+  }
+  if (opts.storageOptions !== undefined && (typeof opts.storageOptions !== "object" || opts.storageOptions === null)) {
+    throw new StowageError("INVALID_ARGUMENT", "storageOptions must be an object of option names to values");
+  }
+  const inner = await call(() => native.JsConnection.connect(uri, opts.storageOptions ?? undefined));
+  return new Connection(inner);
+}
