@@ -2,7 +2,6 @@
 // The whole test suite: Rust unit tests, then Jest (with the emulators the
 // cloud suites need, started here on 127.0.0.1 and stopped afterwards).
 "use strict";
-const fs = require("node:fs");
 const path = require("node:path");
 const { ROOT, TARGET, cargoEnv, run } = require("./common");
 
@@ -25,24 +24,11 @@ async function main() {
     run("cargo", ["test", "--release", "--target", TARGET, "--", "--test-threads=2"], { env: { ...cargoEnv(), ...env } }),
   );
 
-  let servers;
-  const serversModule = path.join(ROOT, "scripts", "emulators", "servers.js");
-  if (fs.existsSync(serversModule) && process.env.STOWAGE_SKIP_EMULATORS !== "1") {
-    await step("emulators", async () => {
-      const installer = path.join(ROOT, "scripts", "emulators", "install.js");
-      if (fs.existsSync(installer)) run("node", [installer], { env });
-      servers = await require(serversModule).start();
-    });
-  }
-  try {
-    await step("jest", () =>
-      run(path.join(ROOT, "node_modules", ".bin", "jest"), ["--ci", "--maxWorkers=2", ...process.argv.slice(2)], {
-        env: { ...env, ...(servers && servers.envFile ? { STOWAGE_EMULATORS_FILE: servers.envFile } : {}) },
-      }),
-    );
-  } finally {
-    if (servers) await servers.stop();
-  }
+  // Installs the emulators (cached); Jest's globalSetup starts and stops them.
+  await step("emulators install", () => run("node", [path.join(ROOT, "scripts", "emulators", "install.js")], { env }));
+  await step("jest", () =>
+    run(path.join(ROOT, "node_modules", ".bin", "jest"), ["--ci", "--maxWorkers=2", ...process.argv.slice(2)], { env }),
+  );
   const secs = ((Date.now() - started) / 1000).toFixed(0);
   if (failures.length) {
     console.error(`\nFAILED after ${secs}s: ${failures.join(", ")}`);
