@@ -5,8 +5,14 @@ import { StowageError } from "./errors";
 import { call, callSync, EffectiveOption, NativeConnection } from "./native";
 import { Table } from "./table";
 
-/** Storage options: any key the registry knows, in camelCase, snake_case or UPPER_CASE. */
-export type StorageOptions = Record<string, string | boolean | number | undefined>;
+import type { KnownStorageOptions } from "./options.generated";
+
+/**
+ * Storage options: any key the registry knows (see docs/storage-options.md),
+ * in camelCase, snake_case or UPPER_CASE. Unknown keys fail at run time with
+ * code UNKNOWN_STORAGE_OPTION and a suggestion.
+ */
+export type StorageOptions = KnownStorageOptions & Record<string, string | boolean | number | undefined>;
 
 export interface CreateTableOptions {
   mode: "create" | "overwrite";

@@ -10,6 +10,7 @@ export type { AddDataOptions, AddResult } from "./table";
 export { Query } from "./query";
 export { StowageError } from "./errors";
 export type { EffectiveOption } from "./native";
+export type { KnownStorageOptions } from "./options.generated";
 export type { Data } from "./arrow";
 
 export interface ConnectionOptions {

@@ -39,6 +39,8 @@ function render() {
     "/** Storage options Stowage knows; any spelling (camelCase, snake_case, UPPER_CASE) is accepted at run time. */",
     "export interface KnownStorageOptions {",
   ];
+  // A spelling shared by two backends (`endpoint`, `token`) is one property.
+  const seen = new Set();
   for (const r of rows) {
     const type =
       r.kind === "bool" ? "string | boolean" : r.kind === "integer" || r.kind.startsWith("duration (") || r.kind === "size" ? "string | number" : "string";
@@ -49,6 +51,8 @@ function render() {
       names.add(s);
     }
     for (const n of names) {
+      if (seen.has(n)) continue;
+      seen.add(n);
       ts.push(`  /** ${doc.replace(/\*\//g, "* /")} */`);
       ts.push(`  ${n}?: ${type};`);
     }
