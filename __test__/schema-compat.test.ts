@@ -30,6 +30,7 @@ import {
 
 import { fromIpc, inferSchema, isArrowTable, schemaToIpc, toArrowTable, toIpc } from "../lib/arrow";
 import { StowageError } from "../lib/errors";
+import * as stowage from "../lib";
 
 type Rec = Record<string, unknown>;
 
@@ -93,12 +94,14 @@ function expectInvalidArgument(fn: () => unknown): StowageError {
 
 let dir: string;
 let db: lancedb.Connection;
+let stowageDb: stowage.Connection;
 let counter = 0;
 const nextName = (): string => `t${counter++}`;
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-schema-compat-"));
   db = await lancedb.connect(dir);
+  stowageDb = await stowage.connect(path.join(dir, "stowage"));
 });
 
 afterAll(() => {
@@ -262,6 +265,11 @@ describe("inferred schema matches @lancedb/lancedb 0.31.0", () => {
     const [roundSchema, roundRows] = await lanceStore(ours);
     expect(describeSchema(roundSchema)).toEqual(describeSchema(ours.schema));
     expect(roundRows).toEqual(rowsOf(ours));
+
+    // And a Stowage table made from the same records stores the same schema and rows.
+    const st = await stowageDb.createTable(nextName(), make());
+    expect(describeSchema(await st.schema())).toEqual(describeSchema(storedSchema));
+    expect(rowsOf(await st.toArrow())).toEqual(storedRows);
   });
 });
 
