@@ -3,12 +3,10 @@ import { fromIpc } from "./arrow";
 import { StowageError } from "./errors";
 import { call, NativeTable } from "./native";
 
-/** Options of a plain (non-vector) query, built up by the Query methods. */
-interface QueryState {
-  columns?: string[];
-  limit?: number;
-  offset?: number;
-}
+/** A query vector: numbers, a typed array, or an apache-arrow Vector-like with toArray(). */
+export type IntoVector = number[] | Float32Array | Float64Array | { toArray(): ArrayLike<number> };
+
+export type DistanceType = "l2" | "cosine" | "dot";
 
 function checkCount(what: string, n: unknown): number {
   if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
@@ -17,15 +15,25 @@ function checkCount(what: string, n: unknown): number {
   return n;
 }
 
-/**
- * A query over a table, as in @lancedb/lancedb: chain `select`, `limit`,
- * `offset`, then `toArrow()`, `toArray()` or iterate the record batches.
- */
-export class Query implements AsyncIterable<RecordBatch> {
-  private state: QueryState = {};
+function toNumbers(v: IntoVector): number[] {
+  if (Array.isArray(v)) return v;
+  if (ArrayBuffer.isView(v)) return Array.from(v as Float32Array);
+  if (v && typeof (v as { toArray?: unknown }).toArray === "function") {
+    return Array.from((v as { toArray(): ArrayLike<number> }).toArray());
+  }
+  throw new StowageError("INVALID_ARGUMENT", "a query vector must be an array of numbers or a typed array");
+}
+
+/** What every query shares: select, where, limit, offset, withRowId and the ways to run it. */
+abstract class QueryBase implements AsyncIterable<RecordBatch> {
+  protected columns?: string[];
+  protected limitValue?: number;
+  protected offsetValue?: number;
+  protected predicate?: string;
+  protected rowId = false;
 
   /** @internal */
-  constructor(private readonly inner: NativeTable, private readonly ensureOpen: () => void) {}
+  constructor(protected readonly inner: NativeTable, protected readonly ensureOpen: () => void) {}
 
   /** Columns to return, in this order. */
   select(columns: string[] | string): this {
@@ -33,29 +41,48 @@ export class Query implements AsyncIterable<RecordBatch> {
     if (!Array.isArray(cols) || cols.some((c) => typeof c !== "string")) {
       throw new StowageError(
         "INVALID_ARGUMENT",
-        "select() takes a column name or an array of column names (SQL expressions come with the query engine)",
+        "select() takes a column name or an array of column names (SQL expressions are not supported yet)",
       );
     }
-    this.state.columns = [...cols];
+    this.columns = [...cols];
+    return this;
+  }
+
+  /** Keeps rows for which the SQL predicate is true, e.g. `id > 10 AND name LIKE 'a%'`. */
+  where(predicate: string): this {
+    if (typeof predicate !== "string") {
+      throw new StowageError("INVALID_ARGUMENT", `where() takes a SQL predicate string, got ${typeof predicate}`);
+    }
+    this.predicate = predicate;
+    return this;
+  }
+
+  /** Alias of `where`. */
+  filter(predicate: string): this {
+    return this.where(predicate);
+  }
+
+  /** Adds the `_rowid` column. */
+  withRowId(): this {
+    this.rowId = true;
     return this;
   }
 
   limit(limit: number): this {
-    this.state.limit = checkCount("limit", limit);
+    this.limitValue = checkCount("limit", limit);
     return this;
   }
 
   offset(offset: number): this {
-    this.state.offset = checkCount("offset", offset);
+    this.offsetValue = checkCount("offset", offset);
     return this;
   }
 
+  protected abstract execute(): Promise<Buffer>;
+
   async toArrow(): Promise<ArrowTable> {
     this.ensureOpen();
-    const ipc = await call(() =>
-      this.inner.scan({ columns: this.state.columns, limit: this.state.limit, offset: this.state.offset }),
-    );
-    return fromIpc(ipc);
+    return fromIpc(await call(() => this.execute()));
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -66,5 +93,99 @@ export class Query implements AsyncIterable<RecordBatch> {
   async *[Symbol.asyncIterator](): AsyncIterator<RecordBatch> {
     const table = await this.toArrow();
     for (const batch of table.batches) yield batch;
+  }
+}
+
+/**
+ * A query over a table, as in @lancedb/lancedb: chain `where`, `select`,
+ * `limit`, `offset`, then `toArrow()`, `toArray()` or iterate the batches.
+ */
+export class Query extends QueryBase {
+  /** Turns this query into a nearest-neighbour search for `vector`. */
+  nearestTo(vector: IntoVector): VectorQuery {
+    const q = new VectorQuery(this.inner, this.ensureOpen, vector);
+    if (this.columns) q.select(this.columns);
+    if (this.predicate !== undefined) q.where(this.predicate);
+    if (this.limitValue !== undefined) q.limit(this.limitValue);
+    if (this.rowId) q.withRowId();
+    return q;
+  }
+
+  protected execute(): Promise<Buffer> {
+    return this.inner.scan({
+      columns: this.columns,
+      limit: this.limitValue,
+      offset: this.offsetValue,
+      filter: this.predicate,
+      withRowId: this.rowId,
+    });
+  }
+}
+
+/**
+ * A flat (exact) nearest-neighbour search. Results carry `_distance`;
+ * the default limit is 10, as in @lancedb/lancedb.
+ */
+export class VectorQuery extends QueryBase {
+  private readonly vector: number[];
+  private vectorColumn?: string;
+  private distance: DistanceType = "l2";
+  private post = false;
+
+  /** @internal */
+  constructor(inner: NativeTable, ensureOpen: () => void, vector: IntoVector) {
+    super(inner, ensureOpen);
+    this.vector = toNumbers(vector);
+  }
+
+  /** The vector column to search (found automatically when only one matches). */
+  column(name: string): this {
+    this.vectorColumn = name;
+    return this;
+  }
+
+  distanceType(type: DistanceType): this {
+    if (!["l2", "cosine", "dot"].includes(String(type).toLowerCase())) {
+      throw new StowageError("INVALID_ARGUMENT", `distance type '${String(type)}' is not supported; use "l2", "cosine" or "dot"`);
+    }
+    this.distance = String(type).toLowerCase() as DistanceType;
+    return this;
+  }
+
+  /** Filters after ranking instead of before (may return fewer rows than the limit). */
+  postfilter(): this {
+    this.post = true;
+    return this;
+  }
+
+  /** Search is always exact (flat); accepted for compatibility. */
+  bypassVectorIndex(): this {
+    return this;
+  }
+
+  /** Accepted for compatibility: searches are exact, there is no index to tune. */
+  nprobes(_n: number): this {
+    return this;
+  }
+
+  /** Accepted for compatibility: searches are exact, there is no index to tune. */
+  refineFactor(_n: number): this {
+    return this;
+  }
+
+  protected execute(): Promise<Buffer> {
+    if (this.offsetValue) {
+      throw new StowageError("NOT_SUPPORTED", "offset() is not supported on vector searches; raise limit() instead");
+    }
+    return this.inner.vectorSearch({
+      vector: this.vector,
+      column: this.vectorColumn,
+      distanceType: this.distance,
+      limit: this.limitValue,
+      filter: this.predicate,
+      postfilter: this.post,
+      columns: this.columns,
+      withRowId: this.rowId,
+    });
   }
 }

@@ -3,7 +3,7 @@ import type { Schema, Table as ArrowTable } from "apache-arrow";
 import { Data, fromIpc, toArrowTable, toIpc } from "./arrow";
 import { StowageError } from "./errors";
 import { call, callSync, EffectiveOption, NativeTable } from "./native";
-import { Query } from "./query";
+import { IntoVector, Query, VectorQuery } from "./query";
 
 export interface AddDataOptions {
   /** "append" (the default) adds rows; "overwrite" replaces the table's rows. */
@@ -94,18 +94,28 @@ export class Table {
     return { version };
   }
 
+  /** Counts rows, or the rows a SQL filter passes. */
   async countRows(filter?: string): Promise<number> {
-    if (filter !== undefined && filter !== null && filter !== "") {
-      throw new StowageError(
-        "NOT_SUPPORTED",
-        "countRows(filter): SQL filters are not available in this version of Stowage; call countRows() without a filter",
-      );
+    if (filter !== undefined && filter !== null && typeof filter !== "string") {
+      throw new StowageError("INVALID_ARGUMENT", `countRows() takes a SQL filter string, got ${typeof filter}`);
     }
-    return call(() => this.inner.countRows());
+    return call(() => this.inner.countRows(filter ?? undefined));
   }
 
   query(): Query {
     return new Query(this.inner, () => this.ensureOpen());
+  }
+
+  /** A nearest-neighbour search for `vector` (full-text search is not supported). */
+  search(query: IntoVector | string): VectorQuery {
+    if (typeof query === "string") {
+      throw new StowageError("NOT_SUPPORTED", "full-text search is not supported; pass a vector to search()");
+    }
+    return this.vectorSearch(query);
+  }
+
+  vectorSearch(vector: IntoVector): VectorQuery {
+    return new VectorQuery(this.inner, () => this.ensureOpen(), vector);
   }
 
   async toArrow(): Promise<ArrowTable> {

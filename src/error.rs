@@ -37,6 +37,14 @@ pub enum Error {
     #[error("{0}")]
     InvalidArgument(String),
 
+    #[error("Invalid filter at position {position} ('{token}'): {reason}. Filter: {filter}")]
+    InvalidFilter {
+        filter: String,
+        position: usize,
+        token: String,
+        reason: String,
+    },
+
     #[error("Schema mismatch: {0}")]
     SchemaMismatch(String),
 
@@ -91,6 +99,7 @@ impl Error {
             Error::InvalidTableName { .. } => "INVALID_TABLE_NAME",
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
             Error::SchemaMismatch(_) => "SCHEMA_MISMATCH",
+            Error::InvalidFilter { .. } => "INVALID_FILTER",
             Error::Closed { .. } => "CLOSED",
             Error::CommitConflict { .. } => "COMMIT_CONFLICT",
             Error::Corrupt { .. } => "CORRUPT_TABLE",

@@ -5,6 +5,7 @@ use napi_derive::napi;
 
 use super::{batches_to_ipc, guarded, ipc_to_batches, JsEffectiveOption};
 use crate::error::Error;
+use crate::query::vector::{DistanceType, VectorRequest};
 use crate::query::ScanRequest;
 use crate::table::{AddMode, Table};
 
@@ -24,6 +25,8 @@ pub struct JsScanOptions {
     pub columns: Option<Vec<String>>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,
+    pub filter: Option<String>,
+    pub with_row_id: Option<bool>,
 }
 
 fn non_negative(what: &str, v: Option<i64>) -> crate::error::Result<Option<u64>> {
@@ -33,6 +36,18 @@ fn non_negative(what: &str, v: Option<i64>) -> crate::error::Result<Option<u64>>
         ))),
         other => Ok(other.map(|n| n as u64)),
     }
+}
+
+#[napi(object, object_to_js = false)]
+pub struct JsVectorOptions {
+    pub vector: Vec<f64>,
+    pub column: Option<String>,
+    pub distance_type: Option<String>,
+    pub limit: Option<i64>,
+    pub filter: Option<String>,
+    pub postfilter: Option<bool>,
+    pub columns: Option<Vec<String>>,
+    pub with_row_id: Option<bool>,
 }
 
 #[napi]
@@ -80,9 +95,9 @@ impl JsTable {
     }
 
     #[napi]
-    pub async fn count_rows(&self) -> napi::Result<i64> {
+    pub async fn count_rows(&self, filter: Option<String>) -> napi::Result<i64> {
         let t = self.inner.clone();
-        guarded(async move { Ok(t.count_rows().await? as i64) }).await
+        guarded(async move { Ok(t.count_rows(filter.as_deref()).await? as i64) }).await
     }
 
     /// `mode` is "append" or "overwrite"; returns the new version.
@@ -106,6 +121,28 @@ impl JsTable {
         .await
     }
 
+    /// Flat nearest-neighbour search; rows as an Arrow IPC stream with `_distance`.
+    #[napi]
+    pub async fn vector_search(&self, options: JsVectorOptions) -> napi::Result<Buffer> {
+        let t = self.inner.clone();
+        guarded(async move {
+            let k = non_negative("limit", options.limit)?.unwrap_or(10) as usize;
+            let req = VectorRequest {
+                vector: options.vector.iter().map(|v| *v as f32).collect(),
+                column: options.column,
+                distance: DistanceType::parse(options.distance_type.as_deref().unwrap_or("l2"))?,
+                k,
+                filter: options.filter,
+                prefilter: !options.postfilter.unwrap_or(false),
+                columns: options.columns,
+                with_row_id: options.with_row_id.unwrap_or(false),
+            };
+            let (schema, batches) = t.vector_search(&req).await?;
+            batches_to_ipc(&schema, &batches)
+        })
+        .await
+    }
+
     /// Reads rows as an Arrow IPC stream.
     #[napi]
     pub async fn scan(&self, options: Option<JsScanOptions>) -> napi::Result<Buffer> {
@@ -116,6 +153,8 @@ impl JsTable {
                     columns: o.columns,
                     limit: non_negative("limit", o.limit)?,
                     offset: non_negative("offset", o.offset)?.unwrap_or(0),
+                    filter: o.filter,
+                    with_row_id: o.with_row_id.unwrap_or(false),
                 },
                 None => ScanRequest::default(),
             };

@@ -100,7 +100,7 @@ fn redact_signature_params(text: &str) -> String {
         while let Some(pos) = out[search_from..].find(p) {
             let start = search_from + pos + p.len();
             let end = out[start..]
-                .find(|c: char| c == '&' || c == ' ' || c == ')' || c == '"' || c == '\'')
+                .find(['&', ' ', ')', '"', '\''])
                 .map(|e| start + e)
                 .unwrap_or(out.len());
             if end > start && &out[start..end] != MASK {

@@ -128,13 +128,28 @@ impl Table {
         Ok(self.snapshot().await?.manifest.version)
     }
 
-    pub async fn count_rows(&self) -> Result<u64> {
-        Ok(self.snapshot().await?.manifest.rows())
+    /// Counts rows; without a filter the manifest answers (no data read).
+    pub async fn count_rows(&self, filter: Option<&str>) -> Result<u64> {
+        let snap = self.snapshot().await?;
+        match filter.filter(|f| !f.trim().is_empty()) {
+            None => Ok(snap.manifest.rows()),
+            Some(sql) => {
+                query::count(&self.store, &self.dir, &snap.manifest, &snap.schema, sql).await
+            }
+        }
     }
 
     pub async fn scan(&self, req: &ScanRequest) -> Result<(SchemaRef, Vec<RecordBatch>)> {
         let snap = self.snapshot().await?;
         query::scan(&self.store, &self.dir, &snap.manifest, &snap.schema, req).await
+    }
+
+    pub async fn vector_search(
+        &self,
+        req: &query::vector::VectorRequest,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        let snap = self.snapshot().await?;
+        query::vector::search(&self.store, &self.dir, &snap.manifest, &snap.schema, req).await
     }
 
     /// Appends or overwrites; returns the committed version.
