@@ -1,0 +1,205 @@
+// The published packages work with a plain `npm install`, without a Rust
+// toolchain: scripts/pack.js packs the main package and the platform package,
+// an empty project installs both tarballs (plus apache-arrow) with a PATH that
+// has no cargo/rustc, and CommonJS and ESM scripts use the installed package.
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve, sep } from "node:path";
+
+const ROOT = resolve(__dirname, "..");
+const rootPkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { name: string; version: string };
+const PLATFORM_PKG = `${rootPkg.name}-linux-x64-gnu`;
+const BINARY = `${rootPkg.name}.linux-x64-gnu.node`;
+
+const SETUP_TIMEOUT = 180_000;
+
+// node's own directory first (npm sits next to it), then the system dirs:
+// no ~/.cargo/bin, no node_modules/.bin.
+const CLEAN_PATH = [...new Set([dirname(process.execPath), "/usr/bin", "/bin"])].join(":");
+
+/** The environment for npm and the probes: no cargo, no loader overrides, no npm_* from `npx jest`. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^(npm_|NAPI_RS_|CARGO|RUSTUP|RUSTC|NODE_PATH$|NODE_OPTIONS$)/i.test(k)) continue;
+    env[k] = v;
+  }
+  env.PATH = CLEAN_PATH;
+  env.AWS_EC2_METADATA_DISABLED = "true";
+  return env;
+}
+
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): SpawnSyncReturns<string> {
+  const r = spawnSync(cmd, args, { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024, timeout: 150_000 });
+  if (r.error) throw r.error;
+  if (r.status !== 0) {
+    throw new Error(`${cmd} ${args.join(" ")} exited with ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  }
+  return r;
+}
+
+/** Every path under `dir`, relative to it. */
+function walk(dir: string, base = dir): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    out.push(relative(base, p) + (e.isDirectory() ? "/" : ""));
+    if (e.isDirectory()) out.push(...walk(p, base));
+  }
+  return out;
+}
+
+/** `key=value` lines of a probe's stdout. */
+function parseProbe(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of stdout.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return out;
+}
+
+// The body shared by both probes; `lancedb` and `require` are bound by the
+// CommonJS or ESM preamble. argv[2] is the database directory.
+const PROBE_BODY = `
+const dir = process.argv[2];
+const main = async () => {
+  const db = await lancedb.connect(dir);
+  const t = await db.createTable("items", [
+    { id: 1, name: "a", vector: [0.1, 0.2, 0.3] },
+    { id: 2, name: "b", vector: [0.4, 0.5, 0.6] },
+  ]);
+  await t.add([{ id: 3, name: "c", vector: [0.7, 0.8, 0.9] }]);
+  console.log("count=" + (await t.countRows()));
+  const reopened = await (await lancedb.connect(dir)).openTable("items");
+  const rows = await reopened.query().toArray();
+  console.log("ids=" + rows.map((r) => r.id).join(","));
+  console.log("names=" + rows.map((r) => r.name).join(","));
+  console.log("vector3=" + Array.from(rows[2].vector, (x) => x.toFixed(2)).join(","));
+  console.log("tables=" + (await db.tableNames()).join(","));
+
+  const err = await lancedb.connect("ftp://x").then(() => null, (e) => e);
+  console.log("ftpError=" + (err && err.code));
+  console.log("ftpErrorIsStowageError=" + (err instanceof lancedb.StowageError));
+
+  const s3 = await lancedb.connect("s3://bucket/db", {
+    storageOptions: { awsAccessKeyId: "AKIDEXAMPLE", awsSecretAccessKey: "not-a-real-secret" },
+  });
+  const secret = s3.effectiveStorageOptions().find((o) => o.key === "aws_secret_access_key");
+  console.log("secret=" + JSON.stringify(secret && { value: secret.value, source: secret.source, secret: secret.secret }));
+
+  console.log("resolvedBinding=" + require.resolve("${PLATFORM_PKG}", { paths: [require.resolve("stowage")] }));
+  const loaded = process.report.getReport().sharedObjects.filter((p) => p.endsWith(".node"));
+  console.log("loadedNodeFiles=" + JSON.stringify(loaded));
+};
+main().catch((e) => {
+  console.error(e && e.stack ? e.stack : e);
+  process.exit(1);
+});
+`;
+
+const CJS_PROBE = `"use strict";\nconst lancedb = require("stowage");\n${PROBE_BODY}`;
+const ESM_PROBE = `import * as lancedb from "stowage";\nimport { createRequire } from "node:module";\nconst require = createRequire(import.meta.url);\n${PROBE_BODY}`;
+
+describe("installing the packed packages without a Rust toolchain", () => {
+  let work: string;
+  let project: string;
+  let tarballs: string[];
+  const env = cleanEnv();
+
+  beforeAll(() => {
+    work = realpathSync(mkdtempSync(join(tmpdir(), "stowage-packaging-")));
+    const packDir = join(work, "pack");
+    project = join(work, "project");
+
+    // Pack with the developer's environment; only the install side is cleaned.
+    const packed = run(process.execPath, [join(ROOT, "scripts", "pack.js"), packDir], ROOT, process.env);
+    tarballs = packed.stdout.trim().split("\n");
+
+    // An empty project: a bare package.json pins npm's prefix to this dir.
+    mkdirSync(project);
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "stowage-packaging-probe", private: true }, null, 2));
+    // One command with both tarballs: the main package's optional dependency
+    // stowage-linux-x64-gnu@<version> is then satisfied by the local tarball
+    // and npm never asks the registry for it.
+    run(
+      "npm",
+      ["install", "--no-audit", "--no-fund", "--prefer-offline", "--save-exact", "--loglevel=error", ...tarballs, "apache-arrow@18.1.0"],
+      project,
+      env,
+    );
+    writeFileSync(join(project, "probe.cjs"), CJS_PROBE);
+    writeFileSync(join(project, "probe.mjs"), ESM_PROBE);
+  }, SETUP_TIMEOUT);
+
+  afterAll(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  test("the install PATH has node and npm but no cargo or rustc", () => {
+    const which = (cmd: string) => spawnSync("/bin/sh", ["-c", `command -v ${cmd}`], { env, encoding: "utf8" });
+    expect(which("cargo").status).not.toBe(0);
+    expect(which("rustc").status).not.toBe(0);
+    expect(which("node").status).toBe(0);
+    expect(which("npm").status).toBe(0);
+  });
+
+  test("pack.js produced both tarballs", () => {
+    expect(tarballs.map((t) => t.split(sep).pop())).toEqual([`${PLATFORM_PKG}-${rootPkg.version}.tgz`, `${rootPkg.name}-${rootPkg.version}.tgz`]);
+    for (const t of tarballs) expect(existsSync(t)).toBe(true);
+  });
+
+  test("the installed packages hold no Rust sources and the binary sits in the platform package", () => {
+    const main = join(project, "node_modules", rootPkg.name);
+    const platform = join(project, "node_modules", PLATFORM_PKG);
+    const mainFiles = walk(main);
+    for (const f of mainFiles) {
+      expect(f).not.toMatch(/^(src|target)\/|(^|\/)(Cargo\.(toml|lock)|build\.rs)$|\.rs$|\.node$/);
+    }
+    expect(mainFiles).toEqual(expect.arrayContaining(["index.js", "index.d.ts", "dist/index.js", "dist/index.mjs", "dist/index.d.ts"]));
+    expect(walk(platform).sort()).toEqual(["README.md", BINARY, "package.json"].sort());
+
+    const installedMain = JSON.parse(readFileSync(join(main, "package.json"), "utf8"));
+    expect(installedMain.optionalDependencies).toEqual({ [PLATFORM_PKG]: rootPkg.version });
+    const installedPlatform = JSON.parse(readFileSync(join(platform, "package.json"), "utf8"));
+    expect(installedPlatform).toMatchObject({
+      name: PLATFORM_PKG,
+      version: rootPkg.version,
+      os: ["linux"],
+      cpu: ["x64"],
+      libc: ["glibc"],
+      main: BINARY,
+    });
+    // Both came from the tarballs, not from a registry.
+    const lock = JSON.parse(readFileSync(join(project, "package-lock.json"), "utf8"));
+    expect(lock.packages[`node_modules/${PLATFORM_PKG}`].resolved).toMatch(/^file:.*\.tgz$/);
+    expect(lock.packages[`node_modules/${rootPkg.name}`].resolved).toMatch(/^file:.*\.tgz$/);
+  });
+
+  test.each([
+    ["CommonJS", "probe.cjs"],
+    ["ESM", "probe.mjs"],
+  ])("%s: connect, create, add, count, read, coded errors", (_label, script) => {
+    const dbDir = join(work, `db-${script.replace(".", "-")}`);
+    const r = run("node", [script, dbDir], project, env);
+    const out = parseProbe(r.stdout);
+
+    expect(out.count).toBe("3");
+    expect(out.ids).toBe("1,2,3");
+    expect(out.names).toBe("a,b,c");
+    expect(out.vector3).toBe("0.70,0.80,0.90");
+    expect(out.tables).toBe("items");
+    expect(out.ftpError).toBe("INVALID_URI");
+    expect(out.ftpErrorIsStowageError).toBe("true");
+    expect(JSON.parse(out.secret)).toEqual({ value: "****", source: "connection", secret: true });
+
+    const expectedBinary = join(project, "node_modules", PLATFORM_PKG, BINARY);
+    expect(out.resolvedBinding).toBe(expectedBinary);
+    // What the process actually dlopen()ed: the platform package's binary only.
+    expect(JSON.parse(out.loadedNodeFiles)).toEqual([expectedBinary]);
+    expect(r.stdout).not.toContain(ROOT + sep);
+    // The table went to the given directory.
+    expect(readdirSync(dbDir).length).toBeGreaterThan(0);
+  });
+});
