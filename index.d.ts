@@ -33,9 +33,11 @@ export declare class JsTable {
   /** The schema as an Arrow IPC stream with no batches. */
   schema(): Promise<Buffer>
   version(): Promise<number>
-  countRows(): Promise<number>
+  countRows(filter?: string | undefined | null): Promise<number>
   /** `mode` is "append" or "overwrite"; returns the new version. */
   add(data: Buffer, mode?: string | undefined | null): Promise<number>
+  /** Flat nearest-neighbour search; rows as an Arrow IPC stream with `_distance`. */
+  vectorSearch(options: JsVectorOptions): Promise<Buffer>
   /** Reads rows as an Arrow IPC stream. */
   scan(options?: JsScanOptions | undefined | null): Promise<Buffer>
 }
@@ -71,6 +73,19 @@ export interface JsScanOptions {
   columns?: Array<string>
   limit?: number
   offset?: number
+  filter?: string
+  withRowId?: boolean
+}
+
+export interface JsVectorOptions {
+  vector: Array<number>
+  column?: string
+  distanceType?: string
+  limit?: number
+  filter?: string
+  postfilter?: boolean
+  columns?: Array<string>
+  withRowId?: boolean
 }
 
 /** The storage option registry. */
