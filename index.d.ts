@@ -10,7 +10,7 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 export declare class JsConnection {
-  static connect(uri: string, storageOptions?: any | undefined | null): Promise<JsConnection>
+  static connect(uri: string, storageOptions?: any | undefined | null, readConsistencyInterval?: number | undefined | null): Promise<JsConnection>
   get uri(): string
   isOpen(): boolean
   close(): void
@@ -38,6 +38,15 @@ export declare class JsTable {
   add(data: Buffer, mode?: string | undefined | null): Promise<number>
   /** Flat nearest-neighbour search; rows as an Arrow IPC stream with `_distance`. */
   vectorSearch(options: JsVectorOptions): Promise<Buffer>
+  /** Deletes the rows the SQL predicate matches; returns the new version. */
+  delete(predicate: string): Promise<number>
+  /** `assignments`: [column, SQL expression] pairs. */
+  update(predicate: string | undefined | null, assignments: Array<Array<string>>): Promise<Array<number>>
+  mergeInsert(data: Buffer, options: JsMergeOptions): Promise<JsMergeResult>
+  listVersions(): Promise<Array<JsVersion>>
+  checkout(version: number): Promise<void>
+  checkoutLatest(): Promise<void>
+  restore(version?: number | undefined | null): Promise<number>
   /** Reads rows as an Arrow IPC stream. */
   scan(options?: JsScanOptions | undefined | null): Promise<Buffer>
 }
@@ -55,6 +64,20 @@ export interface JsEffectiveOption {
   source: string
   givenAs: string
   secret: boolean
+}
+
+export interface JsMergeOptions {
+  on: Array<string>
+  whenMatchedUpdateAll: boolean
+  whenNotMatchedInsertAll: boolean
+  whenNotMatchedBySourceDelete: boolean
+}
+
+export interface JsMergeResult {
+  version: number
+  numInsertedRows: number
+  numUpdatedRows: number
+  numDeletedRows: number
 }
 
 /** One registry row, for generated docs and TypeScript types. */
@@ -86,6 +109,12 @@ export interface JsVectorOptions {
   postfilter?: boolean
   columns?: Array<string>
   withRowId?: boolean
+}
+
+export interface JsVersion {
+  version: number
+  timestampMs: number
+  operation: string
 }
 
 /** The storage option registry. */

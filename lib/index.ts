@@ -6,7 +6,9 @@ import { call, native } from "./native";
 export { Connection } from "./connection";
 export type { CreateTableOptions, OpenTableOptions, StorageOptions, TableNamesOptions } from "./connection";
 export { Table } from "./table";
-export type { AddDataOptions, AddResult } from "./table";
+export type { AddDataOptions, AddResult, DeleteResult, UpdateResult, Version } from "./table";
+export { MergeInsertBuilder } from "./merge";
+export type { MergeResult } from "./merge";
 export { Query, VectorQuery } from "./query";
 export type { DistanceType, IntoVector } from "./query";
 export { StowageError } from "./errors";
@@ -18,8 +20,9 @@ export interface ConnectionOptions {
   /** Storage options for every table of this connection; see the README for the keys. */
   storageOptions?: StorageOptions;
   /**
-   * Seconds between checks for versions written by other processes; accepted
-   * for @lancedb/lancedb compatibility.
+   * Seconds between checks for versions written by other processes or
+   * handles. Unset: never check (a handle sees its own writes only); 0: check
+   * on every read; n: at most every n seconds. As in @lancedb/lancedb.
    */
   readConsistencyInterval?: number;
 }
@@ -48,6 +51,10 @@ export async function connect(
   if (opts.storageOptions !== undefined && (typeof opts.storageOptions !== "object" || opts.storageOptions === null)) {
     throw new StowageError("INVALID_ARGUMENT", "storageOptions must be an object of option names to values");
   }
-  const inner = await call(() => native.JsConnection.connect(uri, opts.storageOptions ?? undefined));
+  const rci = opts.readConsistencyInterval;
+  if (rci !== undefined && rci !== null && (typeof rci !== "number" || !(rci >= 0))) {
+    throw new StowageError("INVALID_ARGUMENT", `readConsistencyInterval must be a non-negative number of seconds, got ${String(rci)}`);
+  }
+  const inner = await call(() => native.JsConnection.connect(uri, opts.storageOptions ?? undefined, rci ?? undefined));
   return new Connection(inner);
 }

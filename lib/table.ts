@@ -3,6 +3,7 @@ import type { Schema, Table as ArrowTable } from "apache-arrow";
 import { Data, fromIpc, toArrowTable, toIpc } from "./arrow";
 import { StowageError } from "./errors";
 import { call, callSync, EffectiveOption, NativeTable } from "./native";
+import { MergeInsertBuilder, MergeResult } from "./merge";
 import { IntoVector, Query, VectorQuery } from "./query";
 
 export interface AddDataOptions {
@@ -12,6 +13,35 @@ export interface AddDataOptions {
 
 export interface AddResult {
   version: number;
+}
+
+export interface DeleteResult {
+  version: number;
+}
+
+export interface UpdateResult {
+  rowsUpdated: number;
+  version: number;
+}
+
+export interface Version {
+  version: number;
+  timestamp: Date;
+  metadata: Record<string, string>;
+}
+
+/** A JS value as a SQL literal, for update({ values }). */
+export function toSqlLiteral(column: string, v: unknown): string {
+  if (v === null || v === undefined) return "NULL";
+  if (typeof v === "boolean") return v ? "TRUE" : "FALSE";
+  if (typeof v === "bigint") return v.toString();
+  if (typeof v === "number") {
+    if (!Number.isFinite(v)) throw new StowageError("INVALID_ARGUMENT", `update: value of '${column}' is ${v}, which SQL cannot express`);
+    return String(v);
+  }
+  if (typeof v === "string") return `'${v.replace(/'/g, "''")}'`;
+  if (v instanceof Date) return `TIMESTAMP '${v.toISOString().replace("T", " ").replace("Z", "")}'`;
+  throw new StowageError("NOT_SUPPORTED", `update: cannot set '${column}' to a ${Array.isArray(v) ? "list" : typeof v} value; use a number, string, boolean, Date or null`);
 }
 
 /** A table, as in @lancedb/lancedb. */
@@ -92,6 +122,100 @@ export class Table {
     const version = await call(() => this.inner.add(toIpc(table), mode));
     if (mode === "overwrite") this.schemaCache = undefined;
     return { version };
+  }
+
+  /** Deletes the rows the SQL predicate matches (data files are not rewritten). */
+  async delete(predicate: string): Promise<DeleteResult> {
+    if (typeof predicate !== "string") {
+      throw new StowageError("INVALID_ARGUMENT", "delete() takes a SQL predicate string");
+    }
+    this.ensureOpen();
+    return { version: await call(() => this.inner.delete(predicate)) };
+  }
+
+  /**
+   * Updates rows: `update({ where, values })`, `update({ where, valuesSql })`
+   * or `update(valuesSql, { where })`, as in @lancedb/lancedb.
+   */
+  async update(
+    opts:
+      | { values: Record<string, unknown> | Map<string, unknown>; where?: string }
+      | { valuesSql: Record<string, string> | Map<string, string>; where?: string }
+      | Record<string, string>
+      | Map<string, string>,
+    options?: { where?: string },
+  ): Promise<UpdateResult> {
+    this.ensureOpen();
+    const entries = (x: Record<string, unknown> | Map<string, unknown>): [string, unknown][] =>
+      x instanceof Map ? [...x.entries()] : Object.entries(x);
+    let where: string | undefined = options?.where;
+    let pairs: string[][];
+    const o = opts as { values?: Record<string, unknown>; valuesSql?: Record<string, string>; where?: string };
+    if (!(opts instanceof Map) && (o.values !== undefined || o.valuesSql !== undefined)) {
+      where = o.where;
+      pairs = o.values !== undefined
+        ? entries(o.values).map(([k, v]) => [k, toSqlLiteral(k, v)])
+        : entries(o.valuesSql as Record<string, string>).map(([k, v]) => [k, String(v)]);
+    } else {
+      pairs = entries(opts as Record<string, string>).map(([k, v]) => [k, String(v)]);
+    }
+    const [version, rows] = await call(() => this.inner.update(where, pairs));
+    return { version, rowsUpdated: rows };
+  }
+
+  /** Upserts by key column(s): chain when* clauses, then execute(data). */
+  mergeInsert(on: string | string[]): MergeInsertBuilder {
+    const keys = typeof on === "string" ? [on] : on;
+    if (!Array.isArray(keys) || keys.length === 0 || keys.some((k) => typeof k !== "string")) {
+      throw new StowageError("INVALID_ARGUMENT", "mergeInsert() takes a key column name or a non-empty array of names");
+    }
+    return new MergeInsertBuilder(keys, async (data, flags, onCols): Promise<MergeResult> => {
+      this.ensureOpen();
+      const schema = this.schemaCache ?? (await this.schema());
+      let table: ArrowTable;
+      try {
+        table = toArrowTable(data, schema);
+      } catch (e) {
+        if (e instanceof StowageError && e.code === "INVALID_ARGUMENT") {
+          throw new StowageError("SCHEMA_MISMATCH", `Schema mismatch: ${e.message}`);
+        }
+        throw e;
+      }
+      return call(() =>
+        this.inner.mergeInsert(toIpc(table), {
+          on: onCols,
+          whenMatchedUpdateAll: flags.matchedUpdate,
+          whenNotMatchedInsertAll: flags.notMatchedInsert,
+          whenNotMatchedBySourceDelete: flags.bySourceDelete,
+        }),
+      );
+    });
+  }
+
+  /** Every version of the table, oldest first. */
+  async listVersions(): Promise<Version[]> {
+    const vs = await call(() => this.inner.listVersions());
+    return vs.map((v) => ({ version: v.version, timestamp: new Date(v.timestampMs), metadata: { operation: v.operation } }));
+  }
+
+  /** Reads an older version (time travel); writes fail until checkoutLatest(). */
+  async checkout(version: number): Promise<void> {
+    if (!Number.isInteger(version)) {
+      throw new StowageError("INVALID_ARGUMENT", `checkout() takes a version number, got ${String(version)}`);
+    }
+    await call(() => this.inner.checkout(version));
+    this.schemaCache = undefined;
+  }
+
+  async checkoutLatest(): Promise<void> {
+    await call(() => this.inner.checkoutLatest());
+    this.schemaCache = undefined;
+  }
+
+  /** Makes the checked-out version (or `version`) the latest, as a new version. */
+  async restore(version?: number): Promise<void> {
+    await call(() => this.inner.restore(version));
+    this.schemaCache = undefined;
   }
 
   /** Counts rows, or the rows a SQL filter passes. */

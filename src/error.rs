@@ -31,6 +31,11 @@ pub enum Error {
     #[error("Table '{name}' already exists. Pass {{ mode: \"overwrite\" }} to replace it or {{ existOk: true }} to open it")]
     TableExists { name: String },
 
+    #[error(
+        "Table '{table}' has no version {version}; listVersions() shows the versions that exist"
+    )]
+    VersionNotFound { table: String, version: u64 },
+
     #[error("Invalid table name '{name}': {reason}")]
     InvalidTableName { name: String, reason: String },
 
@@ -97,6 +102,7 @@ impl Error {
             Error::TableNotFound { .. } => "TABLE_NOT_FOUND",
             Error::TableExists { .. } => "TABLE_EXISTS",
             Error::InvalidTableName { .. } => "INVALID_TABLE_NAME",
+            Error::VersionNotFound { .. } => "VERSION_NOT_FOUND",
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
             Error::SchemaMismatch(_) => "SCHEMA_MISMATCH",
             Error::InvalidFilter { .. } => "INVALID_FILTER",

@@ -37,10 +37,19 @@ impl JsConnection {
     pub async fn connect(
         uri: String,
         storage_options: Option<serde_json::Value>,
+        read_consistency_interval: Option<f64>,
     ) -> napi::Result<JsConnection> {
         guarded(async move {
             let opts = raw_options(storage_options)?;
-            let db = Database::connect(&uri, opts, &ProcessEnv).await?;
+            let interval = match read_consistency_interval {
+                Some(s) if !(s.is_finite() && s >= 0.0) => {
+                    return Err(Error::invalid_argument(format!(
+                        "readConsistencyInterval must be a non-negative number of seconds, got {s}"
+                    )))
+                }
+                other => other.map(std::time::Duration::from_secs_f64),
+            };
+            let db = Database::connect(&uri, opts, &ProcessEnv, interval).await?;
             Ok(JsConnection {
                 inner: Arc::new(db),
             })

@@ -7,6 +7,7 @@ use super::{batches_to_ipc, guarded, ipc_to_batches, JsEffectiveOption};
 use crate::error::Error;
 use crate::query::vector::{DistanceType, VectorRequest};
 use crate::query::ScanRequest;
+use crate::table::ops::MergeFlags;
 use crate::table::{AddMode, Table};
 
 #[napi]
@@ -48,6 +49,38 @@ pub struct JsVectorOptions {
     pub postfilter: Option<bool>,
     pub columns: Option<Vec<String>>,
     pub with_row_id: Option<bool>,
+}
+
+#[napi(object)]
+pub struct JsVersion {
+    pub version: i64,
+    pub timestamp_ms: f64,
+    pub operation: String,
+}
+
+#[napi(object, object_to_js = false)]
+pub struct JsMergeOptions {
+    pub on: Vec<String>,
+    pub when_matched_update_all: bool,
+    pub when_not_matched_insert_all: bool,
+    pub when_not_matched_by_source_delete: bool,
+}
+
+#[napi(object)]
+pub struct JsMergeResult {
+    pub version: i64,
+    pub num_inserted_rows: i64,
+    pub num_updated_rows: i64,
+    pub num_deleted_rows: i64,
+}
+
+fn version_arg(v: i64) -> crate::error::Result<u64> {
+    if v < 1 {
+        return Err(Error::invalid_argument(format!(
+            "versions start at 1, got {v}"
+        )));
+    }
+    Ok(v as u64)
 }
 
 #[napi]
@@ -139,6 +172,102 @@ impl JsTable {
             };
             let (schema, batches) = t.vector_search(&req).await?;
             batches_to_ipc(&schema, &batches)
+        })
+        .await
+    }
+
+    /// Deletes the rows the SQL predicate matches; returns the new version.
+    #[napi]
+    pub async fn delete(&self, predicate: String) -> napi::Result<i64> {
+        let t = self.inner.clone();
+        guarded(async move { Ok(t.delete(&predicate).await? as i64) }).await
+    }
+
+    /// `assignments`: [column, SQL expression] pairs.
+    #[napi]
+    pub async fn update(
+        &self,
+        predicate: Option<String>,
+        assignments: Vec<Vec<String>>,
+    ) -> napi::Result<Vec<i64>> {
+        let t = self.inner.clone();
+        guarded(async move {
+            let pairs = assignments
+                .into_iter()
+                .map(|p| match <[String; 2]>::try_from(p) {
+                    Ok([c, e]) => Ok((c, e)),
+                    Err(_) => Err(Error::invalid_argument(
+                        "update assignments are [column, expression] pairs",
+                    )),
+                })
+                .collect::<crate::error::Result<Vec<_>>>()?;
+            let (version, rows) = t.update(predicate.as_deref(), pairs).await?;
+            Ok(vec![version as i64, rows as i64])
+        })
+        .await
+    }
+
+    #[napi]
+    pub async fn merge_insert(
+        &self,
+        data: Buffer,
+        options: JsMergeOptions,
+    ) -> napi::Result<JsMergeResult> {
+        let t = self.inner.clone();
+        let data: Vec<u8> = data.to_vec();
+        guarded(async move {
+            let (_, batches) = ipc_to_batches(&data)?;
+            let flags = MergeFlags {
+                when_matched_update_all: options.when_matched_update_all,
+                when_not_matched_insert_all: options.when_not_matched_insert_all,
+                when_not_matched_by_source_delete: options.when_not_matched_by_source_delete,
+            };
+            let (version, stats) = t.merge_insert(options.on, flags, batches).await?;
+            Ok(JsMergeResult {
+                version: version as i64,
+                num_inserted_rows: stats.inserted as i64,
+                num_updated_rows: stats.updated as i64,
+                num_deleted_rows: stats.deleted as i64,
+            })
+        })
+        .await
+    }
+
+    #[napi]
+    pub async fn list_versions(&self) -> napi::Result<Vec<JsVersion>> {
+        let t = self.inner.clone();
+        guarded(async move {
+            Ok(t.list_versions()
+                .await?
+                .into_iter()
+                .map(|v| JsVersion {
+                    version: v.version as i64,
+                    timestamp_ms: v.timestamp_ms as f64,
+                    operation: v.operation,
+                })
+                .collect())
+        })
+        .await
+    }
+
+    #[napi]
+    pub async fn checkout(&self, version: i64) -> napi::Result<()> {
+        let t = self.inner.clone();
+        guarded(async move { t.checkout(version_arg(version)?).await }).await
+    }
+
+    #[napi]
+    pub async fn checkout_latest(&self) -> napi::Result<()> {
+        let t = self.inner.clone();
+        guarded(async move { t.checkout_latest().await }).await
+    }
+
+    #[napi]
+    pub async fn restore(&self, version: Option<i64>) -> napi::Result<i64> {
+        let t = self.inner.clone();
+        guarded(async move {
+            let v = version.map(version_arg).transpose()?;
+            Ok(t.restore(v).await? as i64)
         })
         .await
     }

@@ -637,6 +637,17 @@ pub fn evaluate(sql: &str, e: &Expr, batch: &RecordBatch) -> Result<BooleanArray
     Ok(arrow_arith::boolean::and_kleene(&b, &is_not_null(&b)?)?)
 }
 
+/// Evaluates an expression to one value per row (for `UPDATE ... SET`).
+pub fn evaluate_value(sql: &str, e: &Expr, batch: &RecordBatch) -> Result<ArrayRef> {
+    match eval(sql, e, batch)? {
+        Val::Array(a) => Ok(a),
+        Val::Scalar(a) => {
+            let idx = arrow_array::UInt32Array::from(vec![0u32; batch.num_rows()]);
+            Ok(arrow_select::take::take(a.as_ref(), &idx, None)?)
+        }
+    }
+}
+
 fn lit_array(l: &Literal) -> ArrayRef {
     match l {
         Literal::Int(i) => Arc::new(Int64Array::from(vec![*i])),

@@ -76,9 +76,20 @@ fn with_row_id_field(schema: &SchemaRef) -> SchemaRef {
 /// Rows of one fragment to read: `offset` rows skipped, at most `limit`.
 #[derive(Debug, Clone)]
 pub(crate) struct Slice {
-    fragment: Fragment,
-    offset: u64,
-    limit: Option<u64>,
+    pub fragment: Fragment,
+    pub offset: u64,
+    pub limit: Option<u64>,
+}
+
+impl Slice {
+    /// Every row of a data file.
+    pub fn whole(fragment: &Fragment) -> Self {
+        Slice {
+            fragment: fragment.clone(),
+            offset: 0,
+            limit: None,
+        }
+    }
 }
 
 pub async fn scan(
@@ -114,11 +125,13 @@ pub async fn scan(
             }
         }
     }
-    let slices = match filter {
-        // Without a filter the manifest's row counts locate offset and
-        // limit: files wholly outside them are never opened.
-        None => plan_slices(&manifest.fragments, req.offset, req.limit),
-        Some(_) => manifest
+    // Without a filter or deletions, the manifest's row counts locate offset
+    // and limit: files wholly outside them are never opened.
+    let planned = filter.is_none() && manifest.fragments.iter().all(|f| f.deletion.is_none());
+    let slices = if planned {
+        plan_slices(&manifest.fragments, req.offset, req.limit)
+    } else {
+        manifest
             .fragments
             .iter()
             .map(|f| Slice {
@@ -126,7 +139,7 @@ pub async fn scan(
                 offset: 0,
                 limit: None,
             })
-            .collect(),
+            .collect()
     };
     let mut stream = futures::stream::iter(slices)
         .map(|slice| {
@@ -145,9 +158,10 @@ pub async fn scan(
             }
         })
         .buffered(READ_AHEAD);
-    let (mut skip, mut remaining) = match filter {
-        None => (0, u64::MAX),
-        Some(_) => (req.offset, req.limit.unwrap_or(u64::MAX)),
+    let (mut skip, mut remaining) = if planned {
+        (0, u64::MAX)
+    } else {
+        (req.offset, req.limit.unwrap_or(u64::MAX))
     };
     let mut out = Vec::new();
     while let Some(batches) = stream.next().await {
@@ -308,24 +322,40 @@ pub(crate) async fn read_slice(
     } else {
         read_schema
     };
+    // Rows deleted since the file was written are dropped here, so every
+    // reader above sees only live rows.
+    let deleted: Option<Vec<u32>> = match &frag.deletion {
+        Some(d) => Some(crate::table::deletion::read(store, table_dir, d).await?),
+        None => None,
+    };
     let mut row = slice.offset;
     batches
         .into_iter()
         .map(|b| {
+            let first = row;
+            let n = b.num_rows() as u64;
+            row += n;
             let mut cols = b.columns().to_vec();
             if with_row_id {
                 let base = frag.id << 32;
-                let ids: arrow_array::UInt64Array = (row..row + b.num_rows() as u64)
-                    .map(|r| Some(base | r))
-                    .collect();
+                let ids: arrow_array::UInt64Array =
+                    (first..first + n).map(|r| Some(base | r)).collect();
                 cols.push(Arc::new(ids));
             }
-            row += b.num_rows() as u64;
-            Ok(RecordBatch::try_new_with_options(
+            let batch = RecordBatch::try_new_with_options(
                 read_schema.clone(),
                 cols,
                 &arrow_array::RecordBatchOptions::new().with_row_count(Some(b.num_rows())),
-            )?)
+            )?;
+            match &deleted {
+                Some(del) => {
+                    let keep: arrow_array::BooleanArray = (first..first + n)
+                        .map(|r| Some(del.binary_search(&(r as u32)).is_err()))
+                        .collect();
+                    Ok(arrow_select::filter::filter_record_batch(&batch, &keep)?)
+                }
+                None => Ok(batch),
+            }
         })
         .collect()
 }

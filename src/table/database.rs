@@ -47,6 +47,7 @@ pub struct Database {
     store: StoreHandle,
     commits: Arc<dyn CommitStore>,
     closed: AtomicBool,
+    read_consistency: Option<std::time::Duration>,
 }
 
 impl Database {
@@ -54,6 +55,7 @@ impl Database {
         uri: &str,
         connection_options: Vec<RawOption>,
         env: &dyn EnvSource,
+        read_consistency: Option<std::time::Duration>,
     ) -> Result<Database> {
         let uri = DbUri::parse(uri)?;
         let env = snapshot_env(env);
@@ -73,6 +75,7 @@ impl Database {
             store,
             commits,
             closed: AtomicBool::new(false),
+            read_consistency,
         })
     }
 
@@ -173,7 +176,7 @@ impl Database {
         self.check_open()?;
         check_table_name(name)?;
         let (store, opts, commits) = self.table_store(table_options).await?;
-        Table::open(name, store, commits, opts)
+        Table::open(name, store, commits, opts, self.read_consistency)
             .await?
             .ok_or_else(|| Error::TableNotFound {
                 name: name.to_string(),
@@ -185,7 +188,14 @@ impl Database {
         self.check_open()?;
         check_table_name(&req.name)?;
         let (store, opts, commits) = self.table_store(&req.storage_options).await?;
-        let existing = Table::open(&req.name, store.clone(), commits.clone(), opts.clone()).await?;
+        let existing = Table::open(
+            &req.name,
+            store.clone(),
+            commits.clone(),
+            opts.clone(),
+            self.read_consistency,
+        )
+        .await?;
         if let Some(table) = existing {
             return match (req.mode, req.exist_ok) {
                 (CreateMode::Overwrite, _) => {
@@ -215,12 +225,13 @@ impl Database {
                     // Someone created it between our check and our commit.
                     CommitError::Conflict { .. } if req.exist_ok => {}
                     CommitError::Conflict { .. } if req.mode == CreateMode::Overwrite => {
-                        let table = Table::open(&req.name, store, commits, opts)
-                            .await?
-                            .ok_or_else(|| Error::TableNotFound {
-                                name: req.name.clone(),
-                                at: Some(self.uri.raw.clone()),
-                            })?;
+                        let table =
+                            Table::open(&req.name, store, commits, opts, self.read_consistency)
+                                .await?
+                                .ok_or_else(|| Error::TableNotFound {
+                                    name: req.name.clone(),
+                                    at: Some(self.uri.raw.clone()),
+                                })?;
                         table
                             .add(req.schema.clone(), req.batches, super::AddMode::Overwrite)
                             .await?;
@@ -233,7 +244,7 @@ impl Database {
                 }
             }
         }
-        Table::open(&req.name, store, commits, opts)
+        Table::open(&req.name, store, commits, opts, self.read_consistency)
             .await?
             .ok_or_else(|| {
                 Error::internal(format!(

@@ -29,9 +29,33 @@ pub struct Manifest {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Operation {
-    Create { rows: u64 },
-    Overwrite { rows: u64 },
-    Append { rows: u64 },
+    Create {
+        rows: u64,
+    },
+    Overwrite {
+        rows: u64,
+    },
+    Append {
+        rows: u64,
+    },
+    Delete {
+        rows: u64,
+    },
+    Update {
+        rows: u64,
+    },
+    Merge {
+        inserted: u64,
+        updated: u64,
+        deleted: u64,
+    },
+    Restore {
+        from_version: u64,
+    },
+    Compact {
+        fragments_removed: u64,
+        fragments_added: u64,
+    },
 }
 
 /// One immutable Parquet data file.
@@ -42,11 +66,30 @@ pub struct Fragment {
     pub path: String,
     pub rows: u64,
     pub size_bytes: u64,
+    /// Rows of this file deleted since it was written, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion: Option<Deletion>,
+}
+
+/// A deletion file: the sorted offsets (within the data file) of deleted
+/// rows, as little-endian u32, no header.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Deletion {
+    /// Relative to the table directory, e.g. `_deletions/<uuid>.bin`.
+    pub path: String,
+    pub count: u64,
+}
+
+impl Fragment {
+    /// Rows still live in this file.
+    pub fn live_rows(&self) -> u64 {
+        self.rows - self.deletion.as_ref().map(|d| d.count).unwrap_or(0)
+    }
 }
 
 impl Manifest {
     pub fn rows(&self) -> u64 {
-        self.fragments.iter().map(|f| f.rows).sum()
+        self.fragments.iter().map(|f| f.live_rows()).sum()
     }
 
     pub fn to_bytes(&self) -> Result<bytes::Bytes> {

@@ -4,12 +4,14 @@
 //! a manifest appears whole or not at all.
 
 pub mod database;
+pub mod deletion;
 pub mod manifest;
+pub mod ops;
 pub mod writer;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arrow_array::{new_null_array, RecordBatch};
 use arrow_schema::{Schema, SchemaRef};
@@ -46,14 +48,34 @@ struct Snapshot {
 }
 
 #[derive(Debug)]
+struct State {
+    snap: Arc<Snapshot>,
+    /// Checked out at a fixed version (time travel): reads only.
+    pinned: bool,
+    /// When the latest version was last looked up.
+    checked: Instant,
+}
+
+/// One entry of `listVersions()`.
+#[derive(Debug, Clone)]
+pub struct VersionInfo {
+    pub version: u64,
+    pub timestamp_ms: u64,
+    pub operation: String,
+}
+
+#[derive(Debug)]
 pub struct Table {
     name: String,
     dir: Path,
     store: StoreHandle,
     commits: Arc<dyn CommitStore>,
     options: Arc<StorageOptions>,
-    state: RwLock<Arc<Snapshot>>,
+    state: RwLock<State>,
     closed: AtomicBool,
+    /// LanceDB's readConsistencyInterval: `None` never looks for other
+    /// writers' versions, `Some(0)` looks on every read.
+    consistency: Option<Duration>,
 }
 
 pub fn table_dir(root: &Path, name: &str) -> Path {
@@ -67,6 +89,7 @@ impl Table {
         store: StoreHandle,
         commits: Arc<dyn CommitStore>,
         options: Arc<StorageOptions>,
+        consistency: Option<Duration>,
     ) -> Result<Option<Table>> {
         let dir = table_dir(&store.root, name);
         let Some(snapshot) = load_latest(name, &dir, commits.as_ref()).await? else {
@@ -78,8 +101,13 @@ impl Table {
             store,
             commits,
             options,
-            state: RwLock::new(Arc::new(snapshot)),
+            state: RwLock::new(State {
+                snap: Arc::new(snapshot),
+                pinned: false,
+                checked: Instant::now(),
+            }),
             closed: AtomicBool::new(false),
+            consistency,
         }))
     }
 
@@ -115,9 +143,293 @@ impl Table {
         self.options.effective()
     }
 
+    /// The version reads see: the pinned one, or the latest as of the
+    /// consistency interval.
     async fn snapshot(&self) -> Result<Arc<Snapshot>> {
         self.check_open()?;
-        Ok(self.state.read().await.clone())
+        {
+            let st = self.state.read().await;
+            let due = match self.consistency {
+                Some(interval) => !st.pinned && st.checked.elapsed() >= interval,
+                None => false,
+            };
+            if !due {
+                return Ok(st.snap.clone());
+            }
+        }
+        let mut st = self.state.write().await;
+        if !st.pinned {
+            if let Some(latest) = load_latest_if_newer(
+                &self.name,
+                &self.dir,
+                self.commits.as_ref(),
+                st.snap.manifest.version,
+            )
+            .await?
+            {
+                st.snap = Arc::new(latest);
+            }
+            st.checked = Instant::now();
+        }
+        Ok(st.snap.clone())
+    }
+
+    fn check_writable(&self, st: &State) -> Result<()> {
+        if st.pinned {
+            return Err(Error::invalid_argument(format!(
+                "table '{}' is checked out at version {}; writes need the latest version: call checkoutLatest() (or restore() to make this version the latest)",
+                self.name, st.snap.manifest.version
+            )));
+        }
+        Ok(())
+    }
+
+    pub async fn list_versions(&self) -> Result<Vec<VersionInfo>> {
+        self.check_open()?;
+        let versions = self.commits.list_versions(&self.dir).await?;
+        let mut out = Vec::with_capacity(versions.len());
+        for v in versions {
+            if let Some(bytes) = self.commits.load(&self.dir, v).await? {
+                let m = Manifest::from_bytes(&self.name, &bytes)?;
+                let op = serde_json::to_value(&m.operation)
+                    .ok()
+                    .and_then(|o| o.get("type").and_then(|t| t.as_str()).map(str::to_string))
+                    .unwrap_or_default();
+                out.push(VersionInfo {
+                    version: v,
+                    timestamp_ms: m.timestamp_ms,
+                    operation: op,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Pins reads to `version` (time travel); writes fail until checkoutLatest().
+    pub async fn checkout(&self, version: u64) -> Result<()> {
+        self.check_open()?;
+        let bytes = self
+            .commits
+            .load(&self.dir, version)
+            .await?
+            .ok_or_else(|| Error::VersionNotFound {
+                table: self.name.clone(),
+                version,
+            })?;
+        let manifest = Manifest::from_bytes(&self.name, &bytes)?;
+        let schema = manifest.schema(&self.name)?;
+        let mut st = self.state.write().await;
+        st.snap = Arc::new(Snapshot { manifest, schema });
+        st.pinned = true;
+        Ok(())
+    }
+
+    pub async fn checkout_latest(&self) -> Result<()> {
+        self.check_open()?;
+        let latest = load_latest(&self.name, &self.dir, self.commits.as_ref())
+            .await?
+            .ok_or_else(|| Error::TableNotFound {
+                name: self.name.clone(),
+                at: Some(self.store.display_uri.clone()),
+            })?;
+        let mut st = self.state.write().await;
+        st.snap = Arc::new(latest);
+        st.pinned = false;
+        st.checked = Instant::now();
+        Ok(())
+    }
+
+    /// Makes the checked-out version (or `version`) the latest, as a new version.
+    pub async fn restore(&self, version: Option<u64>) -> Result<u64> {
+        if let Some(v) = version {
+            self.checkout(v).await?;
+        }
+        let mut st = self.state.write().await;
+        let source = st.snap.clone();
+        let from = source.manifest.version;
+        for attempt in 0..MAX_COMMIT_ATTEMPTS {
+            let latest = load_latest(&self.name, &self.dir, self.commits.as_ref())
+                .await?
+                .ok_or_else(|| Error::TableNotFound {
+                    name: self.name.clone(),
+                    at: Some(self.store.display_uri.clone()),
+                })?;
+            let manifest = Manifest {
+                version: latest.manifest.version + 1,
+                timestamp_ms: now_ms(),
+                operation: Operation::Restore { from_version: from },
+                next_fragment_id: latest
+                    .manifest
+                    .next_fragment_id
+                    .max(source.manifest.next_fragment_id),
+                ..source.manifest.clone()
+            };
+            let v = manifest.version;
+            match self
+                .commits
+                .commit(&self.dir, v, manifest.to_bytes()?)
+                .await
+            {
+                Ok(()) => {
+                    st.snap = Arc::new(Snapshot {
+                        manifest,
+                        schema: source.schema.clone(),
+                    });
+                    st.pinned = false;
+                    st.checked = Instant::now();
+                    return Ok(v);
+                }
+                Err(CommitError::Conflict { .. }) => tokio::time::sleep(backoff(attempt)).await,
+                Err(CommitError::Failed(e)) => return Err(e),
+            }
+        }
+        Err(Error::CommitConflict {
+            table: self.name.clone(),
+            version: from,
+            reason: "restore kept losing races with other writers".into(),
+        })
+    }
+
+    pub async fn delete(&self, predicate: &str) -> Result<u64> {
+        let pred = predicate.to_string();
+        self.run_rewrite(|store, dir, base| {
+            let pred = pred.clone();
+            async move {
+                Ok((
+                    ops::plan_delete(&store, &dir, &base.manifest, &base.schema, &pred).await?,
+                    (),
+                ))
+            }
+        })
+        .await
+        .map(|(v, _)| v)
+    }
+
+    /// Returns the new version and the number of rows updated.
+    pub async fn update(
+        &self,
+        predicate: Option<&str>,
+        assignments: Vec<(String, String)>,
+    ) -> Result<(u64, u64)> {
+        let pred = predicate.map(str::to_string);
+        self.run_rewrite(|store, dir, base| {
+            let (pred, assignments) = (pred.clone(), assignments.clone());
+            async move {
+                let rw = ops::plan_update(
+                    &store,
+                    &dir,
+                    &base.manifest,
+                    &base.schema,
+                    pred.as_deref(),
+                    &assignments,
+                )
+                .await?;
+                let rows = match rw.operation {
+                    Some(Operation::Update { rows }) => rows,
+                    _ => 0,
+                };
+                Ok((rw, rows))
+            }
+        })
+        .await
+    }
+
+    pub async fn merge_insert(
+        &self,
+        on: Vec<String>,
+        flags: ops::MergeFlags,
+        batches: Vec<RecordBatch>,
+    ) -> Result<(u64, ops::MergeStats)> {
+        let schema = self.schema().await?;
+        let batches = Arc::new(conform(&batches, &schema)?);
+        self.run_rewrite(|store, dir, base| {
+            let (on, batches, schema) = (on.clone(), batches.clone(), schema.clone());
+            async move {
+                if base.schema.fields() != schema.fields() {
+                    return Err(Error::CommitConflict {
+                        table: dir.to_string(),
+                        version: base.manifest.version,
+                        reason: "the table's schema changed while merging; read it again and retry"
+                            .into(),
+                    });
+                }
+                ops::plan_merge(
+                    &store,
+                    &dir,
+                    &base.manifest,
+                    &base.schema,
+                    &on,
+                    flags,
+                    &batches,
+                )
+                .await
+            }
+        })
+        .await
+    }
+
+    /// Plans a rewrite on the current version and commits it, re-applying
+    /// it (or re-planning it) on conflicts. Returns the committed version.
+    async fn run_rewrite<F, Fut, T>(&self, plan: F) -> Result<(u64, T)>
+    where
+        F: Fn(StoreHandle, Path, Arc<Snapshot>) -> Fut,
+        Fut: std::future::Future<Output = Result<(ops::Rewrite, T)>>,
+    {
+        self.check_open()?;
+        let mut st = self.state.write().await;
+        self.check_writable(&st)?;
+        let mut base = st.snap.clone();
+        let (mut rw, mut out) = plan(self.store.clone(), self.dir.clone(), base.clone()).await?;
+        for attempt in 0..MAX_COMMIT_ATTEMPTS {
+            if rw.is_empty() {
+                return Ok((base.manifest.version, out));
+            }
+            let Some(manifest) = rw.apply(&base.manifest, &base.schema)? else {
+                // Another writer changed a file this change touched: run the
+                // operation again on the new version.
+                ops::discard(&self.store, &self.dir, &rw).await;
+                (rw, out) = plan(self.store.clone(), self.dir.clone(), base.clone()).await?;
+                continue;
+            };
+            let v = manifest.version;
+            match self
+                .commits
+                .commit(&self.dir, v, manifest.to_bytes()?)
+                .await
+            {
+                Ok(()) => {
+                    st.snap = Arc::new(Snapshot {
+                        manifest,
+                        schema: base.schema.clone(),
+                    });
+                    st.checked = Instant::now();
+                    return Ok((v, out));
+                }
+                Err(CommitError::Conflict { .. }) => {
+                    base = Arc::new(
+                        load_latest(&self.name, &self.dir, self.commits.as_ref())
+                            .await?
+                            .ok_or_else(|| Error::TableNotFound {
+                                name: self.name.clone(),
+                                at: Some(self.store.display_uri.clone()),
+                            })?,
+                    );
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                Err(CommitError::Failed(e)) => {
+                    ops::discard(&self.store, &self.dir, &rw).await;
+                    return Err(e);
+                }
+            }
+        }
+        ops::discard(&self.store, &self.dir, &rw).await;
+        Err(Error::CommitConflict {
+            table: self.name.clone(),
+            version: base.manifest.version + 1,
+            reason: format!(
+                "gave up after {MAX_COMMIT_ATTEMPTS} attempts; too many concurrent writers"
+            ),
+        })
     }
 
     pub async fn schema(&self) -> Result<SchemaRef> {
@@ -196,7 +508,8 @@ impl Table {
         fragment: Option<Fragment>,
     ) -> Result<u64> {
         let mut state = self.state.write().await;
-        let mut base = state.clone();
+        self.check_writable(&state)?;
+        let mut base = state.snap.clone();
         for attempt in 0..MAX_COMMIT_ATTEMPTS {
             if mode == AddMode::Append && base.schema.fields() != schema.fields() {
                 return Err(Error::CommitConflict {
@@ -213,10 +526,11 @@ impl Table {
                 .await
             {
                 Ok(()) => {
-                    *state = Arc::new(Snapshot {
+                    state.snap = Arc::new(Snapshot {
                         manifest,
                         schema: schema.clone(),
                     });
+                    state.checked = Instant::now();
                     return Ok(version);
                 }
                 Err(CommitError::Conflict { .. }) => {
@@ -268,6 +582,7 @@ pub(crate) async fn write_fragment(
         path: rel,
         rows: rows as u64,
         size_bytes: size,
+        deletion: None,
     }))
 }
 
@@ -319,6 +634,19 @@ pub(crate) fn first_manifest(schema: &SchemaRef, fragment: Option<Fragment>) -> 
     })
 }
 
+/// The latest version, loaded only when it is newer than `known`.
+async fn load_latest_if_newer(
+    name: &str,
+    dir: &Path,
+    commits: &dyn CommitStore,
+    known: u64,
+) -> Result<Option<Snapshot>> {
+    match commits.latest_version(dir).await? {
+        Some(v) if v > known => load_version(name, dir, commits, v).await,
+        _ => Ok(None),
+    }
+}
+
 async fn load_latest(
     name: &str,
     dir: &Path,
@@ -327,6 +655,15 @@ async fn load_latest(
     let Some(version) = commits.latest_version(dir).await? else {
         return Ok(None);
     };
+    load_version(name, dir, commits, version).await
+}
+
+async fn load_version(
+    name: &str,
+    dir: &Path,
+    commits: &dyn CommitStore,
+    version: u64,
+) -> Result<Option<Snapshot>> {
     let bytes = commits
         .load(dir, version)
         .await?
