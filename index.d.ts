@@ -47,6 +47,8 @@ export declare class JsTable {
   checkout(version: number): Promise<void>
   checkoutLatest(): Promise<void>
   restore(version?: number | undefined | null): Promise<number>
+  /** Compaction and cleanup; `cleanup_older_than_ms` is a Unix-time cutoff. */
+  optimize(cleanupOlderThanMs: number): Promise<JsOptimizeStats>
   /** Reads rows as an Arrow IPC stream. */
   scan(options?: JsScanOptions | undefined | null): Promise<Buffer>
 }
@@ -78,6 +80,14 @@ export interface JsMergeResult {
   numInsertedRows: number
   numUpdatedRows: number
   numDeletedRows: number
+}
+
+export interface JsOptimizeStats {
+  fragmentsRemoved: number
+  fragmentsAdded: number
+  oldVersionsRemoved: number
+  filesRemoved: number
+  bytesRemoved: number
 }
 
 /** One registry row, for generated docs and TypeScript types. */

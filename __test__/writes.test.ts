@@ -191,3 +191,31 @@ describe("readConsistencyInterval", () => {
     expect(await t.countRows()).toBe(80);
   });
 });
+
+describe("optimize", () => {
+  test("compacts, removes old versions and unreferenced files, never the latest", async () => {
+    const [, s, name] = await both(base);
+    for (let i = 0; i < 4; i++) await s.add(base.map((r) => ({ ...r, id: r.id + 100 * (i + 1) })));
+    await s.delete("id % 2 = 1");
+    const live = await s.countRows();
+    const rowsBefore = (await s.query().toArray()).map((r) => Number(r.id)).sort((a, b) => a - b);
+    const tdir = join(dir, "ours", `${name}.stowage`);
+    expect(readdirSync(join(tdir, "data"))).toHaveLength(5);
+
+    // Cutoff in the past: compaction only, nothing old enough to remove.
+    const first = await s.optimize({ cleanupOlderThan: new Date(0) });
+    expect(first.compaction).toMatchObject({ fragmentsRemoved: 5, fragmentsAdded: 1 });
+    expect(first.prune.oldVersionsRemoved).toBe(0);
+    expect(await s.countRows()).toBe(live);
+
+    // Cutoff now: every version but the latest goes, and the old files with them.
+    const second = await s.optimize({ cleanupOlderThan: new Date(Date.now() + 1000) });
+    expect(second.prune.oldVersionsRemoved).toBe(6); // versions 1-6; 7 (the compaction) stays
+    expect(readdirSync(join(tdir, "_versions"))).toHaveLength(1);
+    expect(readdirSync(join(tdir, "data"))).toHaveLength(1);
+    expect(readdirSync(join(tdir, "_deletions"))).toHaveLength(0);
+    const reopened = await (await stowage.connect(join(dir, "ours"))).openTable(name);
+    expect((await reopened.query().toArray()).map((r) => Number(r.id)).sort((a, b) => a - b)).toEqual(rowsBefore);
+    expect((await reopened.listVersions()).map((v) => v.version)).toEqual([await reopened.version()]);
+  });
+});

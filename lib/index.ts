@@ -6,7 +6,7 @@ import { call, native } from "./native";
 export { Connection } from "./connection";
 export type { CreateTableOptions, OpenTableOptions, StorageOptions, TableNamesOptions } from "./connection";
 export { Table } from "./table";
-export type { AddDataOptions, AddResult, DeleteResult, UpdateResult, Version } from "./table";
+export type { AddDataOptions, AddResult, DeleteResult, OptimizeOptions, OptimizeStats, UpdateResult, Version } from "./table";
 export { MergeInsertBuilder } from "./merge";
 export type { MergeResult } from "./merge";
 export { Query, VectorQuery } from "./query";

@@ -24,6 +24,16 @@ export interface UpdateResult {
   version: number;
 }
 
+export interface OptimizeOptions {
+  /** Versions committed before this date are removed (never the latest). */
+  cleanupOlderThan: Date;
+}
+
+export interface OptimizeStats {
+  compaction: { fragmentsRemoved: number; fragmentsAdded: number; filesRemoved: number; filesAdded: number };
+  prune: { bytesRemoved: number; oldVersionsRemoved: number; filesRemoved: number };
+}
+
 export interface Version {
   version: number;
   timestamp: Date;
@@ -190,6 +200,24 @@ export class Table {
         }),
       );
     });
+  }
+
+  /**
+   * Compacts small data files (and files with deletions), then removes
+   * versions older than `cleanupOlderThan` (default: 7 days ago; never the
+   * latest) and data files no remaining version needs.
+   */
+  async optimize(options?: Partial<OptimizeOptions>): Promise<OptimizeStats> {
+    const cutoff = options?.cleanupOlderThan ?? new Date(Date.now() - 7 * 24 * 3600 * 1000);
+    if (!(cutoff instanceof Date) || Number.isNaN(cutoff.getTime())) {
+      throw new StowageError("INVALID_ARGUMENT", "cleanupOlderThan must be a Date: versions older than it are removed");
+    }
+    this.ensureOpen();
+    const s = await call(() => this.inner.optimize(cutoff.getTime()));
+    return {
+      compaction: { fragmentsRemoved: s.fragmentsRemoved, fragmentsAdded: s.fragmentsAdded, filesRemoved: s.fragmentsRemoved, filesAdded: s.fragmentsAdded },
+      prune: { bytesRemoved: s.bytesRemoved, oldVersionsRemoved: s.oldVersionsRemoved, filesRemoved: s.filesRemoved },
+    };
   }
 
   /** Every version of the table, oldest first. */

@@ -74,6 +74,15 @@ pub struct JsMergeResult {
     pub num_deleted_rows: i64,
 }
 
+#[napi(object)]
+pub struct JsOptimizeStats {
+    pub fragments_removed: i64,
+    pub fragments_added: i64,
+    pub old_versions_removed: i64,
+    pub files_removed: i64,
+    pub bytes_removed: i64,
+}
+
 fn version_arg(v: i64) -> crate::error::Result<u64> {
     if v < 1 {
         return Err(Error::invalid_argument(format!(
@@ -268,6 +277,28 @@ impl JsTable {
         guarded(async move {
             let v = version.map(version_arg).transpose()?;
             Ok(t.restore(v).await? as i64)
+        })
+        .await
+    }
+
+    /// Compaction and cleanup; `cleanup_older_than_ms` is a Unix-time cutoff.
+    #[napi]
+    pub async fn optimize(&self, cleanup_older_than_ms: f64) -> napi::Result<JsOptimizeStats> {
+        let t = self.inner.clone();
+        guarded(async move {
+            if !(cleanup_older_than_ms.is_finite() && cleanup_older_than_ms >= 0.0) {
+                return Err(Error::invalid_argument(
+                    "cleanupOlderThan must be a valid Date",
+                ));
+            }
+            let s = t.optimize(cleanup_older_than_ms as u64).await?;
+            Ok(JsOptimizeStats {
+                fragments_removed: s.fragments_removed as i64,
+                fragments_added: s.fragments_added as i64,
+                old_versions_removed: s.old_versions_removed as i64,
+                files_removed: s.files_removed as i64,
+                bytes_removed: s.bytes_removed as i64,
+            })
         })
         .await
     }

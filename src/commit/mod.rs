@@ -69,6 +69,10 @@ pub trait CommitStore: Send + Sync + Debug {
 
     /// All committed versions, ascending.
     async fn list_versions(&self, table_dir: &Path) -> Result<Vec<u64>>;
+
+    /// Removes an old version's manifest (cleanup). Callers never remove
+    /// the latest version, which keeps invariant 3.
+    async fn delete_version(&self, table_dir: &Path, version: u64) -> Result<()>;
 }
 
 pub fn manifest_path(table_dir: &Path, version: u64) -> Path {
@@ -176,6 +180,14 @@ impl CommitStore for ConditionalPutStore {
         }
         versions.sort_unstable();
         Ok(versions)
+    }
+
+    async fn delete_version(&self, table_dir: &Path, version: u64) -> Result<()> {
+        let path = manifest_path(table_dir, version);
+        match self.object_store().delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.store.error(e, format!("Deleting manifest {path}"))),
+        }
     }
 }
 

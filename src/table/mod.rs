@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use arrow_array::{new_null_array, RecordBatch};
 use arrow_schema::{Schema, SchemaRef};
+use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::ObjectStoreExt;
 use tokio::sync::RwLock;
@@ -54,6 +55,15 @@ struct State {
     pinned: bool,
     /// When the latest version was last looked up.
     checked: Instant,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptimizeStats {
+    pub fragments_removed: u64,
+    pub fragments_added: u64,
+    pub old_versions_removed: u64,
+    pub files_removed: u64,
+    pub bytes_removed: u64,
 }
 
 /// One entry of `listVersions()`.
@@ -366,6 +376,74 @@ impl Table {
             }
         })
         .await
+    }
+
+    /// Compacts small files, then removes versions committed before
+    /// `cutoff_ms` (never the latest) and files no retained version needs.
+    /// Files younger than the cutoff are kept even when unreferenced: they
+    /// may belong to a writer that has not committed yet.
+    pub async fn optimize(&self, cutoff_ms: u64) -> Result<OptimizeStats> {
+        let mut stats = OptimizeStats::default();
+        let (_, compacted) = self
+            .run_rewrite(|store, dir, base| async move {
+                let rw = ops::plan_compact(&store, &dir, &base.manifest, &base.schema).await?;
+                let counts = match rw.operation {
+                    Some(Operation::Compact {
+                        fragments_removed,
+                        fragments_added,
+                    }) => (fragments_removed, fragments_added),
+                    _ => (0, 0),
+                };
+                Ok((rw, counts))
+            })
+            .await?;
+        (stats.fragments_removed, stats.fragments_added) = compacted;
+
+        let latest = self.snapshot().await?.manifest.version;
+        let mut referenced = std::collections::HashSet::new();
+        for v in self.commits.list_versions(&self.dir).await? {
+            let Some(bytes) = self.commits.load(&self.dir, v).await? else {
+                continue;
+            };
+            let m = Manifest::from_bytes(&self.name, &bytes)?;
+            if v < latest && m.timestamp_ms < cutoff_ms {
+                self.commits.delete_version(&self.dir, v).await?;
+                stats.old_versions_removed += 1;
+                continue;
+            }
+            for f in &m.fragments {
+                referenced.insert(f.path.clone());
+                if let Some(d) = &f.deletion {
+                    referenced.insert(d.path.clone());
+                }
+            }
+        }
+        for sub in [DATA_DIR, deletion::DELETIONS_DIR] {
+            let prefix = self.dir.clone().join(sub);
+            let objects: Vec<object_store::ObjectMeta> = self
+                .store
+                .store
+                .list(Some(&prefix))
+                .try_collect()
+                .await
+                .map_err(|e| self.store.error(e, format!("Listing {prefix}")))?;
+            for o in objects {
+                let rel = format!("{sub}/{}", o.location.filename().unwrap_or_default());
+                let old = (o.last_modified.timestamp_millis().max(0) as u64) < cutoff_ms;
+                if !referenced.contains(&rel) && old {
+                    match self.store.store.delete(&o.location).await {
+                        Ok(()) | Err(object_store::Error::NotFound { .. }) => {
+                            stats.files_removed += 1;
+                            stats.bytes_removed += o.size;
+                        }
+                        Err(e) => {
+                            return Err(self.store.error(e, format!("Deleting {}", o.location)))
+                        }
+                    }
+                }
+            }
+        }
+        Ok(stats)
     }
 
     /// Plans a rewrite on the current version and commits it, re-applying

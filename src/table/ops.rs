@@ -407,3 +407,61 @@ pub(crate) async fn discard(store: &StoreHandle, dir: &Path, rw: &Rewrite) {
         let _ = store.store.delete(&query::data_path(dir, &f)).await;
     }
 }
+
+/// Data files smaller than this (live rows) are merged by compaction.
+pub const COMPACT_TARGET_ROWS: u64 = 1024 * 1024;
+
+/// Merges small data files and files with deletions into as few files as
+/// possible, each up to [`COMPACT_TARGET_ROWS`] rows.
+pub(crate) async fn plan_compact(
+    store: &StoreHandle,
+    dir: &Path,
+    base: &Manifest,
+    schema: &SchemaRef,
+) -> Result<Rewrite> {
+    let candidates: Vec<&Fragment> = base
+        .fragments
+        .iter()
+        .filter(|f| f.live_rows() < COMPACT_TARGET_ROWS || f.deletion.is_some())
+        .collect();
+    let worth_it = candidates.len() >= 2 || candidates.iter().any(|f| f.deletion.is_some());
+    let mut rw = Rewrite::default();
+    if !worth_it {
+        return Ok(rw);
+    }
+    let mut pending: Vec<RecordBatch> = Vec::new();
+    let mut pending_rows = 0u64;
+    for frag in &candidates {
+        for b in query::read_slice(
+            store,
+            dir,
+            schema,
+            &Slice::whole(frag),
+            &all_columns(schema),
+            false,
+        )
+        .await?
+        {
+            pending_rows += b.num_rows() as u64;
+            pending.push(b);
+            if pending_rows >= COMPACT_TARGET_ROWS {
+                if let Some(f) =
+                    super::write_fragment(store, dir, schema, &std::mem::take(&mut pending)).await?
+                {
+                    rw.added.push(f);
+                }
+                pending_rows = 0;
+            }
+        }
+        rw.touched.push((*frag).clone());
+        rw.replaced.insert(frag.id, None);
+    }
+    if let Some(f) = super::write_fragment(store, dir, schema, &pending).await? {
+        rw.added.push(f);
+    }
+    rw.operation = Some(Operation::Compact {
+        fragments_removed: candidates.len() as u64,
+        fragments_added: rw.added.len() as u64,
+    });
+    Ok(rw)
+}
