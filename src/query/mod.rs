@@ -335,7 +335,12 @@ pub(crate) async fn read_slice(
             let first = row;
             let n = b.num_rows() as u64;
             row += n;
-            let mut cols = b.columns().to_vec();
+            let mut cols = b
+                .columns()
+                .iter()
+                .zip(read_schema.fields())
+                .map(|(c, f)| crate::table::vectors::from_storage(c.clone(), f.data_type()))
+                .collect::<Result<Vec<_>>>()?;
             if with_row_id {
                 let base = frag.id << 32;
                 let ids: arrow_array::UInt64Array =

@@ -7,6 +7,7 @@ pub mod database;
 pub mod deletion;
 pub mod manifest;
 pub mod ops;
+pub mod vectors;
 pub mod writer;
 
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -42,6 +42,15 @@ fn writer_props(schema: &SchemaRef) -> WriterProperties {
             }
         }
     }
+    for f in schema.fields() {
+        if let DataType::FixedSizeBinary(_) = f.data_type() {
+            let c = ColumnPath::new(vec![f.name().clone()]);
+            b = b
+                .set_column_compression(c.clone(), Compression::UNCOMPRESSED)
+                .set_column_dictionary_enabled(c.clone(), false)
+                .set_column_statistics_enabled(c, parquet::file::properties::EnabledStatistics::None);
+        }
+    }
     b.build()
 }
 
@@ -52,6 +61,8 @@ pub async fn write_data_file(
     schema: SchemaRef,
     batches: &[RecordBatch],
 ) -> Result<u64> {
+    let (schema, storage) = super::vectors::storage_batches(&schema, batches)?;
+    let batches = &storage[..];
     let part_size = store.upload.part_size;
     let mut writer = ArrowWriter::try_new(Vec::new(), schema.clone(), Some(writer_props(&schema)))?;
     let mut upload: Option<WriteMultipart> = None;
