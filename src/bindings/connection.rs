@@ -123,9 +123,8 @@ impl JsConnection {
         options: Option<JsCreateTableOptions>,
     ) -> napi::Result<JsTable> {
         let db = self.inner.clone();
-        let data: Vec<u8> = data.to_vec();
         guarded(async move {
-            let (schema, batches) = ipc_to_batches(&data)?;
+            let (schema, batches) = ipc_to_batches(data)?;
             let (mode, exist_ok, storage) = match options {
                 Some(o) => (
                     create_mode(o.mode.as_deref())?,

@@ -116,15 +116,44 @@ impl From<EffectiveOption> for JsEffectiveOption {
     }
 }
 
-/// Arrow IPC stream -> schema and batches.
-pub fn ipc_to_batches(buf: &[u8]) -> crate::error::Result<(SchemaRef, Vec<RecordBatch>)> {
-    let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(buf), None)
-        .map_err(|e| {
-            Error::invalid_argument(format!("data is not a valid Arrow IPC stream: {e}"))
-        })?;
-    let schema = reader.schema();
-    let batches = reader.collect::<Result<Vec<_>, _>>().map_err(|e| {
+/// Keeps the JS buffer alive for as long as Arrow arrays point into it.
+#[allow(dead_code)] // held only for its Drop
+struct JsBytes(std::panic::AssertUnwindSafe<Buffer>);
+
+/// Arrow IPC stream -> schema and batches, without copying: the arrays
+/// point into the JS buffer, which they keep alive.
+pub fn ipc_to_batches(buf: Buffer) -> crate::error::Result<(SchemaRef, Vec<RecordBatch>)> {
+    let bad = |e: arrow_schema::ArrowError| {
         Error::invalid_argument(format!("data is not a valid Arrow IPC stream: {e}"))
+    };
+    let len = buf.len();
+    let ptr = std::ptr::NonNull::new(buf.as_ptr() as *mut u8);
+    let mut bytes = match ptr {
+        // Safety: the pointer and length describe the JS buffer's memory,
+        // which `JsBytes` keeps alive (and unmodified: it was made for this
+        // call) until the last Arrow buffer referring to it is dropped.
+        Some(ptr) if len > 0 => unsafe {
+            arrow_buffer::Buffer::from_custom_allocation(
+                ptr,
+                len,
+                std::sync::Arc::new(JsBytes(std::panic::AssertUnwindSafe(buf))),
+            )
+        },
+        _ => arrow_buffer::Buffer::from_vec(Vec::<u8>::new()),
+    };
+    // Buffers not aligned for their type are copied, not rejected.
+    let mut decoder = arrow_ipc::reader::StreamDecoder::new().with_require_alignment(false);
+    let mut batches = Vec::new();
+    while !bytes.is_empty() {
+        match decoder.decode(&mut bytes).map_err(bad)? {
+            Some(b) => batches.push(b),
+            None if bytes.is_empty() => break,
+            None => {}
+        }
+    }
+    decoder.finish().map_err(bad)?;
+    let schema = decoder.schema().ok_or_else(|| {
+        Error::invalid_argument("data is not a valid Arrow IPC stream: it has no schema")
     })?;
     Ok((schema, batches))
 }

@@ -146,7 +146,6 @@ impl JsTable {
     #[napi]
     pub async fn add(&self, data: Buffer, mode: Option<String>) -> napi::Result<i64> {
         let t = self.inner.clone();
-        let data: Vec<u8> = data.to_vec();
         guarded(async move {
             let mode = match mode.as_deref().unwrap_or("append") {
                 "append" => AddMode::Append,
@@ -157,7 +156,7 @@ impl JsTable {
                     )))
                 }
             };
-            let (schema, batches) = ipc_to_batches(&data)?;
+            let (schema, batches) = ipc_to_batches(data)?;
             Ok(t.add(schema, batches, mode).await? as i64)
         })
         .await
@@ -223,9 +222,8 @@ impl JsTable {
         options: JsMergeOptions,
     ) -> napi::Result<JsMergeResult> {
         let t = self.inner.clone();
-        let data: Vec<u8> = data.to_vec();
         guarded(async move {
-            let (_, batches) = ipc_to_batches(&data)?;
+            let (_, batches) = ipc_to_batches(data)?;
             let flags = MergeFlags {
                 when_matched_update_all: options.when_matched_update_all,
                 when_not_matched_insert_all: options.when_not_matched_insert_all,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::storage::StoreHandle;
 use crate::table::manifest::{Fragment, Manifest};
 
+pub mod cache;
 pub mod filter;
 pub mod vector;
 
@@ -113,51 +114,109 @@ pub async fn scan(
         }
         _ => None,
     };
-    // Columns to read: the output's plus the filter's.
-    let mut read_idx = out_idx.clone();
-    if let Some((_, e)) = &filter {
-        let mut cols = Vec::new();
-        filter::columns(e, &mut cols);
-        for c in cols {
-            let i = schema.index_of(&c)?;
-            if !read_idx.contains(&i) {
-                read_idx.push(i);
-            }
-        }
-    }
-    // Without a filter or deletions, the manifest's row counts locate offset
-    // and limit: files wholly outside them are never opened.
-    let planned = filter.is_none() && manifest.fragments.iter().all(|f| f.deletion.is_none());
-    let slices = if planned {
-        plan_slices(&manifest.fragments, req.offset, req.limit)
-    } else {
-        manifest
-            .fragments
-            .iter()
-            .map(|f| Slice {
-                fragment: f.clone(),
-                offset: 0,
-                limit: None,
-            })
-            .collect()
+    let Some((sql, e)) = filter else {
+        return scan_plain(
+            store,
+            table_dir,
+            manifest,
+            schema,
+            req,
+            &out_schema,
+            &out_idx,
+        )
+        .await;
     };
-    let mut stream = futures::stream::iter(slices)
-        .map(|slice| {
-            let read_idx = read_idx.clone();
+    // Filtered: evaluate the filter on its own columns first, then fetch the
+    // output columns of the passing rows only (late materialization), and
+    // stop once the limit is reached.
+    let mut fcols = Vec::new();
+    filter::columns(&e, &mut fcols);
+    let filter_idx: Vec<usize> = fcols
+        .iter()
+        .map(|c| schema.index_of(c))
+        .collect::<Result<_, _>>()?;
+    let mut stream = futures::stream::iter(manifest.fragments.iter().cloned())
+        .map(|frag| {
+            let (filter_idx, e) = (filter_idx.clone(), e.clone());
             let schema = schema.clone();
             async move {
-                read_slice(
+                let mut offsets = Vec::new();
+                for b in read_slice(
                     store,
                     table_dir,
                     &schema,
-                    &slice,
-                    &read_idx,
-                    req.with_row_id,
+                    &Slice::whole(&frag),
+                    &filter_idx,
+                    true,
                 )
-                .await
+                .await?
+                {
+                    let mask = filter::evaluate(sql, &e, &b)?;
+                    offsets.extend(row_offsets(&arrow_select::filter::filter_record_batch(
+                        &b, &mask,
+                    )?)?);
+                }
+                Ok::<_, Error>((frag, offsets))
             }
         })
         .buffered(READ_AHEAD);
+    let (mut skip, mut remaining) = (req.offset, req.limit.unwrap_or(u64::MAX));
+    let mut out = Vec::new();
+    while remaining > 0 {
+        let Some(next) = stream.next().await else {
+            break;
+        };
+        let (frag, offsets) = next?;
+        let n = offsets.len() as u64;
+        if skip >= n {
+            skip -= n;
+            continue;
+        }
+        let take = (n - skip).min(remaining);
+        let chosen = &offsets[skip as usize..(skip + take) as usize];
+        skip = 0;
+        remaining -= take;
+        let batch = read_rows(
+            store,
+            table_dir,
+            schema,
+            &frag,
+            &out_idx,
+            chosen,
+            req.with_row_id,
+        )
+        .await?;
+        out.push(reorder(&batch, &out_schema)?);
+    }
+    Ok((out_schema, out))
+}
+
+/// An unfiltered scan: planned from the manifest's row counts when no file
+/// has deletions, so files wholly outside offset/limit are never opened.
+async fn scan_plain(
+    store: &StoreHandle,
+    table_dir: &Path,
+    manifest: &Manifest,
+    schema: &SchemaRef,
+    req: &ScanRequest,
+    out_schema: &SchemaRef,
+    out_idx: &[usize],
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let planned = manifest.fragments.iter().all(|f| f.deletion.is_none());
+    let slices = if planned {
+        plan_slices(&manifest.fragments, req.offset, req.limit)
+    } else {
+        manifest.fragments.iter().map(Slice::whole).collect()
+    };
+    let mut stream =
+        futures::stream::iter(slices)
+            .map(|slice| {
+                let schema = schema.clone();
+                async move {
+                    read_slice(store, table_dir, &schema, &slice, out_idx, req.with_row_id).await
+                }
+            })
+            .buffered(READ_AHEAD);
     let (mut skip, mut remaining) = if planned {
         (0, u64::MAX)
     } else {
@@ -169,13 +228,6 @@ pub async fn scan(
             if remaining == 0 {
                 break;
             }
-            let batch = match &filter {
-                Some((sql, e)) => {
-                    let mask = filter::evaluate(sql, e, &batch)?;
-                    arrow_select::filter::filter_record_batch(&batch, &mask)?
-                }
-                None => batch,
-            };
             let n = batch.num_rows() as u64;
             if skip >= n {
                 skip -= n;
@@ -185,13 +237,26 @@ pub async fn scan(
             let batch = batch.slice(skip as usize, take as usize);
             skip = 0;
             remaining -= take;
-            out.push(reorder(&batch, &out_schema)?);
+            out.push(reorder(&batch, out_schema)?);
         }
         if remaining == 0 {
             break;
         }
     }
-    Ok((out_schema, out))
+    Ok((out_schema.clone(), out))
+}
+
+/// Row offsets (within their data file) from a batch's `_rowid` column.
+pub(crate) fn row_offsets(batch: &RecordBatch) -> Result<Vec<u32>> {
+    let ids = batch
+        .column_by_name(ROW_ID)
+        .and_then(|c| c.as_any().downcast_ref::<arrow_array::UInt64Array>())
+        .ok_or_else(|| Error::internal("row ids missing"))?;
+    Ok(ids
+        .values()
+        .iter()
+        .map(|id| (*id & 0xffff_ffff) as u32)
+        .collect())
 }
 
 /// Counts the rows a filter passes, reading only the filter's columns.
@@ -281,8 +346,124 @@ fn reorder(batch: &RecordBatch, out: &SchemaRef) -> Result<RecordBatch> {
     )?)
 }
 
-/// Reads columns `idx` (table-schema indices) of a slice of one data file.
-/// Batches carry the table's field definitions, plus `_rowid` if asked.
+fn cache_key(store: &StoreHandle, table_dir: &Path, frag: &Fragment) -> String {
+    format!("{}|{}|{}", store.display_uri, table_dir, frag.path)
+}
+
+/// Decodes columns `idx` (table-schema indices, sorted, unique) of rows
+/// `[offset, offset + limit)` of one data file, as the manifest's types.
+async fn read_parquet(
+    store: &StoreHandle,
+    table_dir: &Path,
+    schema: &SchemaRef,
+    frag: &Fragment,
+    idx: &[usize],
+    selection: Option<parquet::arrow::arrow_reader::RowSelection>,
+    offset: u64,
+    limit: Option<u64>,
+) -> Result<Vec<Vec<ArrayRef>>> {
+    let path = data_path(table_dir, &frag.path);
+    #[allow(deprecated)]
+    let reader =
+        ParquetObjectReader::new(store.store.clone(), path.clone()).with_file_size(frag.size_bytes);
+    let builder = ParquetRecordBatchStreamBuilder::new(reader)
+        .await
+        .map_err(|e| map_parquet(store, e, &path))?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), idx.iter().copied());
+    let mut builder = builder.with_projection(mask).with_batch_size(BATCH_ROWS);
+    if let Some(sel) = selection {
+        builder = builder.with_row_selection(sel);
+    }
+    if offset > 0 {
+        builder = builder.with_offset(offset as usize);
+    }
+    if let Some(l) = limit {
+        builder = builder.with_limit(l as usize);
+    }
+    let stream = builder.build().map_err(|e| map_parquet(store, e, &path))?;
+    let batches: Vec<RecordBatch> = stream
+        .try_collect()
+        .await
+        .map_err(|e| map_parquet(store, e, &path))?;
+    batches
+        .into_iter()
+        .map(|b| {
+            b.columns()
+                .iter()
+                .zip(idx)
+                .map(|(c, i)| {
+                    crate::table::vectors::from_storage(c.clone(), schema.field(*i).data_type())
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect()
+}
+
+fn concat_column(parts: &[ArrayRef], dt: &DataType) -> Result<ArrayRef> {
+    match parts {
+        [] => Ok(arrow_array::new_empty_array(dt)),
+        [one] => Ok(one.clone()),
+        many => Ok(arrow_select::concat::concat(
+            &many.iter().map(|a| a.as_ref()).collect::<Vec<_>>(),
+        )?),
+    }
+}
+
+/// Whole-file columns, from the column cache or decoded (and cached).
+async fn whole_columns(
+    store: &StoreHandle,
+    table_dir: &Path,
+    schema: &SchemaRef,
+    frag: &Fragment,
+    idx: &[usize],
+) -> Result<Vec<ArrayRef>> {
+    let cache = cache::global();
+    let key = cache_key(store, table_dir, frag);
+    let mut cols: Vec<Option<ArrayRef>> = idx.iter().map(|i| cache.get(&key, *i)).collect();
+    let missing: Vec<usize> = idx
+        .iter()
+        .zip(&cols)
+        .filter(|(_, c)| c.is_none())
+        .map(|(i, _)| *i)
+        .collect();
+    if !missing.is_empty() {
+        let batches = read_parquet(store, table_dir, schema, frag, &missing, None, 0, None).await?;
+        for (k, i) in missing.iter().enumerate() {
+            let parts: Vec<ArrayRef> = batches.iter().map(|b| b[k].clone()).collect();
+            let col = concat_column(&parts, schema.field(*i).data_type())?;
+            cache.put(&key, *i, col.clone());
+            let pos = idx.iter().position(|x| x == i).unwrap_or(0);
+            cols[pos] = Some(col);
+        }
+    }
+    cols.into_iter()
+        .map(|c| c.ok_or_else(|| Error::internal("column missing after read")))
+        .collect()
+}
+
+fn sorted_unique(idx: &[usize]) -> Vec<usize> {
+    let mut sorted = idx.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    sorted
+}
+
+async fn deleted_offsets(
+    store: &StoreHandle,
+    table_dir: &Path,
+    frag: &Fragment,
+) -> Result<Option<Vec<u32>>> {
+    match &frag.deletion {
+        Some(d) => Ok(Some(
+            crate::table::deletion::read(store, table_dir, d).await?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Reads columns `idx` (table-schema indices) of a slice of one data file:
+/// one batch with the table's field definitions (in table order), plus
+/// `_rowid` if asked, without the rows deleted since the file was written.
 pub(crate) async fn read_slice(
     store: &StoreHandle,
     table_dir: &Path,
@@ -292,77 +473,149 @@ pub(crate) async fn read_slice(
     with_row_id: bool,
 ) -> Result<Vec<RecordBatch>> {
     let frag = &slice.fragment;
-    let path = data_path(table_dir, &frag.path);
-    #[allow(deprecated)]
-    let reader =
-        ParquetObjectReader::new(store.store.clone(), path.clone()).with_file_size(frag.size_bytes);
-    let builder = ParquetRecordBatchStreamBuilder::new(reader)
-        .await
-        .map_err(|e| map_parquet(store, e, &path))?;
-    let mut sorted: Vec<usize> = idx.to_vec();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mask = ProjectionMask::roots(builder.parquet_schema(), sorted.iter().copied());
-    let mut builder = builder.with_projection(mask).with_batch_size(BATCH_ROWS);
-    if slice.offset > 0 {
-        builder = builder.with_offset(slice.offset as usize);
-    }
-    if let Some(l) = slice.limit {
-        builder = builder.with_limit(l as usize);
-    }
-    let stream = builder.build().map_err(|e| map_parquet(store, e, &path))?;
-    let batches: Vec<RecordBatch> = stream
-        .try_collect()
-        .await
-        .map_err(|e| map_parquet(store, e, &path))?;
-    // The stored schema (with its metadata) is the truth, not the file's copy.
+    let sorted = sorted_unique(idx);
     let read_schema = Arc::new(schema.project(&sorted)?);
     let read_schema = if with_row_id {
         with_row_id_field(&read_schema)
     } else {
         read_schema
     };
+    let whole = slice.offset == 0 && slice.limit.is_none();
+    let len = slice
+        .limit
+        .unwrap_or(frag.rows - slice.offset.min(frag.rows))
+        .min(frag.rows - slice.offset.min(frag.rows));
+    let mut cols: Vec<ArrayRef> = if whole && cache::global().enabled() {
+        whole_columns(store, table_dir, schema, frag, &sorted).await?
+    } else {
+        let batches = read_parquet(
+            store,
+            table_dir,
+            schema,
+            frag,
+            &sorted,
+            None,
+            slice.offset,
+            slice.limit,
+        )
+        .await?;
+        (0..sorted.len())
+            .map(|k| {
+                concat_column(
+                    &batches.iter().map(|b| b[k].clone()).collect::<Vec<_>>(),
+                    schema.field(sorted[k]).data_type(),
+                )
+            })
+            .collect::<Result<_>>()?
+    };
+    let first = slice.offset;
+    if with_row_id {
+        let base = frag.id << 32;
+        cols.push(Arc::new(arrow_array::UInt64Array::from_iter_values(
+            (first..first + len).map(|r| base | r),
+        )));
+    }
+    let batch = RecordBatch::try_new_with_options(
+        read_schema,
+        cols,
+        &arrow_array::RecordBatchOptions::new().with_row_count(Some(len as usize)),
+    )?;
     // Rows deleted since the file was written are dropped here, so every
     // reader above sees only live rows.
-    let deleted: Option<Vec<u32>> = match &frag.deletion {
-        Some(d) => Some(crate::table::deletion::read(store, table_dir, d).await?),
-        None => None,
+    match deleted_offsets(store, table_dir, frag).await? {
+        Some(del) => {
+            let keep: arrow_array::BooleanArray = (first..first + len)
+                .map(|r| Some(del.binary_search(&(r as u32)).is_err()))
+                .collect();
+            Ok(vec![arrow_select::filter::filter_record_batch(
+                &batch, &keep,
+            )?])
+        }
+        None => Ok(vec![batch]),
+    }
+}
+
+/// Reads columns `idx` of the rows at `offsets` (sorted) of one data file:
+/// from the column cache when it has them, otherwise decoding only those
+/// rows. The batch carries the table's field definitions (in table order).
+pub(crate) async fn read_rows(
+    store: &StoreHandle,
+    table_dir: &Path,
+    schema: &SchemaRef,
+    frag: &Fragment,
+    idx: &[usize],
+    offsets: &[u32],
+    with_row_id: bool,
+) -> Result<RecordBatch> {
+    let sorted = sorted_unique(idx);
+    let read_schema = Arc::new(schema.project(&sorted)?);
+    let read_schema = if with_row_id {
+        with_row_id_field(&read_schema)
+    } else {
+        read_schema
     };
-    let mut row = slice.offset;
-    batches
-        .into_iter()
-        .map(|b| {
-            let first = row;
-            let n = b.num_rows() as u64;
-            row += n;
-            let mut cols = b
-                .columns()
-                .iter()
-                .zip(read_schema.fields())
-                .map(|(c, f)| crate::table::vectors::from_storage(c.clone(), f.data_type()))
-                .collect::<Result<Vec<_>>>()?;
-            if with_row_id {
-                let base = frag.id << 32;
-                let ids: arrow_array::UInt64Array =
-                    (first..first + n).map(|r| Some(base | r)).collect();
-                cols.push(Arc::new(ids));
+    let cache = cache::global();
+    let key = cache_key(store, table_dir, frag);
+    let cached: Vec<Option<ArrayRef>> = sorted.iter().map(|i| cache.get(&key, *i)).collect();
+    let missing: Vec<usize> = sorted
+        .iter()
+        .zip(&cached)
+        .filter(|(_, c)| c.is_none())
+        .map(|(i, _)| *i)
+        .collect();
+    let take = arrow_array::UInt32Array::from(offsets.to_vec());
+    let mut read: Vec<ArrayRef> = Vec::new();
+    if !missing.is_empty() && !offsets.is_empty() {
+        let sel = row_selection(offsets, frag.rows);
+        let batches =
+            read_parquet(store, table_dir, schema, frag, &missing, Some(sel), 0, None).await?;
+        for (k, i) in missing.iter().enumerate() {
+            read.push(concat_column(
+                &batches.iter().map(|b| b[k].clone()).collect::<Vec<_>>(),
+                schema.field(*i).data_type(),
+            )?);
+        }
+    }
+    let mut read = read.into_iter();
+    let mut cols = Vec::with_capacity(sorted.len() + 1);
+    for (k, c) in cached.into_iter().enumerate() {
+        cols.push(match c {
+            Some(full) => arrow_select::take::take(full.as_ref(), &take, None)?,
+            None if offsets.is_empty() => {
+                arrow_array::new_empty_array(schema.field(sorted[k]).data_type())
             }
-            let batch = RecordBatch::try_new_with_options(
-                read_schema.clone(),
-                cols,
-                &arrow_array::RecordBatchOptions::new().with_row_count(Some(b.num_rows())),
-            )?;
-            match &deleted {
-                Some(del) => {
-                    let keep: arrow_array::BooleanArray = (first..first + n)
-                        .map(|r| Some(del.binary_search(&(r as u32)).is_err()))
-                        .collect();
-                    Ok(arrow_select::filter::filter_record_batch(&batch, &keep)?)
-                }
-                None => Ok(batch),
-            }
-        })
-        .collect()
+            None => read
+                .next()
+                .ok_or_else(|| Error::internal("column missing after read"))?,
+        });
+    }
+    if with_row_id {
+        let base = frag.id << 32;
+        cols.push(Arc::new(arrow_array::UInt64Array::from_iter_values(
+            offsets.iter().map(|o| base | *o as u64),
+        )));
+    }
+    Ok(RecordBatch::try_new_with_options(
+        read_schema,
+        cols,
+        &arrow_array::RecordBatchOptions::new().with_row_count(Some(offsets.len())),
+    )?)
+}
+
+/// A Parquet row selection for sorted row offsets.
+fn row_selection(offsets: &[u32], rows: u64) -> parquet::arrow::arrow_reader::RowSelection {
+    let mut ranges: Vec<std::ops::Range<usize>> = Vec::new();
+    for &o in offsets {
+        let o = o as usize;
+        match ranges.last_mut() {
+            Some(r) if r.end == o => r.end = o + 1,
+            _ => ranges.push(o..o + 1),
+        }
+    }
+    parquet::arrow::arrow_reader::RowSelection::from_consecutive_ranges(
+        ranges.into_iter(),
+        rows as usize,
+    )
 }
 
 pub fn data_path(table_dir: &Path, rel: &str) -> Path {

@@ -5,14 +5,12 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float32Type;
-use arrow_array::{
-    Array, ArrayRef, FixedSizeListArray, Float32Array, RecordBatch, UInt32Array, UInt64Array,
-};
+use arrow_array::{Array, ArrayRef, FixedSizeListArray, Float32Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 
-use super::{filter, project, read_slice, Slice, READ_AHEAD, ROW_ID};
+use super::{filter, project, read_rows, read_slice, Slice, READ_AHEAD, ROW_ID};
 use crate::error::{Error, Result};
 use crate::storage::StoreHandle;
 use crate::table::manifest::Manifest;
@@ -135,38 +133,64 @@ fn distances(list: &FixedSizeListArray, q: &[f32], dist: DistanceType) -> Result
     Ok(out)
 }
 
-/// Keeps the `k` best rows of `batch` by (distance, row id); `batch` has a
-/// `_distance` and a `_rowid` column.
-fn top_k(batch: &RecordBatch, k: usize) -> Result<RecordBatch> {
-    let d = batch
-        .column_by_name(DISTANCE)
-        .and_then(|c| c.as_primitive_opt::<Float32Type>())
-        .ok_or_else(|| Error::internal("no distance column"))?;
-    let r = batch
-        .column_by_name(ROW_ID)
-        .and_then(|c| c.as_primitive_opt::<arrow_array::types::UInt64Type>())
-        .ok_or_else(|| Error::internal("no row id column"))?;
-    let mut idx: Vec<u32> = (0..batch.num_rows() as u32)
-        .filter(|i| d.is_valid(*i as usize))
-        .collect();
-    let key = |i: &u32| (d.value(*i as usize), r.value(*i as usize));
-    let cmp = |a: &u32, b: &u32| {
-        let (da, ra) = key(a);
-        let (db, rb) = key(b);
-        da.total_cmp(&db).then(ra.cmp(&rb))
-    };
-    if idx.len() > k {
-        idx.select_nth_unstable_by(k, cmp);
-        idx.truncate(k);
+/// The `k` smallest (distance, row) pairs, ties by row offset.
+fn top_k(mut cands: Vec<(f32, u32)>, k: usize) -> Vec<(f32, u32)> {
+    let cmp = |a: &(f32, u32), b: &(f32, u32)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+    if cands.len() > k {
+        cands.select_nth_unstable_by(k, cmp);
+        cands.truncate(k);
     }
-    idx.sort_unstable_by(cmp);
-    let take = UInt32Array::from(idx);
-    let cols = batch
-        .columns()
-        .iter()
-        .map(|c| arrow_select::take::take(c.as_ref(), &take, None))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(RecordBatch::try_new(batch.schema(), cols)?)
+    cands.sort_unstable_by(cmp);
+    cands
+}
+
+/// Distances of every live row of one file, computed on all cores, and
+/// its best `k` rows as (distance, row offset).
+fn file_top_k(
+    list: &FixedSizeListArray,
+    offsets: &[u32],
+    allowed: Option<&arrow_array::BooleanArray>,
+    req: &VectorRequest,
+) -> Result<Vec<(f32, u32)>> {
+    let n = list.len();
+    let threads = std::thread::available_parallelism()
+        .map(|p| p.get())
+        .unwrap_or(1)
+        .min(8);
+    let chunk = n.div_ceil(threads.max(1)).max(4096);
+    let results: Vec<Result<Vec<(f32, u32)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..n)
+            .step_by(chunk.max(1))
+            .map(|start| {
+                let len = chunk.min(n - start);
+                scope.spawn(move || -> Result<Vec<(f32, u32)>> {
+                    let part = list.slice(start, len);
+                    let d = distances(&part, &req.vector, req.distance)?;
+                    let mut cands = Vec::with_capacity(len);
+                    for (i, dist) in d.iter().enumerate() {
+                        let row = start + i;
+                        let ok = allowed.is_none_or(|m| m.value(row));
+                        if let (Some(dist), true) = (dist, ok) {
+                            cands.push((dist, offsets[row]));
+                        }
+                    }
+                    Ok(top_k(cands, req.k))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::internal("distance worker panicked")))
+            })
+            .collect()
+    });
+    let mut all = Vec::new();
+    for r in results {
+        all.extend(r?);
+    }
+    Ok(top_k(all, req.k))
 }
 
 pub async fn search(
@@ -185,6 +209,7 @@ pub async fn search(
         ));
     }
     let column = vector_column(schema, req.column.as_deref(), req.vector.len())?;
+    let vec_idx = schema.index_of(&column)?;
     let (out_schema, out_idx) = project(schema, &req.columns)?;
     let filter = match &req.filter {
         Some(sql) if !sql.trim().is_empty() => {
@@ -194,64 +219,85 @@ pub async fn search(
         }
         _ => None,
     };
-    let mut read_idx = out_idx.clone();
-    let mut need = vec![column.clone()];
+    let mut filter_idx = Vec::new();
     if let Some((_, e)) = &filter {
-        filter::columns(e, &mut need);
+        let mut cols = Vec::new();
+        filter::columns(e, &mut cols);
+        filter_idx = cols
+            .iter()
+            .map(|c| schema.index_of(c))
+            .collect::<Result<_, _>>()?;
     }
-    for c in need {
-        let i = schema.index_of(&c)?;
-        if !read_idx.contains(&i) {
-            read_idx.push(i);
-        }
+    // Phase 1: distances over the vector column (and the pre-filter's
+    // columns) only; other columns are never read for losing rows.
+    let mut scan_idx = vec![vec_idx];
+    if req.prefilter {
+        scan_idx.extend(filter_idx.iter().copied());
     }
-    let k = req.k;
-    let slices: Vec<Slice> = manifest
-        .fragments
-        .iter()
-        .map(|f| Slice {
-            fragment: f.clone(),
-            offset: 0,
-            limit: None,
-        })
-        .collect();
-    let candidates: Vec<RecordBatch> = futures::stream::iter(slices)
-        .map(|slice| {
-            let (read_idx, column, filter, schema) = (
-                read_idx.clone(),
-                column.clone(),
-                filter.clone(),
-                schema.clone(),
-            );
-            async move {
-                let batches =
-                    read_slice(store, table_dir, &schema, &slice, &read_idx, true).await?;
-                let mut best: Vec<RecordBatch> = Vec::new();
-                for b in batches {
-                    let list = b
-                        .column_by_name(&column)
-                        .and_then(|c| c.as_fixed_size_list_opt())
-                        .ok_or_else(|| Error::internal("vector column"))?;
-                    let mut d = distances(list, &req.vector, req.distance)?;
-                    if let (true, Some((sql, e))) = (req.prefilter, &filter) {
-                        let mask = filter::evaluate(sql, e, &b)?;
-                        d = arrow_select::nullif::nullif(&d, &arrow_arith::boolean::not(&mask)?)?
-                            .as_primitive::<Float32Type>()
-                            .clone();
+    let per_file: Vec<(usize, Vec<(f32, u32)>)> =
+        futures::stream::iter(manifest.fragments.iter().cloned().enumerate())
+            .map(|(fi, frag)| {
+                let (scan_idx, column, filter, schema) = (
+                    scan_idx.clone(),
+                    column.clone(),
+                    filter.clone(),
+                    schema.clone(),
+                );
+                async move {
+                    let batches = read_slice(
+                        store,
+                        table_dir,
+                        &schema,
+                        &Slice::whole(&frag),
+                        &scan_idx,
+                        true,
+                    )
+                    .await?;
+                    let mut best = Vec::new();
+                    for b in batches {
+                        let allowed = match (req.prefilter, &filter) {
+                            (true, Some((sql, e))) => Some(filter::evaluate(sql, e, &b)?),
+                            _ => None,
+                        };
+                        let offsets = super::row_offsets(&b)?;
+                        let list = b
+                            .column_by_name(&column)
+                            .cloned()
+                            .ok_or_else(|| Error::internal("vector column"))?;
+                        let req = req.clone();
+                        // CPU-bound: off the async workers.
+                        let found = tokio::task::spawn_blocking(move || {
+                            let list = list
+                                .as_fixed_size_list_opt()
+                                .ok_or_else(|| Error::internal("vector column type"))?;
+                            file_top_k(list, &offsets, allowed.as_ref(), &req)
+                        })
+                        .await
+                        .map_err(|e| Error::internal(format!("distance task: {e}")))??;
+                        best.extend(found);
                     }
-                    best.push(top_k(&with_distance(&b, d)?, k)?);
+                    Ok::<_, Error>((fi, top_k(best, req.k)))
                 }
-                if best.is_empty() {
-                    return Ok::<Option<RecordBatch>, Error>(None);
-                }
-                let merged = arrow_select::concat::concat_batches(&best[0].schema(), &best)?;
-                Ok(Some(top_k(&merged, k)?))
-            }
-        })
-        .buffered(READ_AHEAD)
-        .try_filter_map(|b| async move { Ok(b) })
-        .try_collect()
-        .await?;
+            })
+            .buffered(READ_AHEAD)
+            .try_collect()
+            .await?;
+    let mut winners: Vec<(f32, usize, u32)> = per_file
+        .into_iter()
+        .flat_map(|(fi, v)| v.into_iter().map(move |(d, o)| (d, fi, o)))
+        .collect();
+    winners.sort_unstable_by(|a, b| {
+        let ra = (manifest.fragments[a.1].id << 32) | a.2 as u64;
+        let rb = (manifest.fragments[b.1].id << 32) | b.2 as u64;
+        a.0.total_cmp(&b.0).then(ra.cmp(&rb))
+    });
+    winners.truncate(req.k);
+
+    // Phase 2: the winners' output (and post-filter) columns.
+    let mut fetch_idx = out_idx.clone();
+    if !req.prefilter {
+        fetch_idx.extend(filter_idx.iter().copied());
+    }
     let mut dist_fields: Vec<Arc<Field>> = out_schema.fields().iter().cloned().collect();
     dist_fields.push(Arc::new(Field::new(DISTANCE, DataType::Float32, true)));
     if req.with_row_id {
@@ -261,11 +307,53 @@ pub async fn search(
         dist_fields,
         out_schema.metadata().clone(),
     ));
-    if candidates.is_empty() {
+    let mut parts: Vec<RecordBatch> = Vec::new();
+    let mut files: Vec<usize> = winners.iter().map(|w| w.1).collect();
+    files.sort_unstable();
+    files.dedup();
+    for fi in files {
+        let frag = &manifest.fragments[fi];
+        let mut rows: Vec<(u32, f32)> = winners
+            .iter()
+            .filter(|w| w.1 == fi)
+            .map(|w| (w.2, w.0))
+            .collect();
+        rows.sort_unstable_by_key(|r| r.0);
+        let offsets: Vec<u32> = rows.iter().map(|r| r.0).collect();
+        let b = read_rows(store, table_dir, schema, frag, &fetch_idx, &offsets, true).await?;
+        parts.push(with_distance(
+            &b,
+            Float32Array::from(rows.iter().map(|r| r.1).collect::<Vec<_>>()),
+        )?);
+    }
+    if parts.is_empty() {
         return Ok((result_schema, vec![]));
     }
-    let merged = arrow_select::concat::concat_batches(&candidates[0].schema(), &candidates)?;
-    let mut best = top_k(&merged, k)?;
+    let merged = arrow_select::concat::concat_batches(&parts[0].schema(), &parts)?;
+    // Back into (distance, row id) order.
+    let d = merged
+        .column_by_name(DISTANCE)
+        .and_then(|c| c.as_primitive_opt::<Float32Type>())
+        .ok_or_else(|| Error::internal("distance"))?;
+    let r = merged
+        .column_by_name(ROW_ID)
+        .and_then(|c| c.as_primitive_opt::<arrow_array::types::UInt64Type>())
+        .ok_or_else(|| Error::internal("row id"))?;
+    let mut order: Vec<u32> = (0..merged.num_rows() as u32).collect();
+    order.sort_unstable_by(|a, b| {
+        d.value(*a as usize)
+            .total_cmp(&d.value(*b as usize))
+            .then(r.value(*a as usize).cmp(&r.value(*b as usize)))
+    });
+    let order = UInt32Array::from(order);
+    let mut best = RecordBatch::try_new(
+        merged.schema(),
+        merged
+            .columns()
+            .iter()
+            .map(|c| arrow_select::take::take(c.as_ref(), &order, None))
+            .collect::<std::result::Result<Vec<_>, _>>()?,
+    )?;
     if let (false, Some((sql, e))) = (req.prefilter, &filter) {
         let mask = filter::evaluate(sql, e, &best)?;
         best = arrow_select::filter::filter_record_batch(&best, &mask)?;
@@ -293,11 +381,6 @@ fn with_distance(b: &RecordBatch, d: Float32Array) -> Result<RecordBatch> {
     let mut cols = b.columns().to_vec();
     cols.push(Arc::new(d));
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), cols)?)
-}
-
-#[allow(dead_code)]
-fn row_ids(b: &RecordBatch) -> Option<&UInt64Array> {
-    b.column_by_name(ROW_ID).and_then(|c| c.as_primitive_opt())
 }
 
 #[cfg(test)]

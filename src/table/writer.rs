@@ -48,7 +48,10 @@ fn writer_props(schema: &SchemaRef) -> WriterProperties {
             b = b
                 .set_column_compression(c.clone(), Compression::UNCOMPRESSED)
                 .set_column_dictionary_enabled(c.clone(), false)
-                .set_column_statistics_enabled(c, parquet::file::properties::EnabledStatistics::None);
+                .set_column_statistics_enabled(
+                    c,
+                    parquet::file::properties::EnabledStatistics::None,
+                );
         }
     }
     b.build()
@@ -64,14 +67,21 @@ pub async fn write_data_file(
     let (schema, storage) = super::vectors::storage_batches(&schema, batches)?;
     let batches = &storage[..];
     let part_size = store.upload.part_size;
-    let mut writer = ArrowWriter::try_new(Vec::new(), schema.clone(), Some(writer_props(&schema)))?;
+    let mut writer = ArrowWriter::try_new(
+        Vec::with_capacity(part_size + (part_size >> 2)),
+        schema.clone(),
+        Some(writer_props(&schema)),
+    )?;
     let mut upload: Option<WriteMultipart> = None;
     let result: Result<u64> = async {
         let mut written = 0u64;
         for batch in batches {
             writer.write(batch)?;
             if writer.inner().len() >= part_size {
-                let chunk = std::mem::take(writer.inner_mut());
+                let chunk = std::mem::replace(
+                    writer.inner_mut(),
+                    Vec::with_capacity(part_size + (part_size >> 2)),
+                );
                 written += chunk.len() as u64;
                 if upload.is_none() {
                     let up = store
@@ -85,7 +95,8 @@ pub async fn write_data_file(
                     up.wait_for_capacity(store.upload.concurrency)
                         .await
                         .map_err(|e| store.error(e, format!("Uploading {path}")))?;
-                    up.write(&chunk);
+                    // Handed over whole: no copy into the upload's buffer.
+                    up.put(bytes::Bytes::from(chunk));
                 }
             }
         }
@@ -103,7 +114,7 @@ pub async fn write_data_file(
                     .map_err(|e| store.error(e, format!("Writing {path}")))?;
             }
             Some(mut up) => {
-                up.write(&rest);
+                up.put(bytes::Bytes::from(rest));
                 if let Err(e) = up.finish().await {
                     return Err(store.error(e, format!("Completing upload of {path}")));
                 }
