@@ -53,6 +53,13 @@ export declare class JsTable {
   scan(options?: JsScanOptions | undefined | null): Promise<Buffer>
 }
 
+/**
+ * Runs the commit-store conformance suite against the store a URI names
+ * (tests use it on every backend, against real servers). Not part of the
+ * public API.
+ */
+export declare function _commitConformance(uri: string, storageOptions?: any | undefined | null): Promise<string>
+
 export interface JsCreateTableOptions {
   /** "create" or "overwrite". */
   mode?: string

@@ -212,3 +212,32 @@ pub fn storage_option_registry() -> Vec<JsOptionKey> {
         })
         .collect()
 }
+
+/// Runs the commit-store conformance suite against the store a URI names
+/// (tests use it on every backend, against real servers). Not part of the
+/// public API.
+#[napi_derive::napi(js_name = "_commitConformance")]
+pub async fn commit_conformance(
+    uri: String,
+    storage_options: Option<serde_json::Value>,
+) -> napi::Result<String> {
+    guarded(async move {
+        let opts = raw_options(storage_options)?;
+        let db_uri = crate::storage::DbUri::parse(&uri)?;
+        let resolved = crate::storage::StorageOptions::resolve(
+            db_uri.backend(),
+            None,
+            &opts,
+            &crate::storage::ProcessEnv,
+        )?;
+        let store = crate::storage::build_store(&db_uri, &resolved).await?;
+        let commits = crate::commit::for_uri(&db_uri, store.clone(), &resolved).await?;
+        let dir = store
+            .root
+            .clone()
+            .join(format!("conformance-{}.stowage", uuid::Uuid::new_v4()));
+        crate::commit::conformance::run_all(commits, dir.clone()).await;
+        Ok(dir.to_string())
+    })
+    .await
+}

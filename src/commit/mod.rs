@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::storage::StoreHandle;
 
 pub mod conformance;
+pub mod dynamodb;
 
 pub const VERSIONS_DIR: &str = "_versions";
 const MANIFEST_SUFFIX: &str = ".manifest";
@@ -73,6 +74,29 @@ pub trait CommitStore: Send + Sync + Debug {
     /// Removes an old version's manifest (cleanup). Callers never remove
     /// the latest version, which keeps invariant 3.
     async fn delete_version(&self, table_dir: &Path, version: u64) -> Result<()>;
+
+    /// Forgets a dropped table (its objects are deleted by the caller).
+    async fn drop_table(&self, _table_dir: &Path) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The commit store a database URI calls for.
+pub async fn for_uri(
+    uri: &crate::storage::DbUri,
+    store: StoreHandle,
+    opts: &crate::storage::StorageOptions,
+) -> Result<Arc<dyn CommitStore>> {
+    match &uri.location {
+        crate::storage::Location::S3 {
+            bucket,
+            ddb_table: Some(t),
+            ..
+        } => Ok(Arc::new(
+            dynamodb::DynamoCommitStore::connect(store, bucket, t, opts).await?,
+        )),
+        _ => Ok(Arc::new(ConditionalPutStore::new(store))),
+    }
 }
 
 pub fn manifest_path(table_dir: &Path, version: u64) -> Path {

@@ -11,7 +11,7 @@ use object_store::path::Path;
 use object_store::ObjectStoreExt;
 
 use super::{conform, first_manifest, table_dir, write_fragment, Table, TABLE_DIR_SUFFIX};
-use crate::commit::{CommitError, CommitStore, ConditionalPutStore};
+use crate::commit::{CommitError, CommitStore};
 use crate::error::{Error, Result};
 use crate::storage::uri::check_table_name;
 use crate::storage::{
@@ -66,7 +66,7 @@ impl Database {
             &env,
         )?);
         let store = build_store(&uri, &options).await?;
-        let commits: Arc<dyn CommitStore> = Arc::new(ConditionalPutStore::new(store.clone()));
+        let commits = crate::commit::for_uri(&uri, store.clone(), &options).await?;
         Ok(Database {
             uri,
             connection_options,
@@ -133,7 +133,7 @@ impl Database {
             return Ok((self.store.clone(), Arc::new(opts), self.commits.clone()));
         }
         let store = store_for_table(&self.store, &self.uri, &opts).await?;
-        let commits: Arc<dyn CommitStore> = Arc::new(ConditionalPutStore::new(store.clone()));
+        let commits = crate::commit::for_uri(&self.uri, store.clone(), &opts).await?;
         Ok((store, Arc::new(opts), commits))
     }
 
@@ -259,6 +259,7 @@ impl Database {
         check_table_name(name)?;
         let dir = table_dir(&self.store.root, name);
         let deleted = self.delete_prefix(&dir).await?;
+        self.commits.drop_table(&dir).await?;
         if deleted == 0 {
             return Err(Error::TableNotFound {
                 name: name.to_string(),
@@ -272,6 +273,7 @@ impl Database {
         for name in self.table_names(None, None).await? {
             let dir = table_dir(&self.store.root, &name);
             self.delete_prefix(&dir).await?;
+            self.commits.drop_table(&dir).await?;
         }
         Ok(())
     }

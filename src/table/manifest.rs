@@ -175,13 +175,17 @@ mod tests {
                 path: "data/a.parquet".into(),
                 rows: 2,
                 size_bytes: 10,
+                deletion: Some(Deletion {
+                    path: "_deletions/d.bin".into(),
+                    count: 1,
+                }),
             }],
             next_fragment_id: 1,
         };
         let back = Manifest::from_bytes("t", &m.to_bytes().unwrap()).unwrap();
         assert_eq!(back, m);
         assert_eq!(back.schema("t").unwrap().as_ref(), &schema);
-        assert_eq!(back.rows(), 2);
+        assert_eq!(back.rows(), 1);
     }
 
     #[test]

@@ -1,0 +1,207 @@
+// Many writers, one table: every acknowledged append is present exactly
+// once and versions are contiguous, on every backend, against real servers.
+// Writers are separate processes (local, S3, S3+DynamoDB, GCS, Azure) or
+// async writers in one process (memory://, whose data lives in-process).
+// STRESS=1 runs the full counts (8 x 50); CI runs 8 x 8.
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import * as lancedb from "../lib";
+import { azureOptions, gcsOptions, s3Options, uniq } from "./helpers/cloud";
+import { azureRequest, gcsCreateBucket, readEndpoints, s3CreateBucket, s3Request, useEmulators } from "./helpers/emulators";
+import type { Endpoints } from "./helpers/emulators";
+import { tempDir } from "./helpers/tmp";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const native = require("../index.js");
+
+const WRITERS = 8;
+const APPENDS = process.env.STRESS === "1" ? 50 : 8;
+const APPENDER = join(__dirname, "fixtures", "appender.js");
+
+let emu: Endpoints;
+let stopEmu: () => Promise<void> = async () => undefined;
+beforeAll(async () => {
+  const e = await useEmulators(["s3", "gcs", "azure"]);
+  emu = readEndpoints();
+  stopEmu = e.stop;
+}, 120000);
+afterAll(async () => stopEmu());
+
+async function ddbCreateTable(name: string): Promise<void> {
+  const s3 = emu.s3!;
+  const body = JSON.stringify({
+    TableName: name,
+    KeySchema: [
+      { AttributeName: "base_uri", KeyType: "HASH" },
+      { AttributeName: "version", KeyType: "RANGE" },
+    ],
+    AttributeDefinitions: [
+      { AttributeName: "base_uri", AttributeType: "S" },
+      { AttributeName: "version", AttributeType: "N" },
+    ],
+    BillingMode: "PAY_PER_REQUEST",
+  });
+  const r = await s3Request(s3, "POST", "", "", {
+    service: "dynamodb",
+    body,
+    headers: { "x-amz-target": "DynamoDB_20120810.CreateTable", "content-type": "application/x-amz-json-1.0" },
+  });
+  if (r.status !== 200) throw new Error(`CreateTable: ${r.status} ${r.body}`);
+}
+
+async function azureContainer(): Promise<string> {
+  const c = uniq("ct").toLowerCase();
+  const r = await azureRequest(emu.azure!, "PUT", `/${c}`, { query: { restype: "container" } });
+  if (r.status !== 201) throw new Error(`create container: ${r.status}`);
+  return c;
+}
+
+interface Backend {
+  name: string;
+  setup: () => Promise<{ uri: string; options: Record<string, unknown> }>;
+}
+
+const backends: Backend[] = [
+  {
+    name: "local",
+    setup: async () => ({ uri: tempDir().dir, options: {} }),
+  },
+  {
+    name: "s3",
+    setup: async () => {
+      const b = uniq("cc").toLowerCase();
+      await s3CreateBucket(emu.s3!, b);
+      return { uri: `s3://${b}/db`, options: s3Options(emu.s3!) };
+    },
+  },
+  {
+    name: "s3+ddb",
+    setup: async () => {
+      const b = uniq("cd").toLowerCase();
+      const t = uniq("commits");
+      await s3CreateBucket(emu.s3!, b);
+      await ddbCreateTable(t);
+      return { uri: `s3+ddb://${b}/db?ddbTableName=${t}`, options: s3Options(emu.s3!) };
+    },
+  },
+  {
+    name: "gcs",
+    setup: async () => {
+      const b = uniq("cg").toLowerCase();
+      await gcsCreateBucket(emu.gcs!, b);
+      return { uri: `gs://${b}/db`, options: gcsOptions(emu.gcs!) };
+    },
+  },
+  {
+    name: "azure",
+    setup: async () => ({ uri: `az://${await azureContainer()}/db`, options: azureOptions(emu.azure!) }),
+  },
+];
+
+function runWriter(uri: string, options: object, table: string, worker: number): Promise<{ acked: number[]; errors: string[] }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [APPENDER, uri, JSON.stringify(options), table, String(worker), String(APPENDS)], {
+      env: { ...process.env },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.on("error", reject);
+    child.on("close", () => {
+      const lines = out.split("\n").filter(Boolean);
+      resolve({
+        acked: lines.filter((l) => l.startsWith("ack ")).map((l) => Number(l.slice(4))),
+        errors: lines.filter((l) => l.startsWith("error ")),
+      });
+    });
+  });
+}
+
+async function checkTable(db: lancedb.Connection, table: string, acked: number[]): Promise<void> {
+  const t = await db.openTable(table);
+  const ids = (await t.query().select(["id"]).toArray()).map((r) => Number(r.id)).filter((id) => id >= 0);
+  const counts = new Map<number, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  // Every acknowledged row is there, exactly once.
+  const missing = acked.filter((id) => counts.get(id) !== 1);
+  expect(missing).toEqual([]);
+  expect(ids.length).toBe(acked.length);
+  // One version per commit, no gaps: create + one per append.
+  const versions = (await t.listVersions()).map((v) => v.version);
+  expect(versions).toEqual(Array.from({ length: acked.length + 1 }, (_, i) => i + 1));
+}
+
+describe.each(backends)("$name: 8 processes appending to one table", (b) => {
+  test(
+    `${WRITERS} x ${APPENDS} appends, none lost`,
+    async () => {
+      const { uri, options } = await b.setup();
+      const db = await lancedb.connect(uri, { storageOptions: options as never });
+      const table = uniq("t");
+      await db.createTable(table, [{ id: -1, worker: -1 }]);
+      const started = Date.now();
+      const results = await Promise.all(Array.from({ length: WRITERS }, (_, w) => runWriter(uri, options, table, w)));
+      const acked = results.flatMap((r) => r.acked);
+      expect(results.flatMap((r) => r.errors)).toEqual([]);
+      expect(acked).toHaveLength(WRITERS * APPENDS);
+      await checkTable(db, table, acked);
+      // eslint-disable-next-line no-console
+      console.log(`${b.name}: ${acked.length} appends by ${WRITERS} processes in ${Date.now() - started} ms`);
+    },
+    300000,
+  );
+});
+
+test("memory://: 8 async writers in one process", async () => {
+  const db = await lancedb.connect("memory://");
+  await db.createTable("t", [{ id: -1, worker: -1 }]);
+  const acked: number[] = [];
+  await Promise.all(
+    Array.from({ length: WRITERS }, async (_, w) => {
+      const t = await db.openTable("t");
+      for (let i = 0; i < APPENDS; i++) {
+        const id = w * 100000 + i;
+        await t.add([{ id, worker: w }]);
+        acked.push(id);
+      }
+    }),
+  );
+  await checkTable(db, "t", acked);
+});
+
+describe("commit store conformance (one suite, every store)", () => {
+  test.each(backends.map((b) => [b.name, b] as const))("%s", async (_n, b) => {
+    const { uri, options } = await b.setup();
+    const dir: string = await native._commitConformance(uri, options);
+    expect(dir).toMatch(/conformance-.*\.stowage$/);
+  }, 120000);
+
+  test("memory", async () => {
+    expect(await native._commitConformance("memory://", {})).toMatch(/conformance-/);
+  });
+});
+
+test("s3+ddb: dropTable removes the table's DynamoDB items; a missing or wrong table is a clear error", async () => {
+  const b = uniq("dd").toLowerCase();
+  await s3CreateBucket(emu.s3!, b);
+  await expect(
+    lancedb.connect(`s3+ddb://${b}/db?ddbTableName=nosuchtable`, { storageOptions: s3Options(emu.s3!) as never }),
+  ).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringMatching(/'nosuchtable' .*does not exist.*base_uri.*version/) });
+  const t = uniq("commits");
+  await ddbCreateTable(t);
+  const db = await lancedb.connect(`s3+ddb://${b}/db?ddbTableName=${t}`, { storageOptions: s3Options(emu.s3!) as never });
+  const table = await db.createTable("x", [{ a: 1 }]);
+  await table.add([{ a: 2 }]);
+  const scan = async (): Promise<number> => {
+    const r = await s3Request(emu.s3!, "POST", "", "", {
+      service: "dynamodb",
+      body: JSON.stringify({ TableName: t }),
+      headers: { "x-amz-target": "DynamoDB_20120810.Scan", "content-type": "application/x-amz-json-1.0" },
+    });
+    return JSON.parse(r.body.toString()).Count;
+  };
+  expect(await scan()).toBe(2);
+  await db.dropTable("x");
+  expect(await scan()).toBe(0);
+  expect(await db.tableNames()).toEqual([]);
+});

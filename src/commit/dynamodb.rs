@@ -1,0 +1,442 @@
+//! The `s3+ddb://` commit store: S3 holds the manifests, DynamoDB decides
+//! who wins each version (S3 itself had no atomic create when this scheme
+//! was designed; some S3-compatible stores still do not).
+//!
+//! Table: hash key `base_uri` (S), range key `version` (N). A commit
+//! 1. stages the manifest at `_versions/_staging/<version>-<uuid>.manifest`,
+//! 2. claims the version with a conditional PutItem
+//!    (`attribute_not_exists(version)`): the one winner,
+//! 3. copies the staged manifest to its final name,
+//! 4. marks the item complete.
+//!
+//! A crash between 2 and 4 leaves a claimed, incomplete version: any reader
+//! that meets it finishes steps 3 and 4, so the version becomes visible
+//! whole and never goes missing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::types::{AttributeValue, KeyType, ScalarAttributeType};
+use aws_sdk_dynamodb::Client;
+use bytes::Bytes;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use super::{manifest_path, CommitError, CommitStore, ConditionalPutStore, VERSIONS_DIR};
+use crate::error::{Error, Result, StorageErrorKind};
+use crate::storage::registry as keys;
+use crate::storage::{StorageOptions, StoreHandle};
+
+const STAGING_DIR: &str = "_staging";
+
+#[derive(Debug, Clone)]
+pub struct DynamoCommitStore {
+    store: StoreHandle,
+    /// For listings and manifest reads (the S3 side).
+    objects: ConditionalPutStore,
+    client: Client,
+    table: String,
+    /// `s3://bucket` — prefixed to table paths so tables in different
+    /// buckets never share DynamoDB items.
+    bucket_uri: String,
+}
+
+fn ddb_error(table: &str, what: &str, e: impl std::fmt::Display, store: &StoreHandle) -> Error {
+    let text = store.redact(&e.to_string());
+    let kind = if text.contains("ResourceNotFound") {
+        StorageErrorKind::NotFound
+    } else if text.contains("AccessDenied")
+        || text.contains("UnrecognizedClient")
+        || text.contains("InvalidSignature")
+    {
+        StorageErrorKind::PermissionDenied
+    } else if text.contains("dispatch failure") || text.contains("connect") {
+        StorageErrorKind::Connection
+    } else {
+        StorageErrorKind::Other
+    };
+    Error::Storage {
+        kind,
+        context: format!("DynamoDB table '{table}': {what}"),
+        message: text,
+    }
+}
+
+fn schema_help(table: &str) -> String {
+    format!(
+        "create it with hash key base_uri (string) and range key version (number), e.g. `aws dynamodb create-table --table-name {table} --attribute-definitions AttributeName=base_uri,AttributeType=S AttributeName=version,AttributeType=N --key-schema AttributeName=base_uri,KeyType=HASH AttributeName=version,KeyType=RANGE --billing-mode PAY_PER_REQUEST`"
+    )
+}
+
+impl DynamoCommitStore {
+    /// Connects and checks the table exists with the guide's key schema.
+    pub async fn connect(
+        store: StoreHandle,
+        bucket: &str,
+        table: &str,
+        opts: &StorageOptions,
+    ) -> Result<Self> {
+        let region = opts
+            .text(&keys::AWS_REGION)
+            .unwrap_or("us-east-1")
+            .to_string();
+        let endpoint = opts
+            .text(&keys::DYNAMODB_ENDPOINT)
+            .or(opts.text(&keys::AWS_ENDPOINT));
+        let mut conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.clone()))
+            .retry_config(
+                aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(
+                    opts.int(&keys::CLIENT_MAX_RETRIES)
+                        .unwrap_or(10)
+                        .saturating_add(1)
+                        .min(u32::MAX as u64) as u32,
+                ),
+            )
+            .timeout_config(
+                aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(
+                        opts.duration(&keys::CONNECT_TIMEOUT)
+                            .unwrap_or(Duration::from_secs(5)),
+                    )
+                    .operation_attempt_timeout(
+                        opts.duration(&keys::TIMEOUT)
+                            .unwrap_or(Duration::from_secs(30)),
+                    )
+                    .build(),
+            );
+        if let Some(ep) = endpoint {
+            conf = conf.endpoint_url(ep);
+        }
+        match (
+            opts.text(&keys::AWS_ACCESS_KEY_ID),
+            opts.secret(&keys::AWS_SECRET_ACCESS_KEY),
+        ) {
+            (Some(id), Some(secret)) => {
+                let token = opts
+                    .secret(&keys::AWS_SESSION_TOKEN)
+                    .map(|t| t.expose().to_string());
+                conf = conf.credentials_provider(Credentials::new(
+                    id,
+                    secret.expose(),
+                    token,
+                    None,
+                    "stowage-options",
+                ));
+            }
+            _ => {
+                let sdk = crate::storage::credentials::load_sdk_config(
+                    opts.text(&keys::AWS_PROFILE),
+                    Some(&region),
+                )
+                .await;
+                if let Some(p) = sdk.credentials_provider() {
+                    conf = conf.credentials_provider(p);
+                }
+            }
+        }
+        let client = Client::from_conf(conf.build());
+        let described = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(|e| {
+                let text = format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&e));
+                if text.contains("ResourceNotFound") {
+                    Error::InvalidArgument(format!(
+                    "the DynamoDB commit table '{table}' (from ddbTableName) does not exist; {}",
+                    schema_help(table)
+                ))
+                } else {
+                    ddb_error(table, "checking the commit table", text, &store)
+                }
+            })?;
+        let t = described
+            .table()
+            .ok_or_else(|| Error::internal("DescribeTable returned no table"))?;
+        let key_of = |kind: KeyType| {
+            t.key_schema()
+                .iter()
+                .find(|k| *k.key_type() == kind)
+                .map(|k| k.attribute_name().to_string())
+        };
+        let type_of = |name: &str| {
+            t.attribute_definitions()
+                .iter()
+                .find(|a| a.attribute_name() == name)
+                .map(|a| a.attribute_type().clone())
+        };
+        let ok = key_of(KeyType::Hash).as_deref() == Some("base_uri")
+            && key_of(KeyType::Range).as_deref() == Some("version")
+            && type_of("base_uri") == Some(ScalarAttributeType::S)
+            && type_of("version") == Some(ScalarAttributeType::N);
+        if !ok {
+            return Err(Error::InvalidArgument(format!(
+                "the DynamoDB commit table '{table}' has the wrong key schema; {}",
+                schema_help(table)
+            )));
+        }
+        Ok(DynamoCommitStore {
+            objects: ConditionalPutStore::new(store.clone()),
+            store,
+            client,
+            table: table.to_string(),
+            bucket_uri: format!("s3://{bucket}"),
+        })
+    }
+
+    fn base_uri(&self, table_dir: &Path) -> String {
+        format!("{}/{}", self.bucket_uri, table_dir)
+    }
+
+    fn err(&self, what: &str, e: impl std::fmt::Display) -> Error {
+        ddb_error(&self.table, what, e, &self.store)
+    }
+
+    fn os(&self) -> &Arc<dyn ObjectStore> {
+        &self.store.store
+    }
+
+    /// Newest item for the table: (version, staged path, complete).
+    async fn newest_item(&self, table_dir: &Path) -> Result<Option<(u64, String, bool)>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("base_uri = :b")
+            .expression_attribute_values(":b", AttributeValue::S(self.base_uri(table_dir)))
+            .scan_index_forward(false)
+            .limit(1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| {
+                self.err(
+                    "reading the latest version",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&e),
+                )
+            })?;
+        Ok(out.items().first().and_then(parse_item))
+    }
+
+    async fn item(&self, table_dir: &Path, version: u64) -> Result<Option<(u64, String, bool)>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("base_uri", AttributeValue::S(self.base_uri(table_dir)))
+            .key("version", AttributeValue::N(version.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| {
+                self.err(
+                    "reading a version",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&e),
+                )
+            })?;
+        Ok(out.item().and_then(parse_item))
+    }
+
+    /// Steps 3 and 4 of a commit, for whoever gets there first.
+    async fn finish(&self, table_dir: &Path, version: u64, staged: &str) -> Result<()> {
+        let final_path = manifest_path(table_dir, version);
+        let staged_path = Path::from(staged);
+        match self.os().head(&final_path).await {
+            Ok(_) => {}
+            Err(object_store::Error::NotFound { .. }) => {
+                match self.os().copy(&staged_path, &final_path).await {
+                    Ok(()) => {}
+                    // Another finisher copied and removed the staged file.
+                    Err(object_store::Error::NotFound { .. })
+                        if self.os().head(&final_path).await.is_ok() => {}
+                    Err(e) => {
+                        return Err(self.store.error(e, format!("Publishing version {version}")))
+                    }
+                }
+            }
+            Err(e) => return Err(self.store.error(e, format!("Checking version {version}"))),
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("base_uri", AttributeValue::S(self.base_uri(table_dir)))
+            .key("version", AttributeValue::N(version.to_string()))
+            .update_expression("SET complete = :t")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(|e| {
+                self.err(
+                    "marking a version complete",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&e),
+                )
+            })?;
+        let _ = self.os().delete(&staged_path).await;
+        Ok(())
+    }
+
+    /// Deletes every DynamoDB item of a table (dropTable).
+    pub async fn drop_table(&self, table_dir: &Path) -> Result<()> {
+        let base = self.base_uri(table_dir);
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("base_uri = :b")
+                .expression_attribute_values(":b", AttributeValue::S(base.clone()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| {
+                    self.err(
+                        "listing versions to drop",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(&e),
+                    )
+                })?;
+            for item in out.items() {
+                if let Some((v, _, _)) = parse_item(item) {
+                    self.delete_item(table_dir, v).await?;
+                }
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn delete_item(&self, table_dir: &Path, version: u64) -> Result<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("base_uri", AttributeValue::S(self.base_uri(table_dir)))
+            .key("version", AttributeValue::N(version.to_string()))
+            .send()
+            .await
+            .map_err(|e| {
+                self.err(
+                    "deleting a version",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&e),
+                )
+            })?;
+        Ok(())
+    }
+}
+
+fn parse_item(
+    item: &std::collections::HashMap<String, AttributeValue>,
+) -> Option<(u64, String, bool)> {
+    let v = item.get("version")?.as_n().ok()?.parse().ok()?;
+    let staged = item
+        .get("staged")
+        .and_then(|s| s.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    let complete = item
+        .get("complete")
+        .and_then(|c| c.as_bool().ok())
+        .copied()
+        .unwrap_or(false);
+    Some((v, staged, complete))
+}
+
+#[async_trait]
+impl CommitStore for DynamoCommitStore {
+    async fn latest_version(&self, table_dir: &Path) -> Result<Option<u64>> {
+        match self.newest_item(table_dir).await? {
+            Some((v, staged, complete)) => {
+                if !complete {
+                    self.finish(table_dir, v, &staged).await?;
+                }
+                Ok(Some(v))
+            }
+            // No item: a table whose versions were committed without
+            // DynamoDB (or whose items were cleaned): the manifests decide.
+            None => self.objects.latest_version(table_dir).await,
+        }
+    }
+
+    async fn load(&self, table_dir: &Path, version: u64) -> Result<Option<Bytes>> {
+        if let Some(b) = self.objects.load(table_dir, version).await? {
+            return Ok(Some(b));
+        }
+        match self.item(table_dir, version).await? {
+            Some((v, staged, false)) => {
+                self.finish(table_dir, v, &staged).await?;
+                self.objects.load(table_dir, version).await
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn commit(
+        &self,
+        table_dir: &Path,
+        version: u64,
+        manifest: Bytes,
+    ) -> Result<(), CommitError> {
+        let staged = table_dir
+            .clone()
+            .join(VERSIONS_DIR)
+            .join(STAGING_DIR)
+            .join(format!("{version:020}-{}.manifest", uuid::Uuid::new_v4()));
+        self.os()
+            .put(&staged, PutPayload::from_bytes(manifest))
+            .await
+            .map_err(|e| {
+                CommitError::Failed(self.store.error(e, format!("Staging version {version}")))
+            })?;
+        let claimed = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("base_uri", AttributeValue::S(self.base_uri(table_dir)))
+            .item("version", AttributeValue::N(version.to_string()))
+            .item("staged", AttributeValue::S(staged.to_string()))
+            .item("complete", AttributeValue::Bool(false))
+            .condition_expression("attribute_not_exists(version)")
+            .send()
+            .await;
+        if let Err(e) = claimed {
+            let _ = self.os().delete(&staged).await;
+            let conflict = e
+                .as_service_error()
+                .is_some_and(|s| s.is_conditional_check_failed_exception());
+            return Err(if conflict {
+                CommitError::Conflict { version }
+            } else {
+                CommitError::Failed(self.err(
+                    "claiming a version",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&e),
+                ))
+            });
+        }
+        // The version is ours from here on: finishing may be retried by
+        // readers, but no other writer can take it.
+        self.finish(table_dir, version, staged.as_ref())
+            .await
+            .map_err(CommitError::Failed)
+    }
+
+    async fn list_versions(&self, table_dir: &Path) -> Result<Vec<u64>> {
+        // Finish a half-done newest version first, so it is listed.
+        self.latest_version(table_dir).await?;
+        self.objects.list_versions(table_dir).await
+    }
+
+    async fn delete_version(&self, table_dir: &Path, version: u64) -> Result<()> {
+        self.objects.delete_version(table_dir, version).await?;
+        self.delete_item(table_dir, version).await
+    }
+
+    async fn drop_table(&self, table_dir: &Path) -> Result<()> {
+        DynamoCommitStore::drop_table(self, table_dir).await
+    }
+}
