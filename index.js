@@ -837,4 +837,5 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.JsConnection = nativeBinding.JsConnection
 module.exports.JsTable = nativeBinding.JsTable
+module.exports._commitConformance = nativeBinding._commitConformance
 module.exports.storageOptionRegistry = nativeBinding.storageOptionRegistry
