@@ -87,8 +87,11 @@ impl Database {
         !self.closed.load(Ordering::Acquire)
     }
 
+    /// Closes the connection and every table opened through it; uploads
+    /// still in flight are aborted.
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
+        self.store.scope.cancel();
     }
 
     fn check_open(&self) -> Result<()> {
@@ -297,6 +300,22 @@ impl Database {
             .into_iter()
             .partition(|p| p.as_ref().contains(crate::commit::VERSIONS_DIR));
         for group in [manifests, data] {
+            if self.store.backend == crate::storage::Backend::Azure {
+                // Azure's batch delete drops SAS query parameters from its
+                // sub-requests; single deletes carry them.
+                let results: Vec<object_store::Result<()>> = futures::stream::iter(group)
+                    .map(|p| async move { self.store.store.delete(&p).await })
+                    .buffer_unordered(8)
+                    .collect()
+                    .await;
+                for r in results {
+                    match r {
+                        Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                        Err(e) => return Err(self.store.error(e, format!("Deleting under {dir}"))),
+                    }
+                }
+                continue;
+            }
             let stream = futures::stream::iter(group.into_iter().map(Ok)).boxed();
             let mut results = self.store.store.delete_stream(stream);
             while let Some(r) = results.next().await {

@@ -103,6 +103,11 @@ impl Table {
         consistency: Option<Duration>,
     ) -> Result<Option<Table>> {
         let dir = table_dir(&store.root, name);
+        // This handle's uploads end with the handle (and with its connection).
+        let store = StoreHandle {
+            scope: store.scope.child(),
+            ..store
+        };
         let Some(snapshot) = load_latest(name, &dir, commits.as_ref()).await? else {
             return Ok(None);
         };
@@ -130,9 +135,11 @@ impl Table {
         !self.closed.load(Ordering::Acquire)
     }
 
-    /// Closing is final for this handle; committed data is unaffected.
+    /// Closing is final for this handle; committed data is unaffected, and
+    /// its uploads still in flight are aborted.
     pub fn close(&self) {
         self.closed.store(true, Ordering::Release);
+        self.store.scope.cancel();
     }
 
     fn check_open(&self) -> Result<()> {

@@ -5,14 +5,18 @@
 
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, SchemaRef};
+use bytes::Bytes;
+use futures::stream::FuturesUnordered;
+use futures::StreamExt;
 use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
+use object_store::{MultipartUpload, ObjectStoreExt, PutPayload, UploadPart};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::storage::cancel::InFlight;
 use crate::storage::StoreHandle;
 
 const ROW_GROUP_ROWS: usize = 64 * 1024;
@@ -57,72 +61,79 @@ fn writer_props(schema: &SchemaRef) -> WriterProperties {
     b.build()
 }
 
+/// A multipart upload with at most `concurrency` parts in flight. Unlike
+/// object_store's `WriteMultipart`, it can always be aborted, even after a
+/// failed completion.
+struct Upload {
+    inner: Box<dyn MultipartUpload>,
+    parts: FuturesUnordered<UploadPart>,
+    pending: Vec<Bytes>,
+    pending_len: usize,
+    part_size: usize,
+    concurrency: usize,
+}
+
+impl Upload {
+    async fn push(&mut self, mut bytes: Bytes) -> object_store::Result<()> {
+        while !bytes.is_empty() {
+            let room = self.part_size - self.pending_len;
+            let take = bytes.split_to(room.min(bytes.len()));
+            self.pending_len += take.len();
+            self.pending.push(take);
+            if self.pending_len >= self.part_size {
+                self.flush().await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> object_store::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        while self.parts.len() >= self.concurrency {
+            if let Some(r) = self.parts.next().await {
+                r?;
+            }
+        }
+        let payload: PutPayload = std::mem::take(&mut self.pending).into_iter().collect();
+        self.pending_len = 0;
+        self.parts.push(self.inner.put_part(payload));
+        Ok(())
+    }
+
+    async fn finish(&mut self) -> object_store::Result<()> {
+        self.flush().await?;
+        while let Some(r) = self.parts.next().await {
+            r?;
+        }
+        self.inner.complete().await.map(|_| ())
+    }
+
+    async fn abort(mut self) -> object_store::Result<()> {
+        // Parts still uploading are dropped (cancelled) first.
+        self.parts.clear();
+        self.inner.abort().await
+    }
+}
+
 /// Writes `batches` as one Parquet file at `path`; returns its size.
+/// Files larger than one part stream through a multipart upload that is
+/// aborted on any error and when the handle's scope is cancelled (close(),
+/// SIGINT/SIGTERM): no parts are left behind.
 pub async fn write_data_file(
     store: &StoreHandle,
     path: &Path,
     schema: SchemaRef,
     batches: &[RecordBatch],
 ) -> Result<u64> {
-    let (schema, storage) = super::vectors::storage_batches(&schema, batches)?;
-    let batches = &storage[..];
-    let part_size = store.upload.part_size;
-    let mut writer = ArrowWriter::try_new(
-        Vec::with_capacity(part_size + (part_size >> 2)),
-        schema.clone(),
-        Some(writer_props(&schema)),
-    )?;
-    let mut upload: Option<WriteMultipart> = None;
-    let result: Result<u64> = async {
-        let mut written = 0u64;
-        for batch in batches {
-            writer.write(batch)?;
-            if writer.inner().len() >= part_size {
-                let chunk = std::mem::replace(
-                    writer.inner_mut(),
-                    Vec::with_capacity(part_size + (part_size >> 2)),
-                );
-                written += chunk.len() as u64;
-                if upload.is_none() {
-                    let up = store
-                        .store
-                        .put_multipart(path)
-                        .await
-                        .map_err(|e| store.error(e, format!("Starting upload of {path}")))?;
-                    upload = Some(WriteMultipart::new_with_chunk_size(up, part_size));
-                }
-                if let Some(up) = upload.as_mut() {
-                    up.wait_for_capacity(store.upload.concurrency)
-                        .await
-                        .map_err(|e| store.error(e, format!("Uploading {path}")))?;
-                    // Handed over whole: no copy into the upload's buffer.
-                    up.put(bytes::Bytes::from(chunk));
-                }
-            }
-        }
-        let tail = std::mem::take(writer.inner_mut());
-        writer.finish()?;
-        let mut rest = tail;
-        rest.extend_from_slice(writer.inner());
-        written += rest.len() as u64;
-        match upload.take() {
-            None => {
-                store
-                    .store
-                    .put(path, PutPayload::from(rest))
-                    .await
-                    .map_err(|e| store.error(e, format!("Writing {path}")))?;
-            }
-            Some(mut up) => {
-                up.put(bytes::Bytes::from(rest));
-                if let Err(e) = up.finish().await {
-                    return Err(store.error(e, format!("Completing upload of {path}")));
-                }
-            }
-        }
-        Ok(written)
-    }
-    .await;
+    let _in_flight = InFlight::start();
+    let mut upload: Option<Upload> = None;
+    let work = encode_and_upload(store, path, schema, batches, &mut upload);
+    let result = tokio::select! {
+        r = work => r,
+        _ = store.scope.cancelled() => Err(Error::Closed { what: format!("The table handle writing {path}") }),
+    };
     if result.is_err() {
         if let Some(up) = upload {
             if let Err(e) = up.abort().await {
@@ -134,4 +145,75 @@ pub async fn write_data_file(
         }
     }
     result
+}
+
+async fn encode_and_upload(
+    store: &StoreHandle,
+    path: &Path,
+    schema: SchemaRef,
+    batches: &[RecordBatch],
+    upload: &mut Option<Upload>,
+) -> Result<u64> {
+    let (schema, storage) = super::vectors::storage_batches(&schema, batches)?;
+    let part_size = store.upload.part_size;
+    let cap = part_size + (part_size >> 2);
+    let mut writer = ArrowWriter::try_new(
+        Vec::with_capacity(cap),
+        schema.clone(),
+        Some(writer_props(&schema)),
+    )?;
+    let mut written = 0u64;
+    for batch in &storage {
+        writer.write(batch)?;
+        if writer.inner().len() >= part_size {
+            let chunk = std::mem::replace(writer.inner_mut(), Vec::with_capacity(cap));
+            written += chunk.len() as u64;
+            if upload.is_none() {
+                let inner = store
+                    .store
+                    .put_multipart(path)
+                    .await
+                    .map_err(|e| store.error(e, format!("Starting upload of {path}")))?;
+                *upload = Some(Upload {
+                    inner,
+                    parts: FuturesUnordered::new(),
+                    pending: Vec::new(),
+                    pending_len: 0,
+                    part_size,
+                    concurrency: store.upload.concurrency,
+                });
+            }
+            if let Some(up) = upload.as_mut() {
+                // Handed over whole: no copy into the upload's buffer.
+                up.push(Bytes::from(chunk))
+                    .await
+                    .map_err(|e| store.error(e, format!("Uploading {path}")))?;
+            }
+        }
+    }
+    let tail = std::mem::take(writer.inner_mut());
+    writer.finish()?;
+    let mut rest = tail;
+    rest.extend_from_slice(writer.inner());
+    written += rest.len() as u64;
+    match upload.as_mut() {
+        None => {
+            store
+                .store
+                .put(path, PutPayload::from(rest))
+                .await
+                .map_err(|e| store.error(e, format!("Writing {path}")))?;
+        }
+        Some(up) => {
+            up.push(Bytes::from(rest))
+                .await
+                .map_err(|e| store.error(e, format!("Uploading {path}")))?;
+            up.finish()
+                .await
+                .map_err(|e| store.error(e, format!("Completing upload of {path}")))?;
+            // Completed: nothing left to abort.
+            *upload = None;
+        }
+    }
+    Ok(written)
 }
