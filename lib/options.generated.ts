@@ -2,18 +2,22 @@
 
 /** Storage options Stowage knows; any spelling (camelCase, snake_case, UPPER_CASE) is accepted at run time. */
 export interface KnownStorageOptions {
-  /** Allow non-TLS, i.e. non-HTTPS connections. Default: false. Env: ALLOW_HTTP, AWS_ALLOW_HTTP, AZURE_ALLOW_HTTP. */
+  /** Allow non-TLS, i.e. non-HTTPS connections. Default: false. Env: ALLOW_HTTP, AWS_ALLOW_HTTP, AZURE_ALLOW_HTTP, GOOGLE_ALLOW_HTTP. */
   allowHttp?: string | boolean;
-  /** Allow non-TLS, i.e. non-HTTPS connections. Default: false. Env: ALLOW_HTTP, AWS_ALLOW_HTTP, AZURE_ALLOW_HTTP. */
+  /** Allow non-TLS, i.e. non-HTTPS connections. Default: false. Env: ALLOW_HTTP, AWS_ALLOW_HTTP, AZURE_ALLOW_HTTP, GOOGLE_ALLOW_HTTP. */
   allow_http?: string | boolean;
-  /** Allow non-TLS, i.e. non-HTTPS connections. Default: false. Env: ALLOW_HTTP, AWS_ALLOW_HTTP, AZURE_ALLOW_HTTP. */
+  /** Allow non-TLS, i.e. non-HTTPS connections. Default: false. Env: ALLOW_HTTP, AWS_ALLOW_HTTP, AZURE_ALLOW_HTTP, GOOGLE_ALLOW_HTTP. */
   awsAllowHttp?: string | boolean;
-  /** Allow non-TLS, i.e. non-HTTPS connections. Default: false. Env: ALLOW_HTTP, AWS_ALLOW_HTTP, AZURE_ALLOW_HTTP. */
+  /** Allow non-TLS, i.e. non-HTTPS connections. Default: false. Env: ALLOW_HTTP, AWS_ALLOW_HTTP, AZURE_ALLOW_HTTP, GOOGLE_ALLOW_HTTP. */
   aws_allow_http?: string | boolean;
-  /** Allow non-TLS, i.e. non-HTTPS connections. Default: false. Env: ALLOW_HTTP, AWS_ALLOW_HTTP, AZURE_ALLOW_HTTP. */
+  /** Allow non-TLS, i.e. non-HTTPS connections. Default: false. Env: ALLOW_HTTP, AWS_ALLOW_HTTP, AZURE_ALLOW_HTTP, GOOGLE_ALLOW_HTTP. */
   azureAllowHttp?: string | boolean;
-  /** Allow non-TLS, i.e. non-HTTPS connections. Default: false. Env: ALLOW_HTTP, AWS_ALLOW_HTTP, AZURE_ALLOW_HTTP. */
+  /** Allow non-TLS, i.e. non-HTTPS connections. Default: false. Env: ALLOW_HTTP, AWS_ALLOW_HTTP, AZURE_ALLOW_HTTP, GOOGLE_ALLOW_HTTP. */
   azure_allow_http?: string | boolean;
+  /** Allow non-TLS, i.e. non-HTTPS connections. Default: false. Env: ALLOW_HTTP, AWS_ALLOW_HTTP, AZURE_ALLOW_HTTP, GOOGLE_ALLOW_HTTP. */
+  googleAllowHttp?: string | boolean;
+  /** Allow non-TLS, i.e. non-HTTPS connections. Default: false. Env: ALLOW_HTTP, AWS_ALLOW_HTTP, AZURE_ALLOW_HTTP, GOOGLE_ALLOW_HTTP. */
+  google_allow_http?: string | boolean;
   /** Skip certificate validation on HTTPS connections. Default: false. Env: ALLOW_INVALID_CERTIFICATES, AWS_ALLOW_INVALID_CERTIFICATES. */
   allowInvalidCertificates?: string | boolean;
   /** Skip certificate validation on HTTPS connections. Default: false. Env: ALLOW_INVALID_CERTIFICATES, AWS_ALLOW_INVALID_CERTIFICATES. */
@@ -320,6 +324,14 @@ export interface KnownStorageOptions {
   bearerToken?: string;
   /** A static OAuth bearer token. Env: GOOGLE_BEARER_TOKEN. */
   bearer_token?: string;
+  /** Override the GCS endpoint (e.g. a local emulator); a service account's gcs_base_url also sets it. Env: GOOGLE_BASE_URL. */
+  googleBaseUrl?: string;
+  /** Override the GCS endpoint (e.g. a local emulator); a service account's gcs_base_url also sets it. Env: GOOGLE_BASE_URL. */
+  google_base_url?: string;
+  /** Override the GCS endpoint (e.g. a local emulator); a service account's gcs_base_url also sets it. Env: GOOGLE_BASE_URL. */
+  baseUrl?: string;
+  /** Override the GCS endpoint (e.g. a local emulator); a service account's gcs_base_url also sets it. Env: GOOGLE_BASE_URL. */
+  base_url?: string;
   /** Send unauthenticated requests (public buckets). Env: GOOGLE_SKIP_SIGNATURE. */
   googleSkipSignature?: string | boolean;
   /** Send unauthenticated requests (public buckets). Env: GOOGLE_SKIP_SIGNATURE. */

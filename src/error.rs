@@ -89,6 +89,8 @@ pub enum StorageErrorKind {
     Unauthenticated,
     Timeout,
     Connection,
+    /// The server answered 5xx until the retries ran out.
+    Server,
     Other,
 }
 
@@ -115,6 +117,7 @@ impl Error {
                 StorageErrorKind::Unauthenticated => "STORAGE_UNAUTHENTICATED",
                 StorageErrorKind::Timeout => "STORAGE_TIMEOUT",
                 StorageErrorKind::Connection => "STORAGE_CONNECTION",
+                StorageErrorKind::Server => "STORAGE_SERVER_ERROR",
                 StorageErrorKind::Other => "STORAGE_ERROR",
             },
             Error::NotSupported(_) => "NOT_SUPPORTED",

@@ -352,15 +352,21 @@ fn cache_key(store: &StoreHandle, table_dir: &Path, frag: &Fragment) -> String {
 
 /// Decodes columns `idx` (table-schema indices, sorted, unique) of rows
 /// `[offset, offset + limit)` of one data file, as the manifest's types.
+/// Which rows of a file to decode.
+#[derive(Default)]
+struct RowSpec {
+    selection: Option<parquet::arrow::arrow_reader::RowSelection>,
+    offset: u64,
+    limit: Option<u64>,
+}
+
 async fn read_parquet(
     store: &StoreHandle,
     table_dir: &Path,
     schema: &SchemaRef,
     frag: &Fragment,
     idx: &[usize],
-    selection: Option<parquet::arrow::arrow_reader::RowSelection>,
-    offset: u64,
-    limit: Option<u64>,
+    rows: RowSpec,
 ) -> Result<Vec<Vec<ArrayRef>>> {
     let path = data_path(table_dir, &frag.path);
     #[allow(deprecated)]
@@ -371,13 +377,13 @@ async fn read_parquet(
         .map_err(|e| map_parquet(store, e, &path))?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), idx.iter().copied());
     let mut builder = builder.with_projection(mask).with_batch_size(BATCH_ROWS);
-    if let Some(sel) = selection {
+    if let Some(sel) = rows.selection {
         builder = builder.with_row_selection(sel);
     }
-    if offset > 0 {
-        builder = builder.with_offset(offset as usize);
+    if rows.offset > 0 {
+        builder = builder.with_offset(rows.offset as usize);
     }
-    if let Some(l) = limit {
+    if let Some(l) = rows.limit {
         builder = builder.with_limit(l as usize);
     }
     let stream = builder.build().map_err(|e| map_parquet(store, e, &path))?;
@@ -427,7 +433,8 @@ async fn whole_columns(
         .map(|(i, _)| *i)
         .collect();
     if !missing.is_empty() {
-        let batches = read_parquet(store, table_dir, schema, frag, &missing, None, 0, None).await?;
+        let batches =
+            read_parquet(store, table_dir, schema, frag, &missing, RowSpec::default()).await?;
         for (k, i) in missing.iter().enumerate() {
             let parts: Vec<ArrayRef> = batches.iter().map(|b| b[k].clone()).collect();
             let col = concat_column(&parts, schema.field(*i).data_type())?;
@@ -494,9 +501,11 @@ pub(crate) async fn read_slice(
             schema,
             frag,
             &sorted,
-            None,
-            slice.offset,
-            slice.limit,
+            RowSpec {
+                selection: None,
+                offset: slice.offset,
+                limit: slice.limit,
+            },
         )
         .await?;
         (0..sorted.len())
@@ -567,8 +576,18 @@ pub(crate) async fn read_rows(
     let mut read: Vec<ArrayRef> = Vec::new();
     if !missing.is_empty() && !offsets.is_empty() {
         let sel = row_selection(offsets, frag.rows);
-        let batches =
-            read_parquet(store, table_dir, schema, frag, &missing, Some(sel), 0, None).await?;
+        let batches = read_parquet(
+            store,
+            table_dir,
+            schema,
+            frag,
+            &missing,
+            RowSpec {
+                selection: Some(sel),
+                ..Default::default()
+            },
+        )
+        .await?;
         for (k, i) in missing.iter().enumerate() {
             read.push(concat_column(
                 &batches.iter().map(|b| b[k].clone()).collect::<Vec<_>>(),

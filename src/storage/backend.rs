@@ -43,7 +43,11 @@ pub async fn store_for_table(
             redactor: opts.redactor(),
             ..conn.clone()
         }),
-        _ => build_store(uri, opts).await,
+        // Uploads of a table-level client still belong to the connection.
+        _ => build_store(uri, opts).await.map(|s| StoreHandle {
+            scope: conn.scope.clone(),
+            ..s
+        }),
     }
 }
 
@@ -87,6 +91,7 @@ pub async fn build_store(uri: &DbUri, opts: &StorageOptions) -> Result<StoreHand
         ordered_listing: ordered,
         upload,
         display_uri: uri.raw.clone(),
+        scope: super::cancel::CancelScope::new_connection(),
         local_dir: match &uri.location {
             Location::Local { path } => Some(path.clone()),
             _ => None,
@@ -189,7 +194,55 @@ async fn build_s3(bucket: &str, opts: &StorageOptions) -> Result<Arc<dyn ObjectS
     ))
 }
 
+/// The GCS endpoint a configuration will use when it is not Google's:
+/// `google_base_url`, or the `gcs_base_url` of the service account.
+fn gcs_base_url(opts: &StorageOptions) -> Option<(String, String)> {
+    if let (Some(r), Some(u)) = (
+        opts.get(&keys::GOOGLE_BASE_URL),
+        opts.text(&keys::GOOGLE_BASE_URL),
+    ) {
+        return Some((r.given_as.clone(), u.to_string()));
+    }
+    let from_json = |text: &str| -> Option<String> {
+        serde_json::from_str::<serde_json::Value>(text)
+            .ok()?
+            .get("gcs_base_url")?
+            .as_str()
+            .map(str::to_string)
+    };
+    if let (Some(r), Some(path)) = (
+        opts.get(&keys::GOOGLE_SERVICE_ACCOUNT),
+        opts.text(&keys::GOOGLE_SERVICE_ACCOUNT),
+    ) {
+        if let Some(u) = std::fs::read_to_string(path)
+            .ok()
+            .as_deref()
+            .and_then(from_json)
+        {
+            return Some((r.given_as.clone(), u));
+        }
+    }
+    if let (Some(r), Some(key)) = (
+        opts.get(&keys::GOOGLE_SERVICE_ACCOUNT_KEY),
+        opts.secret(&keys::GOOGLE_SERVICE_ACCOUNT_KEY),
+    ) {
+        if let Some(u) = from_json(key.expose()) {
+            return Some((r.given_as.clone(), u));
+        }
+    }
+    None
+}
+
 fn build_gcs(bucket: &str, opts: &StorageOptions) -> Result<Arc<dyn ObjectStore>> {
+    if let Some((given, url)) = gcs_base_url(opts) {
+        if url.starts_with("http://") && opts.bool(&keys::ALLOW_HTTP) != Some(true) {
+            return Err(Error::InvalidStorageOption {
+                key: given,
+                value: format!("(GCS endpoint '{url}')"),
+                reason: "the GCS endpoint uses plain http:// but allow_http is not set; pass storageOptions { allowHttp: \"true\" } (or ALLOW_HTTP=true) to allow non-TLS connections, or use https://".into(),
+            });
+        }
+    }
     let redactor = opts.redactor();
     let redact = |s: &str| redactor.redact(s);
     let mut b = GoogleCloudStorageBuilder::new().with_bucket_name(bucket);
@@ -222,6 +275,11 @@ fn build_gcs(bucket: &str, opts: &StorageOptions) -> Result<Arc<dyn ObjectStore>
     ))
 }
 
+/// Azurite's documented development account (public, not a secret).
+const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
 fn build_azure(container: &str, opts: &StorageOptions) -> Result<Arc<dyn ObjectStore>> {
     require_allow_http(opts, &keys::AZURE_ENDPOINT)?;
     let redactor = opts.redactor();
@@ -234,7 +292,30 @@ fn build_azure(container: &str, opts: &StorageOptions) -> Result<Arc<dyn ObjectS
         ));
     }
     let mut b = MicrosoftAzureBuilder::new().with_container_name(container);
+    // object_store's emulator mode ignores an explicit endpoint (it reads
+    // AZURITE_BLOB_STORAGE_URL); with an endpoint given, talk to it with the
+    // emulator's well-known account instead.
+    let emulator_at_endpoint = opts.bool(&keys::AZURE_STORAGE_USE_EMULATOR) == Some(true)
+        && opts.text(&keys::AZURE_ENDPOINT).is_some();
+    if emulator_at_endpoint {
+        if opts.get(&keys::AZURE_STORAGE_ACCOUNT_NAME).is_none() {
+            b = b.with_account(AZURITE_ACCOUNT);
+        }
+        let has_credential = [
+            &keys::AZURE_STORAGE_ACCOUNT_KEY,
+            &keys::AZURE_STORAGE_SAS_KEY,
+            &keys::AZURE_STORAGE_TOKEN,
+        ]
+        .iter()
+        .any(|k| opts.get(k).is_some());
+        if !has_credential {
+            b = b.with_access_key(AZURITE_KEY);
+        }
+    }
     for (target, value) in opts.builder_pairs() {
+        if emulator_at_endpoint && target == Target::Azure("azure_storage_use_emulator") {
+            continue;
+        }
         let key = match target {
             Target::Azure(k) => k.parse::<AzureConfigKey>(),
             Target::Client(k) => k.parse::<ClientConfigKey>().map(AzureConfigKey::Client),

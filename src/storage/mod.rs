@@ -3,6 +3,7 @@
 //! Knows nothing of tables.
 
 pub mod backend;
+pub mod cancel;
 pub mod credentials;
 pub mod options;
 pub mod registry;
@@ -46,6 +47,8 @@ pub struct StoreHandle {
     pub display_uri: String,
     /// The database directory, for a local database.
     pub local_dir: Option<std::path::PathBuf>,
+    /// Uploads through this handle abort when this scope is cancelled.
+    pub scope: cancel::CancelScope,
     pub(crate) redactor: Redactor,
 }
 
@@ -87,6 +90,7 @@ impl StoreHandle {
                 " (check the endpoint and that the server is reachable)"
             }
             StorageErrorKind::Timeout => " (raise `timeout`/`connectTimeout` or check the network)",
+            StorageErrorKind::Server => " (the server kept failing; retries are set by clientMaxRetries and clientRetryTimeout)",
             _ => "",
         };
         Error::Storage {
@@ -101,42 +105,58 @@ impl StoreHandle {
     }
 }
 
-/// Looks through the message chain for what kind of failure this was; the
-/// HTTP client does not expose typed errors through object_store.
+/// What kind of failure this was: typed where object_store exposes it (the
+/// HTTP error kind in the source chain), else from the HTTP status it
+/// reports ("status code: 403"), never from loose words that a URL or a
+/// bucket name could contain.
 fn classify(e: &object_store::Error) -> StorageErrorKind {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
+        if let Some(http) = s.downcast_ref::<object_store::client::HttpError>() {
+            use object_store::client::HttpErrorKind as K;
+            match http.kind() {
+                K::Connect | K::Request | K::Interrupted => return StorageErrorKind::Connection,
+                K::Timeout => return StorageErrorKind::Timeout,
+                _ => {}
+            }
+        }
         text.push(' ');
         text.push_str(&s.to_string());
         source = s.source();
     }
+    let status = text
+        .split("status code: ")
+        .nth(1)
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse::<u16>().ok());
+    match status {
+        Some(401) => return StorageErrorKind::Unauthenticated,
+        Some(403) => return StorageErrorKind::PermissionDenied,
+        Some(404) => return StorageErrorKind::NotFound,
+        Some(s) if s >= 500 => return StorageErrorKind::Server,
+        _ => {}
+    }
     let t = text.to_ascii_lowercase();
-    if t.contains("nosuchbucket")
-        || t.contains("containernotfound")
-        || t.contains("bucket not found")
-        || t.contains("404 not found")
+    if [
+        "<code>nosuchbucket</code>",
+        "containernotfound",
+        "\"code\": 404",
+    ]
+    .iter()
+    .any(|m| t.contains(m))
     {
         StorageErrorKind::NotFound
-    } else if t.contains("403")
-        || t.contains("accessdenied")
-        || t.contains("forbidden")
-        || t.contains("signaturedoesnotmatch")
-        || t.contains("invalidaccesskeyid")
-        || t.contains("authenticationfailed")
+    } else if [
+        "<code>accessdenied</code>",
+        "<code>signaturedoesnotmatch</code>",
+        "<code>invalidaccesskeyid</code>",
+        "authenticationfailed",
+    ]
+    .iter()
+    .any(|m| t.contains(m))
     {
         StorageErrorKind::PermissionDenied
-    } else if t.contains("401") || t.contains("unauthorized") {
-        StorageErrorKind::Unauthenticated
-    } else if t.contains("timed out") || t.contains("timeout") {
-        StorageErrorKind::Timeout
-    } else if t.contains("connection refused")
-        || t.contains("error sending request")
-        || t.contains("dns error")
-        || t.contains("connection reset")
-        || t.contains("tcp connect")
-    {
-        StorageErrorKind::Connection
     } else {
         StorageErrorKind::Other
     }

@@ -120,7 +120,7 @@ macro_rules! key {
 }
 
 // ---- General client configuration (every HTTP backend) ----
-key!(ALLOW_HTTP, "allow_http", aliases: &["aws_allow_http", "azure_allow_http"], env: &["ALLOW_HTTP", "AWS_ALLOW_HTTP", "AZURE_ALLOW_HTTP"], backends: HTTP,
+key!(ALLOW_HTTP, "allow_http", aliases: &["aws_allow_http", "azure_allow_http", "google_allow_http"], env: &["ALLOW_HTTP", "AWS_ALLOW_HTTP", "AZURE_ALLOW_HTTP", "GOOGLE_ALLOW_HTTP"], backends: HTTP,
      kind: Kind::Bool, default: Some("false"), secret: false, target: Target::Client("allow_http"),
      doc: "Allow non-TLS, i.e. non-HTTPS connections.");
 key!(ALLOW_INVALID_CERTIFICATES, "allow_invalid_certificates", aliases: &[], env: &["ALLOW_INVALID_CERTIFICATES", "AWS_ALLOW_INVALID_CERTIFICATES"], backends: HTTP,
@@ -247,6 +247,9 @@ key!(GOOGLE_APPLICATION_CREDENTIALS, "google_application_credentials", aliases: 
 key!(GOOGLE_BEARER_TOKEN, "google_bearer_token", aliases: &[], env: &["GOOGLE_BEARER_TOKEN"], backends: GCP,
      kind: Kind::Str, default: None, secret: true, target: Target::Gcs("google_bearer_token"),
      doc: "A static OAuth bearer token.");
+key!(GOOGLE_BASE_URL, "google_base_url", aliases: &[], env: &["GOOGLE_BASE_URL"], backends: GCP,
+     kind: Kind::Url, default: None, secret: false, target: Target::Gcs("google_base_url"),
+     doc: "Override the GCS endpoint (e.g. a local emulator); a service account's gcs_base_url also sets it.");
 key!(GOOGLE_SKIP_SIGNATURE, "google_skip_signature", aliases: &[], env: &["GOOGLE_SKIP_SIGNATURE"], backends: GCP,
      kind: Kind::Bool, default: None, secret: false, target: Target::Gcs("google_skip_signature"),
      doc: "Send unauthenticated requests (public buckets).");
@@ -347,6 +350,7 @@ pub static REGISTRY: &[&KeyDef] = &[
     &GOOGLE_SERVICE_ACCOUNT_KEY,
     &GOOGLE_APPLICATION_CREDENTIALS,
     &GOOGLE_BEARER_TOKEN,
+    &GOOGLE_BASE_URL,
     &GOOGLE_SKIP_SIGNATURE,
     &AZURE_STORAGE_ACCOUNT_NAME,
     &AZURE_STORAGE_ACCOUNT_KEY,

@@ -78,12 +78,37 @@ impl Redactor {
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
         for n in &self.needles {
-            if out.contains(n.as_str()) {
-                out = out.replace(n.as_str(), MASK);
+            if !out.contains(n.as_str()) {
+                continue;
             }
+            out = if n.len() >= SHORT {
+                out.replace(n.as_str(), MASK)
+            } else {
+                replace_whole_words(&out, n)
+            };
         }
         redact_signature_params(&out)
     }
+}
+
+/// Below this length a secret is masked only where it stands alone, so a
+/// test secret like `test` does not mangle the word "latest".
+const SHORT: usize = 12;
+
+fn replace_whole_words(text: &str, needle: &str) -> String {
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find(needle) {
+        let before_ok = rest[..pos].chars().next_back().is_none_or(|c| !is_word(c));
+        let after = &rest[pos + needle.len()..];
+        let after_ok = after.chars().next().is_none_or(|c| !is_word(c));
+        out.push_str(&rest[..pos]);
+        out.push_str(if before_ok && after_ok { MASK } else { needle });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Masks `sig=` and similar signed-URL parameters whatever their origin.
@@ -134,6 +159,13 @@ mod tests {
         assert!(!out.contains("abc/def+ghi="), "{out}");
         assert!(!out.contains("abc%2Fdef%2Bghi%3D"), "{out}");
         assert!(!out.contains("SIGNATUREVALUE123"), "{out}");
+    }
+
+    #[test]
+    fn short_secrets_are_masked_only_as_whole_words() {
+        let mut r = Redactor::default();
+        r.add(&Secret::new("test"));
+        assert_eq!(r.redact("latest key=test."), "latest key=****.");
     }
 
     #[test]

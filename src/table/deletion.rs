@@ -29,7 +29,7 @@ pub async fn read(store: &StoreHandle, table_dir: &Path, d: &Deletion) -> Result
 }
 
 fn decode(bytes: &[u8]) -> Option<Vec<u32>> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return None;
     }
     Some(

@@ -318,8 +318,8 @@ pub(crate) async fn plan_merge(
         .map(|r| key_idx.iter().any(|i| source.column(*i).is_null(r)))
         .collect();
     let mut by_key: HashMap<Vec<u8>, usize> = HashMap::with_capacity(source.num_rows());
-    for r in 0..source.num_rows() {
-        if src_has_null[r] {
+    for (r, has_null) in src_has_null.iter().enumerate() {
+        if *has_null {
             continue;
         }
         if by_key
