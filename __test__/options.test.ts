@@ -82,7 +82,7 @@ describe("precedence against the environment", () => {
       const sa = join(dir, "sa.json");
       // The smallest service account object_store accepts; no request is made.
       writeFileSync(sa, JSON.stringify({ private_key: "unused", private_key_id: "1", client_email: "t@example.com", gcs_base_url: "http://127.0.0.1:1", disable_oauth: true }));
-      const g = await probe("gs://bucket/db", {}, { GOOGLE_SERVICE_ACCOUNT: sa, HTTP1_ONLY: "false" });
+      const g = await probe("gs://bucket/db", {}, { GOOGLE_SERVICE_ACCOUNT: sa, HTTP1_ONLY: "false", ALLOW_HTTP: "true" });
       expect(g.error).toBeUndefined();
       expect(entry(g.connection, "google_service_account")).toMatchObject({ value: sa, source: "env" });
       expect(entry(g.connection, "http1_only")).toMatchObject({ value: "false", source: "env" });

@@ -315,3 +315,18 @@ export async function azureListBlobs(az: AzureEndpoint, container: string, prefi
   } while (marker);
   return names;
 }
+
+// ---- KMS (moto, same port as S3) -------------------------------------------------------------------
+/**
+ * Create a symmetric KMS key in moto (TrentService.CreateKey over the JSON 1.1 protocol, SigV4 with
+ * service "kms"). Returns the key id and ARN.
+ */
+export async function kmsCreateKey(s3: S3Endpoint, description = "stowage-test"): Promise<{ keyId: string; arn: string }> {
+  const r = await s3Request(s3, "POST", "", "", {
+    service: "kms",
+    headers: { "x-amz-target": "TrentService.CreateKey", "content-type": "application/x-amz-json-1.1" },
+    body: JSON.stringify({ Description: description, KeyUsage: "ENCRYPT_DECRYPT" }),
+  });
+  const j = JSON.parse(expectOk(r, "KMS CreateKey").text()) as { KeyMetadata: { KeyId: string; Arn: string } };
+  return { keyId: j.KeyMetadata.KeyId, arn: j.KeyMetadata.Arn };
+}
