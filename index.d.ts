@@ -60,6 +60,13 @@ export declare class JsTable {
  */
 export declare function _commitConformance(uri: string, storageOptions?: any | undefined | null): Promise<string>
 
+/**
+ * Aborts every upload in flight in this process (the SIGINT/SIGTERM path)
+ * and waits up to `timeout_ms` for them to finish aborting. Returns how
+ * many were still running at the deadline. Further uploads fail.
+ */
+export declare function abortInflightUploads(timeoutMs: number): Promise<number>
+
 export interface JsCreateTableOptions {
   /** "create" or "overwrite". */
   mode?: string

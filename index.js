@@ -838,4 +838,5 @@ module.exports = nativeBinding
 module.exports.JsConnection = nativeBinding.JsConnection
 module.exports.JsTable = nativeBinding.JsTable
 module.exports._commitConformance = nativeBinding._commitConformance
+module.exports.abortInflightUploads = nativeBinding.abortInflightUploads
 module.exports.storageOptionRegistry = nativeBinding.storageOptionRegistry

@@ -56,5 +56,32 @@ export async function connect(
     throw new StowageError("INVALID_ARGUMENT", `readConsistencyInterval must be a non-negative number of seconds, got ${String(rci)}`);
   }
   const inner = await call(() => native.JsConnection.connect(uri, opts.storageOptions ?? undefined, rci ?? undefined));
+  if (!uri.startsWith("memory://")) installSignalHandlers();
   return new Connection(inner);
+}
+
+let signalHandlersInstalled = false;
+
+/**
+ * On SIGINT/SIGTERM, abort the multipart uploads in flight (so no parts are
+ * left in the bucket), then let the process end as it would have. When the
+ * application has its own handler for the signal, it decides what happens:
+ * Stowage does nothing (closing a connection or table aborts its uploads).
+ */
+function installSignalHandlers(): void {
+  if (signalHandlersInstalled) return;
+  signalHandlersInstalled = true;
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    const handler = (): void => {
+      if (process.listenerCount(sig) > 1) return;
+      process.removeListener(sig, handler);
+      native
+        .abortInflightUploads(10000)
+        .catch(() => 0)
+        .finally(() => {
+          if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+        });
+    };
+    process.on(sig, handler);
+  }
 }

@@ -163,8 +163,18 @@ async fn encode_and_upload(
         Some(writer_props(&schema)),
     )?;
     let mut written = 0u64;
-    for batch in &storage {
-        writer.write(batch)?;
+    // Write in slices of about one part, closing a row group whenever a
+    // part's worth is buffered, so bytes reach the upload as they are made.
+    let pieces = storage.iter().flat_map(|b| {
+        let per_row = (b.get_array_memory_size() / b.num_rows().max(1)).max(1);
+        let rows = (part_size / per_row).max(1);
+        (0..b.num_rows()).step_by(rows).map(move |start| b.slice(start, rows.min(b.num_rows() - start)))
+    });
+    for batch in pieces {
+        writer.write(&batch)?;
+        if writer.in_progress_size() >= part_size {
+            writer.flush()?;
+        }
         if writer.inner().len() >= part_size {
             let chunk = std::mem::replace(writer.inner_mut(), Vec::with_capacity(cap));
             written += chunk.len() as u64;
