@@ -63,6 +63,9 @@ pub enum Error {
         reason: String,
     },
 
+    #[error("The store at {uri} ignores conditional writes (it accepted a second create-only PUT of the same object, i.e. it drops `If-None-Match: *`), so concurrent writers could overwrite each other's commits and lose acknowledged data. Refusing to commit. Use s3+ddb://bucket/path?ddbTableName=T for a DynamoDB commit store, or, if only one process ever writes, opt out with storageOptions {{ awsConditionalPut: \"disabled\" }}")]
+    UnsafeStore { uri: String },
+
     #[error("Table '{table}' is corrupt: {reason}")]
     Corrupt { table: String, reason: String },
 
@@ -111,6 +114,7 @@ impl Error {
             Error::Closed { .. } => "CLOSED",
             Error::CommitConflict { .. } => "COMMIT_CONFLICT",
             Error::Corrupt { .. } => "CORRUPT_TABLE",
+            Error::UnsafeStore { .. } => "CONDITIONAL_PUT_UNSUPPORTED",
             Error::Storage { kind, .. } => match kind {
                 StorageErrorKind::NotFound => "STORAGE_NOT_FOUND",
                 StorageErrorKind::PermissionDenied => "STORAGE_PERMISSION_DENIED",

@@ -247,6 +247,8 @@ pub async fn commit_conformance(
 /// many were still running at the deadline. Further uploads fail.
 #[napi_derive::napi]
 pub async fn abort_inflight_uploads(timeout_ms: u32) -> napi::Result<u32> {
-    let left = crate::storage::cancel::abort_all(std::time::Duration::from_millis(timeout_ms as u64)).await;
+    let left =
+        crate::storage::cancel::abort_all(std::time::Duration::from_millis(timeout_ms as u64))
+            .await;
     Ok(left as u32)
 }

@@ -95,8 +95,40 @@ pub async fn for_uri(
         } => Ok(Arc::new(
             dynamodb::DynamoCommitStore::connect(store, bucket, t, opts).await?,
         )),
+        crate::storage::Location::S3 { .. } => {
+            let unconditional =
+                opts.text(&crate::storage::registry::AWS_CONDITIONAL_PUT) == Some("disabled");
+            Ok(Arc::new(ConditionalPutStore {
+                mode: if unconditional {
+                    PutGuard::UnsafeCheckThenPut
+                } else {
+                    PutGuard::ProbeOnce
+                },
+                store,
+            }))
+        }
         _ => Ok(Arc::new(ConditionalPutStore::new(store))),
     }
+}
+
+/// How a conditional-put store makes sure the condition is honoured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutGuard {
+    /// The store is known to honour create-only puts (local, memory, GCS, Azure).
+    Trusted,
+    /// S3-compatible stores may silently ignore `If-None-Match`: probe once
+    /// per endpoint and bucket before the first commit.
+    ProbeOnce,
+    /// Explicit opt-out (`aws_conditional_put = "disabled"`): check, then
+    /// put. Safe for a single writer only.
+    UnsafeCheckThenPut,
+}
+
+/// Endpoints already probed, and whether they honour the condition.
+fn probed() -> &'static std::sync::Mutex<std::collections::HashMap<String, bool>> {
+    static PROBED: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, bool>>> =
+        std::sync::OnceLock::new();
+    PROBED.get_or_init(Default::default)
 }
 
 pub fn manifest_path(table_dir: &Path, version: u64) -> Path {
@@ -122,11 +154,104 @@ fn version_of(path: &Path) -> Option<u64> {
 #[derive(Debug, Clone)]
 pub struct ConditionalPutStore {
     store: StoreHandle,
+    mode: PutGuard,
 }
 
 impl ConditionalPutStore {
     pub fn new(store: StoreHandle) -> Self {
-        ConditionalPutStore { store }
+        ConditionalPutStore {
+            store,
+            mode: PutGuard::Trusted,
+        }
+    }
+
+    /// Writes a probe object twice with create-only semantics: a store that
+    /// accepts the second write ignores the condition, and committing on it
+    /// would let concurrent writers overwrite each other's versions.
+    async fn check_condition_honoured(&self) -> Result<(), CommitError> {
+        let key = self
+            .store
+            .display_uri
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let known = probed().lock().ok().and_then(|m| m.get(&key).copied());
+        let honoured = match known {
+            Some(h) => h,
+            None => {
+                let path = self
+                    .store
+                    .root
+                    .clone()
+                    .join("_stowage_probe")
+                    .join(uuid::Uuid::new_v4().to_string());
+                let create = || PutOptions {
+                    mode: PutMode::Create,
+                    ..Default::default()
+                };
+                let put = |body: &'static [u8]| {
+                    self.object_store()
+                        .put_opts(&path, PutPayload::from_static(body), create())
+                };
+                put(b"first").await.map_err(|e| {
+                    CommitError::Failed(
+                        self.store
+                            .error(e, "Checking that the store supports conditional puts"),
+                    )
+                })?;
+                let second = put(b"second").await;
+                let _ = self.object_store().delete(&path).await;
+                let h = match second {
+                    Err(object_store::Error::AlreadyExists { .. })
+                    | Err(object_store::Error::Precondition { .. }) => true,
+                    Ok(_) => false,
+                    Err(e) => {
+                        return Err(CommitError::Failed(
+                            self.store
+                                .error(e, "Checking that the store supports conditional puts"),
+                        ))
+                    }
+                };
+                if let Ok(mut m) = probed().lock() {
+                    m.insert(key.clone(), h);
+                }
+                h
+            }
+        };
+        if honoured {
+            Ok(())
+        } else {
+            Err(CommitError::Failed(Error::UnsafeStore { uri: key }))
+        }
+    }
+
+    async fn commit_unconditionally(
+        &self,
+        path: &Path,
+        version: u64,
+        manifest: Bytes,
+    ) -> Result<(), CommitError> {
+        match self.object_store().head(path).await {
+            Ok(_) => return Err(CommitError::Conflict { version }),
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => {
+                return Err(CommitError::Failed(
+                    self.store
+                        .error(e, format!("Committing version {version} at {path}")),
+                ))
+            }
+        }
+        self.object_store()
+            .put(path, PutPayload::from_bytes(manifest))
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                CommitError::Failed(
+                    self.store
+                        .error(e, format!("Committing version {version} at {path}")),
+                )
+            })
     }
 
     fn object_store(&self) -> &Arc<dyn ObjectStore> {
@@ -175,6 +300,13 @@ impl CommitStore for ConditionalPutStore {
         manifest: Bytes,
     ) -> Result<(), CommitError> {
         let path = manifest_path(table_dir, version);
+        match self.mode {
+            PutGuard::Trusted => {}
+            PutGuard::ProbeOnce => self.check_condition_honoured().await?,
+            PutGuard::UnsafeCheckThenPut => {
+                return self.commit_unconditionally(&path, version, manifest).await
+            }
+        }
         let opts = PutOptions {
             mode: PutMode::Create,
             ..Default::default()

@@ -168,7 +168,9 @@ async fn encode_and_upload(
     let pieces = storage.iter().flat_map(|b| {
         let per_row = (b.get_array_memory_size() / b.num_rows().max(1)).max(1);
         let rows = (part_size / per_row).max(1);
-        (0..b.num_rows()).step_by(rows).map(move |start| b.slice(start, rows.min(b.num_rows() - start)))
+        (0..b.num_rows())
+            .step_by(rows)
+            .map(move |start| b.slice(start, rows.min(b.num_rows() - start)))
     });
     for batch in pieces {
         writer.write(&batch)?;
