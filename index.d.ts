@@ -122,6 +122,8 @@ export interface JsScanOptions {
   offset?: number
   filter?: string
   withRowId?: boolean
+  /** [alias, SQL expression] pairs, for select({ alias: "expr" }). */
+  expressions?: Array<Array<string>>
 }
 
 export interface JsVectorOptions {

@@ -130,3 +130,17 @@ describe("flat vector search matches @lancedb/lancedb", () => {
     expect(() => ours.search(Array(DIM).fill(0)).distanceType("hamming" as never)).toThrow(/"l2", "cosine" or "dot"/);
   });
 });
+
+describe("select with SQL expressions", () => {
+  test("{ alias: expression } computes columns, as in lancedb", async () => {
+    const sel = { id: "id", double_price: "price * 2", tag: "category", big: "id > 150" };
+    const expected = (await ref.query().where("id < 5").select(sel).toArray()).map((r) => r.toJSON());
+    const got = (await ours.query().where("id < 5").select(sel).toArray()).map((r) => r.toJSON());
+    expect(got.map((r) => Object.keys(r))).toEqual(expected.map((r) => Object.keys(r)));
+    expect(got.map((r) => [Number(r.id), r.tag, r.big])).toEqual(expected.map((r) => [Number(r.id), r.tag, r.big]));
+    got.forEach((r, i) => expect(r.double_price).toBeCloseTo(expected[i].double_price, 6));
+    const viaMap = await ours.query().select(new Map([["x", "id + 1"]])).limit(2).toArray();
+    expect(viaMap.map((r) => Number(r.x))).toEqual([1, 2]);
+    await expectCode(ours.query().select({ bad: "nosuch + 1" }).toArray(), "INVALID_FILTER", /no column 'nosuch'/);
+  });
+});

@@ -31,20 +31,32 @@ abstract class QueryBase implements AsyncIterable<RecordBatch> {
   protected offsetValue?: number;
   protected predicate?: string;
   protected rowId = false;
+  protected expressions?: [string, string][];
 
   /** @internal */
   constructor(protected readonly inner: NativeTable, protected readonly ensureOpen: () => void) {}
 
-  /** Columns to return, in this order. */
-  select(columns: string[] | string): this {
+  /**
+   * Columns to return, in this order: names (`["id", "name"]`), or computed
+   * columns as `{ alias: "sql expression" }` (or a Map), e.g.
+   * `{ id: "id", double: "price * 2" }`.
+   */
+  select(columns: string[] | string | Record<string, string> | Map<string, string>): this {
+    if (columns instanceof Map || (typeof columns === "object" && columns !== null && !Array.isArray(columns))) {
+      const pairs = columns instanceof Map ? [...columns.entries()] : Object.entries(columns);
+      if (pairs.length === 0 || pairs.some(([a, e]) => typeof a !== "string" || typeof e !== "string")) {
+        throw new StowageError("INVALID_ARGUMENT", "select({ alias: \"sql expression\" }) needs string aliases and expressions");
+      }
+      this.expressions = pairs;
+      this.columns = undefined;
+      return this;
+    }
     const cols = typeof columns === "string" ? [columns] : columns;
     if (!Array.isArray(cols) || cols.some((c) => typeof c !== "string")) {
-      throw new StowageError(
-        "INVALID_ARGUMENT",
-        "select() takes a column name or an array of column names (SQL expressions are not supported yet)",
-      );
+      throw new StowageError("INVALID_ARGUMENT", "select() takes a column name, an array of names, or { alias: \"sql expression\" }");
     }
     this.columns = [...cols];
+    this.expressions = undefined;
     return this;
   }
 
@@ -118,6 +130,7 @@ export class Query extends QueryBase {
       offset: this.offsetValue,
       filter: this.predicate,
       withRowId: this.rowId,
+      expressions: this.expressions,
     });
   }
 }
@@ -174,6 +187,9 @@ export class VectorQuery extends QueryBase {
   }
 
   protected execute(): Promise<Buffer> {
+    if (this.expressions) {
+      throw new StowageError("NOT_SUPPORTED", "select({ alias: expression }) is not supported on vector searches yet; select column names");
+    }
     if (this.offsetValue) {
       throw new StowageError("NOT_SUPPORTED", "offset() is not supported on vector searches; raise limit() instead");
     }

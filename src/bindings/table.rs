@@ -28,6 +28,8 @@ pub struct JsScanOptions {
     pub offset: Option<i64>,
     pub filter: Option<String>,
     pub with_row_id: Option<bool>,
+    /// [alias, SQL expression] pairs, for select({ alias: "expr" }).
+    pub expressions: Option<Vec<Vec<String>>>,
 }
 
 fn non_negative(what: &str, v: Option<i64>) -> crate::error::Result<Option<u64>> {
@@ -313,6 +315,19 @@ impl JsTable {
                     offset: non_negative("offset", o.offset)?.unwrap_or(0),
                     filter: o.filter,
                     with_row_id: o.with_row_id.unwrap_or(false),
+                    expressions: o
+                        .expressions
+                        .map(|list| {
+                            list.into_iter()
+                                .map(|p| match <[String; 2]>::try_from(p) {
+                                    Ok([a, e]) => Ok((a, e)),
+                                    Err(_) => Err(Error::invalid_argument(
+                                        "select expressions are [alias, expression] pairs",
+                                    )),
+                                })
+                                .collect::<crate::error::Result<Vec<_>>>()
+                        })
+                        .transpose()?,
                 },
                 None => ScanRequest::default(),
             };

@@ -35,6 +35,9 @@ pub struct ScanRequest {
     /// Append a `_rowid` column: fragment id in the high 32 bits, row
     /// position within the fragment in the low 32.
     pub with_row_id: bool,
+    /// `select({ alias: "sql expression" })`: computed output columns, in
+    /// order (replaces `columns`).
+    pub expressions: Option<Vec<(String, String)>>,
 }
 
 pub const ROW_ID: &str = "_rowid";
@@ -94,6 +97,87 @@ impl Slice {
 }
 
 pub async fn scan(
+    store: &StoreHandle,
+    table_dir: &Path,
+    manifest: &Manifest,
+    schema: &SchemaRef,
+    req: &ScanRequest,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let Some(exprs) = &req.expressions else {
+        return scan_columns(store, table_dir, manifest, schema, req).await;
+    };
+    // Computed columns: read the columns the expressions use, then evaluate.
+    let mut parsed = Vec::with_capacity(exprs.len());
+    let mut needed = Vec::new();
+    for (alias, sql) in exprs {
+        let e = filter::parse(sql)?;
+        filter::check_columns(sql, &e, schema)?;
+        filter::columns(&e, &mut needed);
+        parsed.push((alias.clone(), sql.clone(), e));
+    }
+    if needed.is_empty() {
+        // Constant expressions still need the row count.
+        if let Some(f) = schema.fields().first() {
+            needed.push(f.name().clone());
+        }
+    }
+    let inner = ScanRequest {
+        columns: Some(needed),
+        expressions: None,
+        ..req.clone()
+    };
+    let (_, batches) = scan_columns(store, table_dir, manifest, schema, &inner).await?;
+    let mut out_schema: Option<SchemaRef> = None;
+    let mut out = Vec::with_capacity(batches.len());
+    for b in batches {
+        let mut fields = Vec::with_capacity(parsed.len() + 1);
+        let mut cols = Vec::with_capacity(parsed.len() + 1);
+        for (alias, sql, e) in &parsed {
+            let v = filter::evaluate_value(sql, e, &b)?;
+            fields.push(Field::new(alias, v.data_type().clone(), true));
+            cols.push(v);
+        }
+        if req.with_row_id {
+            if let Some(r) = b.column_by_name(ROW_ID) {
+                fields.push(Field::new(ROW_ID, DataType::UInt64, true));
+                cols.push(r.clone());
+            }
+        }
+        let sch = out_schema
+            .get_or_insert_with(|| Arc::new(Schema::new(fields)))
+            .clone();
+        out.push(RecordBatch::try_new_with_options(
+            sch,
+            cols,
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(b.num_rows())),
+        )?);
+    }
+    let schema_out = match out_schema {
+        Some(s) => s,
+        None => {
+            // No rows: types from evaluating on an empty batch.
+            let empty = RecordBatch::new_empty(schema.clone());
+            let fields = parsed
+                .iter()
+                .map(|(alias, sql, e)| {
+                    Ok(Field::new(
+                        alias,
+                        filter::evaluate_value(sql, e, &empty)?.data_type().clone(),
+                        true,
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let mut fields = fields;
+            if req.with_row_id {
+                fields.push(Field::new(ROW_ID, DataType::UInt64, true));
+            }
+            Arc::new(Schema::new(fields))
+        }
+    };
+    Ok((schema_out, out))
+}
+
+async fn scan_columns(
     store: &StoreHandle,
     table_dir: &Path,
     manifest: &Manifest,
