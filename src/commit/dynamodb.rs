@@ -43,24 +43,72 @@ pub struct DynamoCommitStore {
     bucket_uri: String,
 }
 
-fn ddb_error(table: &str, what: &str, e: impl std::fmt::Display, store: &StoreHandle) -> Error {
-    let text = store.redact(&e.to_string());
-    let kind = if text.contains("ResourceNotFound") {
-        StorageErrorKind::NotFound
-    } else if text.contains("AccessDenied")
-        || text.contains("UnrecognizedClient")
-        || text.contains("InvalidSignature")
-    {
-        StorageErrorKind::PermissionDenied
-    } else if text.contains("dispatch failure") || text.contains("connect") {
-        StorageErrorKind::Connection
-    } else {
-        StorageErrorKind::Other
-    };
+fn ddb_error(
+    table: &str,
+    what: &str,
+    kind: StorageErrorKind,
+    message: String,
+    store: &StoreHandle,
+) -> Error {
     Error::Storage {
         kind,
         context: format!("DynamoDB table '{table}': {what}"),
-        message: text,
+        message: store.redact(&message),
+    }
+}
+
+/// Kind and a readable message for an SDK error: typed (dispatch failure,
+/// timeout, service error code, HTTP status), never from loose text.
+fn sdk_kind<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> (StorageErrorKind, String)
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    use aws_sdk_dynamodb::error::SdkError;
+    match e {
+        SdkError::DispatchFailure(_) => (
+            StorageErrorKind::Connection,
+            format!(
+                "could not reach DynamoDB: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e)
+            ),
+        ),
+        SdkError::TimeoutError(_) => (
+            StorageErrorKind::Timeout,
+            "the DynamoDB request timed out".to_string(),
+        ),
+        SdkError::ServiceError(se) => {
+            let code = se.err().code().unwrap_or("unknown error").to_string();
+            let msg = se.err().message().unwrap_or("").to_string();
+            let status = format!("{:?}", se.raw());
+            let kind = match code.as_str() {
+                "ResourceNotFoundException" => StorageErrorKind::NotFound,
+                "AccessDeniedException"
+                | "UnrecognizedClientException"
+                | "InvalidSignatureException" => StorageErrorKind::PermissionDenied,
+                _ if status.contains("StatusCode(5")
+                    || code.contains("InternalServerError")
+                    || code.contains("ServiceUnavailable") =>
+                {
+                    StorageErrorKind::Server
+                }
+                _ => StorageErrorKind::Other,
+            };
+            (kind, format!("{code}: {msg}"))
+        }
+        SdkError::ResponseError(r) => {
+            let status = format!("{:?}", r.raw());
+            let kind = if status.contains("StatusCode(5") {
+                StorageErrorKind::Server
+            } else {
+                StorageErrorKind::Other
+            };
+            (kind, "unexpected response from DynamoDB".to_string())
+        }
+        other => (
+            StorageErrorKind::Other,
+            aws_sdk_dynamodb::error::DisplayErrorContext(other).to_string(),
+        ),
     }
 }
 
@@ -145,14 +193,14 @@ impl DynamoCommitStore {
             .send()
             .await
             .map_err(|e| {
-                let text = format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&e));
-                if text.contains("ResourceNotFound") {
+                let (kind, message) = sdk_kind(&e);
+                if kind == StorageErrorKind::NotFound {
                     Error::InvalidArgument(format!(
-                    "the DynamoDB commit table '{table}' (from ddbTableName) does not exist; {}",
-                    schema_help(table)
-                ))
+                        "the DynamoDB commit table '{table}' (from ddbTableName) does not exist; {}",
+                        schema_help(table)
+                    ))
                 } else {
-                    ddb_error(table, "checking the commit table", text, &store)
+                    ddb_error(table, "checking the commit table", kind, message, &store)
                 }
             })?;
         let t = described
@@ -193,8 +241,17 @@ impl DynamoCommitStore {
         format!("{}/{}", self.bucket_uri, table_dir)
     }
 
-    fn err(&self, what: &str, e: impl std::fmt::Display) -> Error {
-        ddb_error(&self.table, what, e, &self.store)
+    fn sdk_err<E, R>(&self, what: &str, e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> Error
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata
+            + std::error::Error
+            + Send
+            + Sync
+            + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        let (kind, message) = sdk_kind(e);
+        ddb_error(&self.table, what, kind, message, &self.store)
     }
 
     fn os(&self) -> &Arc<dyn ObjectStore> {
@@ -214,12 +271,7 @@ impl DynamoCommitStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| {
-                self.err(
-                    "reading the latest version",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e),
-                )
-            })?;
+            .map_err(|e| self.sdk_err("reading the latest version", &e))?;
         Ok(out.items().first().and_then(parse_item))
     }
 
@@ -233,12 +285,7 @@ impl DynamoCommitStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| {
-                self.err(
-                    "reading a version",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e),
-                )
-            })?;
+            .map_err(|e| self.sdk_err("reading a version", &e))?;
         Ok(out.item().and_then(parse_item))
     }
 
@@ -270,12 +317,7 @@ impl DynamoCommitStore {
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .send()
             .await
-            .map_err(|e| {
-                self.err(
-                    "marking a version complete",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e),
-                )
-            })?;
+            .map_err(|e| self.sdk_err("marking a version complete", &e))?;
         let _ = self.os().delete(&staged_path).await;
         Ok(())
     }
@@ -294,12 +336,7 @@ impl DynamoCommitStore {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| {
-                    self.err(
-                        "listing versions to drop",
-                        aws_sdk_dynamodb::error::DisplayErrorContext(&e),
-                    )
-                })?;
+                .map_err(|e| self.sdk_err("listing versions to drop", &e))?;
             for item in out.items() {
                 if let Some((v, _, _)) = parse_item(item) {
                     self.delete_item(table_dir, v).await?;
@@ -320,12 +357,7 @@ impl DynamoCommitStore {
             .key("version", AttributeValue::N(version.to_string()))
             .send()
             .await
-            .map_err(|e| {
-                self.err(
-                    "deleting a version",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e),
-                )
-            })?;
+            .map_err(|e| self.sdk_err("deleting a version", &e))?;
         Ok(())
     }
 }
@@ -405,24 +437,27 @@ impl CommitStore for DynamoCommitStore {
             .send()
             .await;
         if let Err(e) = claimed {
-            let _ = self.os().delete(&staged).await;
-            let conflict = e
-                .as_service_error()
-                .is_some_and(|s| s.is_conditional_check_failed_exception());
-            return Err(if conflict {
-                CommitError::Conflict { version }
-            } else {
-                CommitError::Failed(self.err(
-                    "claiming a version",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e),
-                ))
-            });
+            // A lost answer to a PutItem that did land looks like a conflict
+            // (the SDK's retry finds the item) or like a failure: the item
+            // itself says who won.
+            match self.item(table_dir, version).await {
+                Ok(Some((_, s, _))) if s == staged.as_ref() => {}
+                Ok(Some(_)) => {
+                    let _ = self.os().delete(&staged).await;
+                    return Err(CommitError::Conflict { version });
+                }
+                // Not claimed as far as we can tell: keep the staged
+                // manifest, since a late PutItem may still point at it.
+                _ => return Err(CommitError::Failed(self.sdk_err("claiming a version", &e))),
+            }
         }
-        // The version is ours from here on: finishing may be retried by
-        // readers, but no other writer can take it.
-        self.finish(table_dir, version, staged.as_ref())
-            .await
-            .map_err(CommitError::Failed)
+        // The version is ours from here on: no other writer can take it, and
+        // any reader finishes publishing it. A failure to publish now is not
+        // a failed commit.
+        if let Err(e) = self.finish(table_dir, version, staged.as_ref()).await {
+            tracing::warn!("version {version} is committed but not yet published ({e}); the next reader publishes it");
+        }
+        Ok(())
     }
 
     async fn list_versions(&self, table_dir: &Path) -> Result<Vec<u64>> {

@@ -311,15 +311,30 @@ impl CommitStore for ConditionalPutStore {
             mode: PutMode::Create,
             ..Default::default()
         };
-        match self.object_store().put_opts(&path, PutPayload::from_bytes(manifest), opts).await {
+        match self.object_store().put_opts(&path, PutPayload::from_bytes(manifest.clone()), opts).await {
             Ok(_) => Ok(()),
             Err(object_store::Error::AlreadyExists { .. }) | Err(object_store::Error::Precondition { .. }) => {
-                Err(CommitError::Conflict { version })
+                // A retried PUT whose first attempt landed (the answer was
+                // lost) also sees "exists": it is our own commit if the
+                // stored manifest is byte-for-byte ours (each carries its
+                // own timestamp and data file UUIDs).
+                match self.load(table_dir, version).await {
+                    Ok(Some(stored)) if stored == manifest => Ok(()),
+                    _ => Err(CommitError::Conflict { version }),
+                }
             }
             Err(object_store::Error::NotImplemented { .. }) => Err(CommitError::Failed(Error::NotSupported(
                 "this store cannot create objects atomically (conditional put is disabled); use s3+ddb:// for safe concurrent writes".into(),
             ))),
-            Err(e) => Err(CommitError::Failed(self.store.error(e, format!("Committing version {version} at {path}")))),
+            Err(e) => {
+                // The outcome is unknown (the connection broke after the
+                // request went out): look before reporting a failure.
+                match self.load(table_dir, version).await {
+                    Ok(Some(stored)) if stored == manifest => Ok(()),
+                    Ok(Some(_)) => Err(CommitError::Conflict { version }),
+                    _ => Err(CommitError::Failed(self.store.error(e, format!("Committing version {version} at {path}")))),
+                }
+            }
         }
     }
 

@@ -140,6 +140,28 @@ impl Database {
         Ok((store, Arc::new(opts), commits))
     }
 
+    /// Aborts multipart uploads under this database that were started more
+    /// than `older_than` ago (left by crashed writers). S3 only: GCS and
+    /// Azure need a bucket lifecycle rule / expire uncommitted blocks.
+    pub async fn cleanup_incomplete_uploads(
+        &self,
+        older_than: std::time::Duration,
+    ) -> Result<crate::storage::uploads::CleanupStats> {
+        self.check_open()?;
+        match &self.uri.location {
+            crate::storage::Location::S3 { bucket, prefix, .. } => {
+                let p = if prefix.is_empty() { String::new() } else { format!("{prefix}/") };
+                crate::storage::uploads::cleanup_incomplete_uploads(&self.store, &self.options, bucket, &p, older_than).await
+            }
+            crate::storage::Location::Gcs { .. } | crate::storage::Location::Azure { .. } => Err(Error::NotSupported(
+                "cleanupIncompleteUploads works on S3; on GCS use a bucket lifecycle rule (AbortIncompleteMultipartUpload), on Azure uncommitted blocks expire after 7 days".into(),
+            )),
+            // Local multipart writes stage into the target directory and are
+            // removed on abort; memory has no uploads to leave behind.
+            _ => Ok(Default::default()),
+        }
+    }
+
     /// Table names, sorted; one list request however many tables and versions.
     pub async fn table_names(
         &self,
@@ -218,7 +240,9 @@ impl Database {
         match commits.commit(&dir, 1, manifest.to_bytes()?).await {
             Ok(()) => {}
             Err(e) => {
-                if let Some(f) = &fragment {
+                // Only a lost race proves version 1 is not ours; after an
+                // unknown outcome the file may be referenced (see Table::add).
+                if let (CommitError::Conflict { .. }, Some(f)) = (&e, &fragment) {
                     let _ = store
                         .store
                         .delete(&crate::query::data_path(&dir, &f.path))

@@ -502,10 +502,9 @@ impl Table {
                     );
                     tokio::time::sleep(backoff(attempt)).await;
                 }
-                Err(CommitError::Failed(e)) => {
-                    ops::discard(&self.store, &self.dir, &rw).await;
-                    return Err(e);
-                }
+                // Outcome unknown: the files may be referenced; keep them
+                // (optimize() removes unreferenced ones later).
+                Err(CommitError::Failed(e)) => return Err(e),
             }
         }
         ops::discard(&self.store, &self.dir, &rw).await;
@@ -566,8 +565,12 @@ impl Table {
         let batches = conform(&batches, &schema)?;
         let fragment = self.write_fragment(&schema, &batches).await?;
         let result = self.commit_loop(mode, &schema, fragment.clone()).await;
-        if result.is_err() {
-            // The file was never referenced by a manifest: remove the debris.
+        // Only a commit known not to have happened (it lost every race)
+        // leaves the file unreferenced for sure. After any other failure the
+        // outcome may be unknown (an answer lost in flight), and deleting a
+        // file a committed version names would corrupt the table: optimize()
+        // removes truly unreferenced files later.
+        if matches!(result, Err(Error::CommitConflict { .. })) {
             if let Some(f) = &fragment {
                 let _ = self
                     .store
