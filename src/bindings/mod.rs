@@ -204,6 +204,7 @@ pub fn storage_option_registry() -> Vec<JsOptionKey> {
                 Kind::Enum(v) => format!("one of {}", v.join(" | ")),
                 Kind::Url => "url".into(),
                 Kind::Path => "path".into(),
+                Kind::Pem => "PEM certificate(s)".into(),
                 Kind::Str => "string".into(),
             },
             default: d.default.map(str::to_string),

@@ -442,6 +442,10 @@ fn parse_value(def: &'static KeyDef, given: &str, raw: &RawValue) -> Result<Valu
             }
             _ => return Err(bad(format!("expected {}", expected(def.kind)))),
         },
+        Kind::Pem => match raw {
+            RawValue::Str(s) if valid_pem(s) => Value::Text(s.clone()),
+            _ => return Err(bad(format!("expected {}", expected(def.kind)))),
+        },
         Kind::Path | Kind::Str => match raw {
             RawValue::Str(s) if def.secret => Value::Secret(Secret::new(s.clone())),
             RawValue::Str(s) => Value::Text(s.clone()),
@@ -468,8 +472,60 @@ fn expected(kind: Kind) -> String {
         ),
         Kind::Url => "an http:// or https:// URL".into(),
         Kind::Path => "a file path (string)".into(),
+        Kind::Pem => {
+            "PEM text: one or more -----BEGIN CERTIFICATE----- ... -----END CERTIFICATE----- blocks"
+                .into()
+        }
         Kind::Str => "a string".into(),
     }
+}
+
+/// One or more well-formed PEM certificate blocks (base64 bodies).
+fn valid_pem(s: &str) -> bool {
+    use base64::Engine;
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut rest = s;
+    let mut blocks = 0;
+    while let Some(start) = rest.find(BEGIN) {
+        let after = &rest[start + BEGIN.len()..];
+        let Some(end) = after.find(END) else {
+            return false;
+        };
+        let body: String = after[..end]
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        match base64::engine::general_purpose::STANDARD.decode(body) {
+            Ok(der) if is_der_sequence(&der) => {}
+            _ => return false,
+        }
+        blocks += 1;
+        rest = &after[end + END.len()..];
+    }
+    blocks > 0
+}
+
+/// A certificate's DER is one SEQUENCE spanning exactly the bytes given.
+fn is_der_sequence(der: &[u8]) -> bool {
+    let (Some(&0x30), Some(&first)) = (der.first(), der.get(1)) else {
+        return false;
+    };
+    let (len, header) = if first < 0x80 {
+        (first as usize, 2)
+    } else {
+        let n = (first & 0x7f) as usize;
+        if n == 0 || n > 4 || der.len() < 2 + n {
+            return false;
+        }
+        (
+            der[2..2 + n]
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | *b as usize),
+            2 + n,
+        )
+    };
+    header + len == der.len() && len > 0
 }
 
 fn parse_bool(s: &str) -> Option<bool> {
@@ -529,6 +585,7 @@ mod tests {
             Kind::Size => "1MiB",
             Kind::Enum(v) => v[v.len() - 1],
             Kind::Url => "http://127.0.0.1:9",
+            Kind::Pem => "-----BEGIN CERTIFICATE-----\nMAMCAQE=\n-----END CERTIFICATE-----",
             Kind::Path | Kind::Str => "some-value-1234",
         }
     }
@@ -697,6 +754,16 @@ mod tests {
                 "non-negative integer",
             ),
             ("region", RawValue::Other("object".into()), "a string"),
+            (
+                "proxyCaCertificate",
+                RawValue::Str("not a pem".into()),
+                "BEGIN CERTIFICATE",
+            ),
+            (
+                "proxyCaCertificate",
+                RawValue::Str("-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----".into()),
+                "BEGIN CERTIFICATE",
+            ),
         ];
         for (key, value, needle) in cases {
             let opts = vec![RawOption::new(*key, value.clone())];

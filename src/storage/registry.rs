@@ -42,6 +42,8 @@ pub enum Kind {
     Url,
     /// A path on the local file system.
     Path,
+    /// One or more PEM certificates.
+    Pem,
     Str,
 }
 
@@ -139,7 +141,7 @@ key!(PROXY_URL, "proxy_url", aliases: &[], env: &["PROXY_URL"], backends: HTTP,
      kind: Kind::Url, default: None, secret: false, target: Target::Client("proxy_url"),
      doc: "URL of a proxy server to use for requests.");
 key!(PROXY_CA_CERTIFICATE, "proxy_ca_certificate", aliases: &[], env: &["PROXY_CA_CERTIFICATE"], backends: HTTP,
-     kind: Kind::Str, default: None, secret: false, target: Target::Client("proxy_ca_certificate"),
+     kind: Kind::Pem, default: None, secret: false, target: Target::Client("proxy_ca_certificate"),
      doc: "PEM-formatted CA certificate for proxy connections.");
 key!(PROXY_EXCLUDES, "proxy_excludes", aliases: &[], env: &["PROXY_EXCLUDES"], backends: HTTP,
      kind: Kind::Str, default: None, secret: false, target: Target::Client("proxy_excludes"),
