@@ -20,6 +20,11 @@ export declare class JsConnection {
   openTable(name: string, storageOptions?: any | undefined | null): Promise<JsTable>
   /** `data` is an Arrow IPC stream carrying the schema (and maybe no rows). */
   createTable(name: string, data: Buffer, options?: JsCreateTableOptions | undefined | null): Promise<JsTable>
+  /**
+   * Aborts incomplete multipart uploads older than `older_than_ms`;
+   * returns [found, aborted].
+   */
+  cleanupIncompleteUploads(olderThanMs: number): Promise<Array<number>>
   dropTable(name: string): Promise<void>
   dropAllTables(): Promise<void>
 }

@@ -166,6 +166,23 @@ export class Connection {
     return new Table(t);
   }
 
+  /**
+   * Aborts the multipart uploads under this database that crashed writers
+   * left behind (S3). `olderThan`: an age in milliseconds (default one day)
+   * or a Date (uploads started before it). Returns how many were found and
+   * aborted. GCS and Azure have no such listing: use a bucket lifecycle rule
+   * (GCS) or let uncommitted blocks expire (Azure, 7 days).
+   */
+  async cleanupIncompleteUploads(options?: { olderThan?: number | Date }): Promise<{ found: number; aborted: number }> {
+    const o = options?.olderThan ?? 24 * 3600 * 1000;
+    const ageMs = o instanceof Date ? Date.now() - o.getTime() : o;
+    if (typeof ageMs !== "number" || !Number.isFinite(ageMs) || ageMs < 0) {
+      throw new StowageError("INVALID_ARGUMENT", "olderThan must be a non-negative number of milliseconds or a past Date");
+    }
+    const [found, aborted] = await call(() => this.inner.cleanupIncompleteUploads(ageMs));
+    return { found, aborted };
+  }
+
   async dropTable(name: string, namespace?: string[]): Promise<void> {
     checkNamespace(namespace);
     await call(() => this.inner.dropTable(checkName(name)));

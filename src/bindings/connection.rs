@@ -146,6 +146,25 @@ impl JsConnection {
         .await
     }
 
+    /// Aborts incomplete multipart uploads older than `older_than_ms`;
+    /// returns [found, aborted].
+    #[napi]
+    pub async fn cleanup_incomplete_uploads(&self, older_than_ms: f64) -> napi::Result<Vec<i64>> {
+        let db = self.inner.clone();
+        guarded(async move {
+            if !(older_than_ms.is_finite() && older_than_ms >= 0.0) {
+                return Err(Error::invalid_argument(
+                    "olderThan must be a non-negative number of milliseconds",
+                ));
+            }
+            let s = db
+                .cleanup_incomplete_uploads(std::time::Duration::from_millis(older_than_ms as u64))
+                .await?;
+            Ok(vec![s.found as i64, s.aborted as i64])
+        })
+        .await
+    }
+
     #[napi]
     pub async fn drop_table(&self, name: String) -> napi::Result<()> {
         let db = self.inner.clone();

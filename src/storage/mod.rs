@@ -8,6 +8,7 @@ pub mod credentials;
 pub mod options;
 pub mod registry;
 pub mod secret;
+pub mod uploads;
 pub mod uri;
 
 use std::sync::Arc;
