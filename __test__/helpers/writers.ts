@@ -1,0 +1,165 @@
+/**
+ * Writer processes (fixtures/appender.js) for the crash and faults suites, watched live: each
+ * `ack <id>` line is an append the writer saw acknowledged; the suites kill writers (SIGKILL) at
+ * chosen moments and check afterwards what the table holds.
+ */
+import { ChildProcess, spawn } from "child_process";
+import * as path from "path";
+import * as lancedb from "../../lib";
+import { childEnv } from "./cloud";
+
+export const APPENDER = path.join(__dirname, "..", "fixtures", "appender.js");
+
+export interface WriterExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface Writer {
+  worker: number;
+  child: ChildProcess;
+  startedAt: number;
+  acked: number[];
+  /** when each ack arrived (ms since startedAt) */
+  ackAt: number[];
+  errors: { code?: string; message: string }[];
+  /** lines that are neither acks nor errors (a torn last line of a killed writer, say) */
+  other: string[];
+  stderr: string;
+  killedAt?: number;
+  /** resolves when the process has exited and its output is read */
+  done: Promise<WriterExit>;
+  /** resolves once `n` acks have arrived (or the writer ended first) */
+  acks: (n: number) => Promise<void>;
+  kill: () => void;
+}
+
+/** The ids an appender with this worker number writes: worker * 100000 + i. */
+export function writerId(worker: number, i: number): number {
+  return worker * 100000 + i;
+}
+
+export function startWriter(
+  uri: string,
+  options: Record<string, unknown>,
+  table: string,
+  worker: number,
+  n: number,
+  timeoutMs = 120_000,
+): Writer {
+  const child = spawn(process.execPath, [APPENDER, uri, JSON.stringify(options), table, String(worker), String(n)], {
+    env: childEnv({}),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const startedAt = Date.now();
+  let buf = "";
+  const waiters: { n: number; resolve: () => void }[] = [];
+  let ended = false;
+  const w: Writer = {
+    worker,
+    child,
+    startedAt,
+    acked: [],
+    ackAt: [],
+    errors: [],
+    other: [],
+    stderr: "",
+    done: undefined as unknown as Promise<WriterExit>,
+    acks: (k: number) =>
+      new Promise<void>((resolve) => {
+        if (ended || w.acked.length >= k) resolve();
+        else waiters.push({ n: k, resolve });
+      }),
+    kill: () => {
+      if (w.killedAt === undefined && child.exitCode === null && child.signalCode === null) {
+        w.killedAt = Date.now() - startedAt;
+        child.kill("SIGKILL");
+      }
+    },
+  };
+  const wake = () => {
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (ended || w.acked.length >= waiters[i].n) {
+        waiters[i].resolve();
+        waiters.splice(i, 1);
+      }
+    }
+  };
+  const line = (l: string) => {
+    if (!l.trim()) return;
+    if (/^ack -?\d+$/.test(l)) {
+      w.acked.push(Number(l.slice(4)));
+      w.ackAt.push(Date.now() - startedAt);
+      wake();
+    } else if (l.startsWith("error ")) {
+      try {
+        w.errors.push(JSON.parse(l.slice(6)));
+      } catch {
+        w.other.push(l);
+      }
+    } else {
+      w.other.push(l);
+    }
+  };
+  child.stdout!.on("data", (d: Buffer) => {
+    buf += d.toString();
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      line(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+  });
+  child.stderr!.on("data", (d: Buffer) => (w.stderr += d.toString()));
+  const timer = setTimeout(() => {
+    w.stderr += `\n[test] writer ${worker} did not finish within ${timeoutMs} ms; killed`;
+    child.kill("SIGKILL");
+  }, timeoutMs);
+  w.done = new Promise<WriterExit>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      // A line without its newline is torn (the writer was killed while printing): not an ack.
+      if (buf.trim()) w.other.push(buf);
+      ended = true;
+      wake();
+      resolve({ code, signal });
+    });
+  });
+  return w;
+}
+
+export interface TableCheck {
+  version: number;
+  versions: number[];
+  rows: number;
+  /** ids read (the seed row -1 excluded) */
+  ids: number[];
+}
+
+/**
+ * What every crash and fault test asserts about a table after the fact: it opens at a consistent
+ * version (versions 1..N with no gap, countRows = the rows actually read, one row per version after
+ * the seed row since every append adds exactly one), every acknowledged id is there exactly once,
+ * no id is there twice, and every id is one some writer could have written.
+ */
+export async function checkTable(db: lancedb.Connection, name: string, acked: number[], possible: (id: number) => boolean): Promise<TableCheck> {
+  const t = await db.openTable(name);
+  const version = await t.version();
+  const versions = (await t.listVersions()).map((v) => v.version);
+  const rows = await t.countRows();
+  const all = (await t.query().select(["id"]).toArray()).map((r) => Number(r.id));
+  const ids = all.filter((id) => id !== -1);
+  expect({ version, versions }).toEqual({ version: versions.length, versions: Array.from({ length: versions.length }, (_, i) => i + 1) });
+  expect(rows).toBe(all.length);
+  expect(all.filter((id) => id === -1)).toHaveLength(1);
+  const counts = new Map<number, number>();
+  for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const twice = [...counts].filter(([, c]) => c > 1).map(([id, c]) => `${id} x${c}`);
+  expect({ presentMoreThanOnce: twice }).toEqual({ presentMoreThanOnce: [] });
+  const missing = acked.filter((id) => counts.get(id) !== 1);
+  expect({ ackedButMissing: missing }).toEqual({ ackedButMissing: [] });
+  expect({ unexpectedIds: ids.filter((id) => !possible(id)) }).toEqual({ unexpectedIds: [] });
+  // create + one version per appended row
+  expect(versions.length).toBe(1 + ids.length);
+  return { version, versions, rows, ids };
+}
