@@ -101,7 +101,10 @@ test('"aws:kms" with awsSseKmsKeyId and awsSseBucketKeyEnabled: key id and bucke
     // what was sent: every object-creating request (PUT, CreateMultipartUpload) carries all three
     const creates = proxy.seen.filter((r) => (r.method === "PUT" && !r.url.includes("partNumber")) || (r.method === "POST" && /\?uploads/.test(r.url)));
     expect(creates.filter((r) => r.method === "POST")).toHaveLength(1);
-    expect(creates.length).toBe(4); // 2 manifests (PUT), 1 small data file (PUT), 1 multipart data file (POST ?uploads)
+    // 2 manifests (PUT), 1 small data file (PUT), 1 multipart data file (POST ?uploads), and the
+    // one-time conditional-put probe: two PUTs of one object under db/_stowage_probe/, deleted after
+    expect(creates.filter((r) => r.url.includes("/_stowage_probe/"))).toHaveLength(2);
+    expect(creates.length).toBe(6);
     for (const r of creates) {
       expect([r.url, r.headers["x-amz-server-side-encryption"], r.headers["x-amz-server-side-encryption-aws-kms-key-id"], r.headers["x-amz-server-side-encryption-bucket-key-enabled"]]).toEqual([
         r.url,
@@ -144,8 +147,11 @@ test('"aws:kms:dsse" with a key id: sent on every write, stored as aws:kms:dsse'
   try {
     const db = await connect(`s3://${b}/db`, { endpoint: proxy.url, AWS_SERVER_SIDE_ENCRYPTION: "aws:kms:dsse", AWS_SSE_KMS_KEY_ID: keyId });
     await db.createTable("dsse", records);
+    // The table's data file and manifest, plus the one-time conditional-put probe (two PUTs of
+    // one object under db/_stowage_probe/, deleted after): every write carries the SSE headers.
     const puts = proxy.seen.filter((r) => r.method === "PUT");
-    expect(puts).toHaveLength(2);
+    expect(puts.filter((r) => r.url.includes("/dsse.stowage/"))).toHaveLength(2);
+    expect(puts.filter((r) => r.url.includes("/_stowage_probe/"))).toHaveLength(2);
     for (const r of puts) {
       expect(r.headers["x-amz-server-side-encryption"]).toBe("aws:kms:dsse");
       expect(r.headers["x-amz-server-side-encryption-aws-kms-key-id"]).toBe(keyId);

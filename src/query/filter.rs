@@ -563,12 +563,7 @@ pub fn check_columns(sql: &str, e: &Expr, schema: &Schema) -> Result<()> {
                 &c,
                 format!(
                     "no column '{c}'; the table has: {}",
-                    schema
-                        .fields()
-                        .iter()
-                        .map(|f| f.name().as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    super::column_names(schema)
                 ),
             ));
         }

@@ -58,17 +58,22 @@ pub fn project(
         let i = schema.index_of(c).map_err(|_| {
             Error::invalid_argument(format!(
                 "Column '{c}' does not exist; the table has: {}",
-                schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                column_names(schema)
             ))
         })?;
         idx.push(i);
     }
     Ok((Arc::new(schema.project(&idx)?), idx))
+}
+
+/// The table's column names, for error messages.
+pub fn column_names(schema: &Schema) -> String {
+    schema
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn with_row_id_field(schema: &SchemaRef) -> SchemaRef {

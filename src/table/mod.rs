@@ -192,6 +192,16 @@ impl Table {
         Ok(st.snap.clone())
     }
 
+    /// The latest committed version (after losing a commit race).
+    async fn reload_latest(&self) -> Result<Snapshot> {
+        load_latest(&self.name, &self.dir, self.commits.as_ref())
+            .await?
+            .ok_or_else(|| Error::TableNotFound {
+                name: self.name.clone(),
+                at: Some(self.store.display_uri.clone()),
+            })
+    }
+
     fn check_writable(&self, st: &State) -> Result<()> {
         if st.pinned {
             return Err(Error::invalid_argument(format!(
@@ -244,12 +254,7 @@ impl Table {
 
     pub async fn checkout_latest(&self) -> Result<()> {
         self.check_open()?;
-        let latest = load_latest(&self.name, &self.dir, self.commits.as_ref())
-            .await?
-            .ok_or_else(|| Error::TableNotFound {
-                name: self.name.clone(),
-                at: Some(self.store.display_uri.clone()),
-            })?;
+        let latest = self.reload_latest().await?;
         let mut st = self.state.write().await;
         st.snap = Arc::new(latest);
         st.pinned = false;
@@ -266,12 +271,7 @@ impl Table {
         let source = st.snap.clone();
         let from = source.manifest.version;
         for attempt in 0..MAX_COMMIT_ATTEMPTS {
-            let latest = load_latest(&self.name, &self.dir, self.commits.as_ref())
-                .await?
-                .ok_or_else(|| Error::TableNotFound {
-                    name: self.name.clone(),
-                    at: Some(self.store.display_uri.clone()),
-                })?;
+            let latest = self.reload_latest().await?;
             let manifest = Manifest {
                 version: latest.manifest.version + 1,
                 timestamp_ms: now_ms(),
@@ -492,14 +492,7 @@ impl Table {
                     return Ok((v, out));
                 }
                 Err(CommitError::Conflict { .. }) => {
-                    base = Arc::new(
-                        load_latest(&self.name, &self.dir, self.commits.as_ref())
-                            .await?
-                            .ok_or_else(|| Error::TableNotFound {
-                                name: self.name.clone(),
-                                at: Some(self.store.display_uri.clone()),
-                            })?,
-                    );
+                    base = Arc::new(self.reload_latest().await?);
                     tokio::time::sleep(backoff(attempt)).await;
                 }
                 // Outcome unknown: the files may be referenced; keep them
@@ -624,14 +617,7 @@ impl Table {
                 }
                 Err(CommitError::Conflict { .. }) => {
                     // Appends and overwrites rebase cleanly onto whatever won.
-                    base = Arc::new(
-                        load_latest(&self.name, &self.dir, self.commits.as_ref())
-                            .await?
-                            .ok_or_else(|| Error::TableNotFound {
-                                name: self.name.clone(),
-                                at: Some(self.store.display_uri.clone()),
-                            })?,
-                    );
+                    base = Arc::new(self.reload_latest().await?);
                     tokio::time::sleep(backoff(attempt)).await;
                 }
                 Err(CommitError::Failed(e)) => return Err(e),
@@ -777,12 +763,7 @@ pub(crate) fn conform(batches: &[RecordBatch], schema: &SchemaRef) -> Result<Vec
                 return Err(Error::SchemaMismatch(format!(
                     "column '{}' is not in the table schema (columns: {})",
                     f.name(),
-                    schema
-                        .fields()
-                        .iter()
-                        .map(|f| f.name().as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    query::column_names(schema)
                 )));
             }
         }

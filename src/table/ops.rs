@@ -197,12 +197,7 @@ pub(crate) async fn plan_update(
         let i = schema.index_of(col).map_err(|_| {
             Error::invalid_argument(format!(
                 "cannot update column '{col}': it does not exist; the table has: {}",
-                schema
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                query::column_names(schema)
             ))
         })?;
         let e = filter::parse(sql)?;
