@@ -187,6 +187,22 @@ test("s3+ddb: dropTable removes the table's DynamoDB items; a missing or wrong t
   await expect(
     lancedb.connect(`s3+ddb://${b}/db?ddbTableName=nosuchtable`, { storageOptions: s3Options(emu.s3!) as never }),
   ).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringMatching(/'nosuchtable' .*does not exist.*base_uri.*version/) });
+  // A table with another key schema is refused with the guide's schema.
+  const wrong = uniq("wrongkeys");
+  const r = await s3Request(emu.s3!, "POST", "", "", {
+    service: "dynamodb",
+    body: JSON.stringify({
+      TableName: wrong,
+      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+    headers: { "x-amz-target": "DynamoDB_20120810.CreateTable", "content-type": "application/x-amz-json-1.0" },
+  });
+  expect(r.status).toBe(200);
+  await expect(
+    lancedb.connect(`s3+ddb://${b}/db?ddbTableName=${wrong}`, { storageOptions: s3Options(emu.s3!) as never }),
+  ).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringMatching(/wrong key schema.*base_uri.*version/) });
   const t = uniq("commits");
   await ddbCreateTable(t);
   const db = await lancedb.connect(`s3+ddb://${b}/db?ddbTableName=${t}`, { storageOptions: s3Options(emu.s3!) as never });

@@ -34,7 +34,7 @@ pub const TABLE_DIR_SUFFIX: &str = ".stowage";
 const DATA_DIR: &str = "data";
 /// Bounded: a writer that keeps losing races reports a conflict instead of
 /// spinning forever.
-const MAX_COMMIT_ATTEMPTS: u32 = 40;
+const MAX_COMMIT_ATTEMPTS: u32 = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddMode {
@@ -635,7 +635,10 @@ impl Table {
 
 /// Jittered exponential backoff, so racing writers spread out.
 fn backoff(attempt: u32) -> Duration {
-    let cap_ms = (5u64 << attempt.min(7)).min(500);
+    // Full jitter up to a cap that grows with the losses, so a writer that
+    // keeps losing spreads out further instead of starving (8 writers on a
+    // slow DynamoDB commit path lost 40 races in a row with a 500 ms cap).
+    let cap_ms = (5u64 << attempt.min(8)).min(1000);
     Duration::from_millis(rand::random_range(1..=cap_ms))
 }
 
