@@ -9,6 +9,7 @@ import * as lancedb from "../lib";
 import { azureOptions, gcsOptions, s3Options, uniq } from "./helpers/cloud";
 import { azureRequest, gcsCreateBucket, readEndpoints, s3CreateBucket, s3Request, useEmulators } from "./helpers/emulators";
 import type { Endpoints } from "./helpers/emulators";
+import { ddbCall, ddbCreateTable } from "./helpers/ddb";
 import { tempDir } from "./helpers/tmp";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -26,28 +27,6 @@ beforeAll(async () => {
   stopEmu = e.stop;
 }, 120000);
 afterAll(async () => stopEmu());
-
-async function ddbCreateTable(name: string): Promise<void> {
-  const s3 = emu.s3!;
-  const body = JSON.stringify({
-    TableName: name,
-    KeySchema: [
-      { AttributeName: "base_uri", KeyType: "HASH" },
-      { AttributeName: "version", KeyType: "RANGE" },
-    ],
-    AttributeDefinitions: [
-      { AttributeName: "base_uri", AttributeType: "S" },
-      { AttributeName: "version", AttributeType: "N" },
-    ],
-    BillingMode: "PAY_PER_REQUEST",
-  });
-  const r = await s3Request(s3, "POST", "", "", {
-    service: "dynamodb",
-    body,
-    headers: { "x-amz-target": "DynamoDB_20120810.CreateTable", "content-type": "application/x-amz-json-1.0" },
-  });
-  if (r.status !== 200) throw new Error(`CreateTable: ${r.status} ${r.body}`);
-}
 
 async function azureContainer(): Promise<string> {
   const c = uniq("ct").toLowerCase();
@@ -80,7 +59,7 @@ const backends: Backend[] = [
       const b = uniq("cd").toLowerCase();
       const t = uniq("commits");
       await s3CreateBucket(emu.s3!, b);
-      await ddbCreateTable(t);
+      await ddbCreateTable(emu.s3!, t);
       return { uri: `s3+ddb://${b}/db?ddbTableName=${t}`, options: s3Options(emu.s3!) };
     },
   },
@@ -189,33 +168,21 @@ test("s3+ddb: dropTable removes the table's DynamoDB items; a missing or wrong t
   ).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringMatching(/'nosuchtable' .*does not exist.*base_uri.*version/) });
   // A table with another key schema is refused with the guide's schema.
   const wrong = uniq("wrongkeys");
-  const r = await s3Request(emu.s3!, "POST", "", "", {
-    service: "dynamodb",
-    body: JSON.stringify({
-      TableName: wrong,
-      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
-      AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
-      BillingMode: "PAY_PER_REQUEST",
-    }),
-    headers: { "x-amz-target": "DynamoDB_20120810.CreateTable", "content-type": "application/x-amz-json-1.0" },
+  await ddbCall(emu.s3!, "CreateTable", {
+    TableName: wrong,
+    KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+    AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
+    BillingMode: "PAY_PER_REQUEST",
   });
-  expect(r.status).toBe(200);
   await expect(
     lancedb.connect(`s3+ddb://${b}/db?ddbTableName=${wrong}`, { storageOptions: s3Options(emu.s3!) as never }),
   ).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringMatching(/wrong key schema.*base_uri.*version/) });
   const t = uniq("commits");
-  await ddbCreateTable(t);
+  await ddbCreateTable(emu.s3!, t);
   const db = await lancedb.connect(`s3+ddb://${b}/db?ddbTableName=${t}`, { storageOptions: s3Options(emu.s3!) as never });
   const table = await db.createTable("x", [{ a: 1 }]);
   await table.add([{ a: 2 }]);
-  const scan = async (): Promise<number> => {
-    const r = await s3Request(emu.s3!, "POST", "", "", {
-      service: "dynamodb",
-      body: JSON.stringify({ TableName: t }),
-      headers: { "x-amz-target": "DynamoDB_20120810.Scan", "content-type": "application/x-amz-json-1.0" },
-    });
-    return JSON.parse(r.body.toString()).Count;
-  };
+  const scan = async (): Promise<number> => Number((await ddbCall(emu.s3!, "Scan", { TableName: t })).Count);
   expect(await scan()).toBe(2);
   await db.dropTable("x");
   expect(await scan()).toBe(0);
