@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import * as lancedb from "../lib";
 import { azureOptions, gcsOptions, s3Options, uniq } from "./helpers/cloud";
-import { azureRequest, gcsCreateBucket, readEndpoints, s3CreateBucket, s3Request, useEmulators } from "./helpers/emulators";
+import { azureRequest, gcsCreateBucket, readEndpoints, s3CreateBucket, useEmulators } from "./helpers/emulators";
 import type { Endpoints } from "./helpers/emulators";
 import { ddbCall, ddbCreateTable } from "./helpers/ddb";
 import { tempDir } from "./helpers/tmp";
