@@ -67,6 +67,16 @@ pub struct OptimizeStats {
     pub bytes_removed: u64,
 }
 
+impl State {
+    /// Makes a version this handle just committed its latest, and leaves
+    /// time travel.
+    fn adopt(&mut self, manifest: Manifest, schema: SchemaRef) {
+        self.snap = Arc::new(Snapshot { manifest, schema });
+        self.pinned = false;
+        self.checked = Instant::now();
+    }
+}
+
 /// One entry of `listVersions()`.
 #[derive(Debug, Clone)]
 pub struct VersionInfo {
@@ -192,6 +202,12 @@ impl Table {
         Ok(st.snap.clone())
     }
 
+    async fn commit_manifest(&self, manifest: &Manifest) -> Result<(), CommitError> {
+        self.commits
+            .commit(&self.dir, manifest.version, manifest.to_bytes()?)
+            .await
+    }
+
     /// The latest committed version (after losing a commit race).
     async fn reload_latest(&self) -> Result<Snapshot> {
         load_latest(&self.name, &self.dir, self.commits.as_ref())
@@ -283,18 +299,9 @@ impl Table {
                 ..source.manifest.clone()
             };
             let v = manifest.version;
-            match self
-                .commits
-                .commit(&self.dir, v, manifest.to_bytes()?)
-                .await
-            {
+            match self.commit_manifest(&manifest).await {
                 Ok(()) => {
-                    st.snap = Arc::new(Snapshot {
-                        manifest,
-                        schema: source.schema.clone(),
-                    });
-                    st.pinned = false;
-                    st.checked = Instant::now();
+                    st.adopt(manifest, source.schema.clone());
                     return Ok(v);
                 }
                 Err(CommitError::Conflict { .. }) => tokio::time::sleep(backoff(attempt)).await,
@@ -478,17 +485,9 @@ impl Table {
                 continue;
             };
             let v = manifest.version;
-            match self
-                .commits
-                .commit(&self.dir, v, manifest.to_bytes()?)
-                .await
-            {
+            match self.commit_manifest(&manifest).await {
                 Ok(()) => {
-                    st.snap = Arc::new(Snapshot {
-                        manifest,
-                        schema: base.schema.clone(),
-                    });
-                    st.checked = Instant::now();
+                    st.adopt(manifest, base.schema.clone());
                     return Ok((v, out));
                 }
                 Err(CommitError::Conflict { .. }) => {
@@ -602,17 +601,9 @@ impl Table {
             }
             let manifest = next_manifest(&base.manifest, mode, schema, fragment.clone())?;
             let version = manifest.version;
-            match self
-                .commits
-                .commit(&self.dir, version, manifest.to_bytes()?)
-                .await
-            {
+            match self.commit_manifest(&manifest).await {
                 Ok(()) => {
-                    state.snap = Arc::new(Snapshot {
-                        manifest,
-                        schema: schema.clone(),
-                    });
-                    state.checked = Instant::now();
+                    state.adopt(manifest, schema.clone());
                     return Ok(version);
                 }
                 Err(CommitError::Conflict { .. }) => {
