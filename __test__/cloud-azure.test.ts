@@ -11,7 +11,6 @@
 import { inspect } from "util";
 import * as lancedb from "../lib";
 import {
-  assertLoopback,
   azureAccountSas,
   azureOptions,
   eff,
@@ -25,6 +24,7 @@ import {
   runChild,
   sources,
   uniq,
+  connectOnLoopback,
 } from "./helpers/cloud";
 import { AzureEndpoint, Endpoints, azureCreateContainer, azureListBlobs, useEmulators } from "./helpers/emulators";
 
@@ -48,10 +48,8 @@ async function container(): Promise<string> {
   return c;
 }
 
-async function connect(uri: string, storageOptions: Record<string, unknown>): Promise<lancedb.Connection> {
-  const db = await lancedb.connect(uri, { storageOptions: storageOptions as lancedb.StorageOptions });
-  assertLoopback(db.effectiveStorageOptions(), "azure");
-  return db;
+function connect(uri: string, storageOptions: Record<string, unknown>): Promise<lancedb.Connection> {
+  return connectOnLoopback(uri, storageOptions, "azure");
 }
 
 async function lifecycle(db: lancedb.Connection, c: string, name: string): Promise<void> {

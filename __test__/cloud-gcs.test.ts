@@ -27,7 +27,6 @@ import * as fs from "fs";
 import * as path from "path";
 import * as lancedb from "../lib";
 import {
-  assertLoopback,
   eff,
   expectNoSecrets,
   expectTableLayout,
@@ -39,6 +38,7 @@ import {
   runChild,
   sources,
   uniq,
+  connectOnLoopback,
 } from "./helpers/cloud";
 import { Endpoints, GcsEndpoint, gcsCreateBucket, gcsListObjects, useEmulators } from "./helpers/emulators";
 import { tempDir } from "./helpers/tmp";
@@ -68,10 +68,8 @@ async function bucket(): Promise<string> {
   return b;
 }
 
-async function connect(uri: string, storageOptions: Record<string, unknown>): Promise<lancedb.Connection> {
-  const db = await lancedb.connect(uri, { storageOptions: storageOptions as lancedb.StorageOptions });
-  assertLoopback(db.effectiveStorageOptions(), "gcs");
-  return db;
+function connect(uri: string, storageOptions: Record<string, unknown>): Promise<lancedb.Connection> {
+  return connectOnLoopback(uri, storageOptions, "gcs");
 }
 
 /** Full lifecycle on `db` with bucket checks. */

@@ -17,7 +17,6 @@ import * as net from "net";
 import * as path from "path";
 import * as lancedb from "../lib";
 import {
-  assertLoopback,
   eff,
   failure,
   records,
@@ -26,6 +25,7 @@ import {
   TestServer,
   uniq,
   writeServiceAccount,
+  connectOnLoopback,
 } from "./helpers/cloud";
 import {
   AzureEndpoint,
@@ -93,10 +93,8 @@ async function target(backend: Backend, base: string, extra: Record<string, unkn
 
 const emulatorBase = (b: Backend) => (b === "s3" ? s3.endpoint : b === "gcs" ? gcs.endpoint : `http://127.0.0.1:${az.port}`);
 
-async function connect(t: { uri: string; options: Record<string, unknown> }, backend: Backend): Promise<lancedb.Connection> {
-  const db = await lancedb.connect(t.uri, { storageOptions: t.options as lancedb.StorageOptions });
-  assertLoopback(db.effectiveStorageOptions(), backend);
-  return db;
+function connect(t: { uri: string; options: Record<string, unknown> }, backend: Backend): Promise<lancedb.Connection> {
+  return connectOnLoopback(t.uri, t.options, backend);
 }
 
 describe.each(["s3", "gcs", "azure"] as const)("%s", (backend) => {

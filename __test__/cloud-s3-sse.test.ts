@@ -12,7 +12,7 @@
  */
 import { Table as ArrowTable, tableFromArrays } from "apache-arrow";
 import * as lancedb from "../lib";
-import { assertLoopback, eff, failure, more, recordingProxy, records, runChild, s3Options, uniq } from "./helpers/cloud";
+import { eff, failure, more, recordingProxy, records, runChild, s3Options, uniq, connectOnLoopback } from "./helpers/cloud";
 import { Endpoints, S3Endpoint, kmsCreateKey, s3CreateBucket, s3HeadObject, s3ListObjects, useEmulators } from "./helpers/emulators";
 
 jest.setTimeout(60_000);
@@ -35,10 +35,8 @@ async function bucket(): Promise<string> {
   return b;
 }
 
-async function connect(uri: string, extra: Record<string, unknown>): Promise<lancedb.Connection> {
-  const db = await lancedb.connect(uri, { storageOptions: s3Options(s3, extra) as lancedb.StorageOptions });
-  assertLoopback(db.effectiveStorageOptions(), "s3");
-  return db;
+function connect(uri: string, extra: Record<string, unknown>): Promise<lancedb.Connection> {
+  return connectOnLoopback(uri, s3Options(s3, extra), "s3");
 }
 
 /** HEAD every object under prefix; returns [key, headers] pairs (at least `min` objects). */

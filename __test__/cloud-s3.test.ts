@@ -16,7 +16,6 @@
 import { inspect } from "util";
 import * as lancedb from "../lib";
 import {
-  assertLoopback,
   eff,
   Effective,
   expectNoSecrets,
@@ -30,6 +29,7 @@ import {
   s3Options,
   sources,
   uniq,
+  connectOnLoopback,
 } from "./helpers/cloud";
 import { Endpoints, S3Endpoint, s3CreateBucket, s3ListObjects, useEmulators } from "./helpers/emulators";
 
@@ -55,10 +55,8 @@ async function bucket(on: S3Endpoint, prefix = "s3"): Promise<string> {
   return b;
 }
 
-async function connect(uri: string, storageOptions: Record<string, unknown>): Promise<lancedb.Connection> {
-  const db = await lancedb.connect(uri, { storageOptions: storageOptions as lancedb.StorageOptions });
-  assertLoopback(db.effectiveStorageOptions(), "s3");
-  return db;
+function connect(uri: string, storageOptions: Record<string, unknown>): Promise<lancedb.Connection> {
+  return connectOnLoopback(uri, storageOptions, "s3");
 }
 
 describe("lifecycle", () => {

@@ -12,6 +12,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import * as lancedb from "../../lib";
 import type { AzureEndpoint, Endpoints, GcsEndpoint, S3Endpoint } from "./emulators";
 
 export interface Effective {
@@ -57,6 +58,17 @@ function isLoopback(u: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Connects, then refuses to go on unless the resolved configuration stays on loopback. */
+export async function connectOnLoopback(
+  uri: string,
+  storageOptions: Record<string, unknown>,
+  backend: "s3" | "gcs" | "azure",
+): Promise<lancedb.Connection> {
+  const db = await lancedb.connect(uri, { storageOptions: storageOptions as lancedb.StorageOptions });
+  assertLoopback(db.effectiveStorageOptions(), backend);
+  return db;
 }
 
 /** Throws unless the resolved configuration can only reach 127.0.0.1 (call before any I/O). */
