@@ -14,6 +14,7 @@ import * as os from "os";
 import * as path from "path";
 import * as lancedb from "../../lib";
 import type { AzureEndpoint, Endpoints, GcsEndpoint, S3Endpoint } from "./emulators";
+import { confusingPort, listenOnLoopback } from "./listen";
 
 export interface Effective {
   key: string;
@@ -325,16 +326,8 @@ export interface TestServer {
   close: () => Promise<void>;
 }
 
-/** Ports whose digits could be mistaken for a status code by stowage's error classification (see uniq). */
-const confusingPort = (p: number) => /40[134]/.test(String(p));
-
 async function listen(srv: http.Server, seen: Recorded[]): Promise<TestServer> {
-  for (;;) {
-    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-    if (!confusingPort((srv.address() as net.AddressInfo).port)) break;
-    await new Promise<void>((r) => srv.close(() => r()));
-  }
-  const port = (srv.address() as net.AddressInfo).port;
+  const port = await listenOnLoopback(srv);
   return {
     url: `http://127.0.0.1:${port}`,
     port,

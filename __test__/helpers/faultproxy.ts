@@ -18,6 +18,7 @@
 import * as http from "http";
 import * as net from "net";
 import { mulberry32, pick } from "./prng";
+import { listenOnLoopback } from "./listen";
 
 export type FaultKind = "500" | "503" | "reset" | "stall" | "lostResponse" | "rstResponse";
 export const RANDOM_KINDS: readonly FaultKind[] = ["500", "503", "reset", "stall"];
@@ -61,7 +62,6 @@ export interface FaultProxy {
 }
 
 /** Ports whose digits could be mistaken for a status code by stowage's error classification. */
-const confusingPort = (p: number) => /40[134]|50[0-9]/.test(String(p));
 
 function isLoopback(u: URL): boolean {
   return u.hostname === "127.0.0.1" || u.hostname === "localhost" || u.hostname === "[::1]";
@@ -191,12 +191,7 @@ export async function faultProxy(opts: FaultProxyOptions): Promise<FaultProxy> {
   });
   srv.on("clientError", (_e, s: net.Socket) => s.destroy());
 
-  for (;;) {
-    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-    if (!confusingPort((srv.address() as net.AddressInfo).port)) break;
-    await new Promise<void>((r) => srv.close(() => r()));
-  }
-  const port = (srv.address() as net.AddressInfo).port;
+  const port = await listenOnLoopback(srv);
   return {
     url: `http://127.0.0.1:${port}`,
     port,

@@ -16,6 +16,7 @@ import * as https from "https";
 import * as net from "net";
 import * as path from "path";
 import type { Recorded } from "./cloud";
+import { Listenable, listenOnLoopback } from "./listen";
 
 export interface Seen extends Recorded {
   /** which listener saw it: "proxy", "tunnel" (inside a CONNECT), "front"... */
@@ -107,13 +108,8 @@ function record(seen: Seen[], via: string, req: AnyReq): void {
   seen.push({ via, method: req.method ?? "", url: req.url ?? "", headers: req.headers as http.IncomingHttpHeaders, at: Date.now(), httpVersion: req.httpVersion, alpn });
 }
 
-/** Ports whose digits stowage's error classification could read as a status (see helpers/cloud.ts). */
-const confusingPort = (p: number) => /40[134]/.test(String(p));
 
-interface Listener {
-  listen(port: number, host: string, cb: () => void): unknown;
-  close(cb?: (err?: Error) => void): unknown;
-  address(): net.AddressInfo | string | null;
+interface Listener extends Listenable {
   on(ev: "connection", cb: (s: net.Socket) => void): unknown;
 }
 
@@ -123,12 +119,7 @@ async function start(srv: Listener, scheme: "http" | "https", seen: Seen[], tlsE
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
-  for (;;) {
-    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
-    if (!confusingPort((srv.address() as net.AddressInfo).port)) break;
-    await new Promise<void>((r) => srv.close(() => r()));
-  }
-  const port = (srv.address() as net.AddressInfo).port;
+  const port = await listenOnLoopback(srv);
   return {
     url: `${scheme}://127.0.0.1:${port}`,
     port,
