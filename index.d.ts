@@ -53,7 +53,7 @@ export declare class JsTable {
   checkoutLatest(): Promise<void>
   restore(version?: number | undefined | null): Promise<number>
   /** Compaction and cleanup; `cleanup_older_than_ms` is a Unix-time cutoff. */
-  optimize(cleanupOlderThanMs: number): Promise<JsOptimizeStats>
+  optimize(cleanupOlderThanMs: number, deleteUnverified?: boolean | undefined | null): Promise<JsOptimizeStats>
   /** Reads rows as an Arrow IPC stream. */
   scan(options?: JsScanOptions | undefined | null): Promise<Buffer>
 }

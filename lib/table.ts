@@ -27,6 +27,13 @@ export interface UpdateResult {
 export interface OptimizeOptions {
   /** Versions committed before this date are removed (never the latest). */
   cleanupOlderThan: Date;
+  /**
+   * Files that no version names may belong to a commit still in flight, so
+   * they are kept for 7 days (as in @lancedb/lancedb). `true` removes them
+   * once older than `cleanupOlderThan`: only safe when no other process is
+   * writing to the table.
+   */
+  deleteUnverified: boolean;
 }
 
 export interface OptimizeStats {
@@ -205,7 +212,8 @@ export class Table {
   /**
    * Compacts small data files (and files with deletions), then removes
    * versions older than `cleanupOlderThan` (default: 7 days ago; never the
-   * latest) and data files no remaining version needs.
+   * latest) and data files no remaining version needs. Files no version
+   * names are kept for 7 days unless `deleteUnverified` (see docs/FORMAT.md).
    */
   async optimize(options?: Partial<OptimizeOptions>): Promise<OptimizeStats> {
     const cutoff = options?.cleanupOlderThan ?? new Date(Date.now() - 7 * 24 * 3600 * 1000);
@@ -213,7 +221,11 @@ export class Table {
       throw new StowageError("INVALID_ARGUMENT", "cleanupOlderThan must be a Date: versions older than it are removed");
     }
     this.ensureOpen();
-    const s = await call(() => this.inner.optimize(cutoff.getTime()));
+    const deleteUnverified = options?.deleteUnverified;
+    if (deleteUnverified !== undefined && typeof deleteUnverified !== "boolean") {
+      throw new StowageError("INVALID_ARGUMENT", "deleteUnverified must be a boolean");
+    }
+    const s = await call(() => this.inner.optimize(cutoff.getTime(), deleteUnverified));
     return {
       compaction: { fragmentsRemoved: s.fragmentsRemoved, fragmentsAdded: s.fragmentsAdded, filesRemoved: s.fragmentsRemoved, filesAdded: s.fragmentsAdded },
       prune: { bytesRemoved: s.bytesRemoved, oldVersionsRemoved: s.oldVersionsRemoved, filesRemoved: s.filesRemoved },

@@ -28,6 +28,9 @@ pub enum Error {
     #[error("Table '{name}' was not found{}", at.as_ref().map(|a| format!(" in {a}")).unwrap_or_default())]
     TableNotFound { name: String, at: Option<String> },
 
+    #[error("Table '{name}' was dropped (or dropped and created again) after this handle opened it; open it again with openTable()")]
+    TableDropped { name: String },
+
     #[error("Table '{name}' already exists. Pass {{ mode: \"overwrite\" }} to replace it or {{ existOk: true }} to open it")]
     TableExists { name: String },
 
@@ -35,6 +38,9 @@ pub enum Error {
         "Table '{table}' has no version {version}; listVersions() shows the versions that exist"
     )]
     VersionNotFound { table: String, version: u64 },
+
+    #[error("Version {version} of table '{table}' was removed by a cleanup (optimize with cleanupOlderThan) while it was being read; read again (a handle that follows the latest version does so by itself), or checkout a version that still exists")]
+    VersionRemoved { table: String, version: u64 },
 
     #[error("Invalid table name '{name}': {reason}")]
     InvalidTableName { name: String, reason: String },
@@ -104,10 +110,10 @@ impl Error {
             Error::UnknownStorageOption { .. } => "UNKNOWN_STORAGE_OPTION",
             Error::InvalidStorageOption { .. } => "INVALID_STORAGE_OPTION",
             Error::InvalidUri { .. } => "INVALID_URI",
-            Error::TableNotFound { .. } => "TABLE_NOT_FOUND",
+            Error::TableNotFound { .. } | Error::TableDropped { .. } => "TABLE_NOT_FOUND",
             Error::TableExists { .. } => "TABLE_EXISTS",
             Error::InvalidTableName { .. } => "INVALID_TABLE_NAME",
-            Error::VersionNotFound { .. } => "VERSION_NOT_FOUND",
+            Error::VersionNotFound { .. } | Error::VersionRemoved { .. } => "VERSION_NOT_FOUND",
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
             Error::SchemaMismatch(_) => "SCHEMA_MISMATCH",
             Error::InvalidFilter { .. } => "INVALID_FILTER",

@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::query::vector::{DistanceType, VectorRequest};
 use crate::query::ScanRequest;
 use crate::table::ops::MergeFlags;
-use crate::table::{AddMode, Table};
+use crate::table::{AddMode, OptimizeOptions, Table};
 
 #[napi]
 pub struct JsTable {
@@ -283,7 +283,11 @@ impl JsTable {
 
     /// Compaction and cleanup; `cleanup_older_than_ms` is a Unix-time cutoff.
     #[napi]
-    pub async fn optimize(&self, cleanup_older_than_ms: f64) -> napi::Result<JsOptimizeStats> {
+    pub async fn optimize(
+        &self,
+        cleanup_older_than_ms: f64,
+        delete_unverified: Option<bool>,
+    ) -> napi::Result<JsOptimizeStats> {
         let t = self.inner.clone();
         guarded(async move {
             if !(cleanup_older_than_ms.is_finite() && cleanup_older_than_ms >= 0.0) {
@@ -291,7 +295,12 @@ impl JsTable {
                     "cleanupOlderThan must be a valid Date",
                 ));
             }
-            let s = t.optimize(cleanup_older_than_ms as u64).await?;
+            let s = t
+                .optimize(OptimizeOptions {
+                    cleanup_older_than_ms: cleanup_older_than_ms as u64,
+                    delete_unverified: delete_unverified.unwrap_or(false),
+                })
+                .await?;
             Ok(JsOptimizeStats {
                 fragments_removed: s.fragments_removed as i64,
                 fragments_added: s.fragments_added as i64,

@@ -322,8 +322,9 @@ impl DynamoCommitStore {
         Ok(())
     }
 
-    /// Deletes every DynamoDB item of a table (dropTable).
-    pub async fn drop_table(&self, table_dir: &Path) -> Result<()> {
+    /// Deletes every DynamoDB item of a table (dropTable); how many.
+    async fn drop_items(&self, table_dir: &Path) -> Result<u64> {
+        let mut n = 0;
         let base = self.base_uri(table_dir);
         let mut start = None;
         loop {
@@ -340,11 +341,12 @@ impl DynamoCommitStore {
             for item in out.items() {
                 if let Some((v, _, _)) = parse_item(item) {
                     self.delete_item(table_dir, v).await?;
+                    n += 1;
                 }
             }
             start = out.last_evaluated_key().cloned();
             if start.is_none() {
-                return Ok(());
+                return Ok(n);
             }
         }
     }
@@ -471,7 +473,25 @@ impl CommitStore for DynamoCommitStore {
         self.delete_item(table_dir, version).await
     }
 
-    async fn drop_table(&self, table_dir: &Path) -> Result<()> {
-        DynamoCommitStore::drop_table(self, table_dir).await
+    async fn load_prefix(
+        &self,
+        table_dir: &Path,
+        version: u64,
+        max_bytes: u64,
+    ) -> Result<Option<Bytes>> {
+        match self
+            .objects
+            .load_prefix(table_dir, version, max_bytes)
+            .await?
+        {
+            Some(b) => Ok(Some(b)),
+            // Not published yet: `load` finishes a half-done commit.
+            None => self.load(table_dir, version).await,
+        }
+    }
+
+    async fn drop_table(&self, table_dir: &Path) -> Result<u64> {
+        let manifests = self.objects.drop_table(table_dir).await?;
+        Ok(manifests + self.drop_items(table_dir).await?)
     }
 }

@@ -23,6 +23,10 @@ pub mod dynamodb;
 
 pub const VERSIONS_DIR: &str = "_versions";
 const MANIFEST_SUFFIX: &str = ".manifest";
+/// On stores that list in no order (a local directory): the last version a
+/// writer committed, as decimal text, at `<table dir>/_latest`. Advisory;
+/// see `latest_from_hint`.
+const LATEST_HINT: &str = "_latest";
 
 /// The outcome of a commit that did not succeed.
 #[derive(Debug)]
@@ -75,10 +79,21 @@ pub trait CommitStore: Send + Sync + Debug {
     /// the latest version, which keeps invariant 3.
     async fn delete_version(&self, table_dir: &Path, version: u64) -> Result<()>;
 
-    /// Forgets a dropped table (its objects are deleted by the caller).
-    async fn drop_table(&self, _table_dir: &Path) -> Result<()> {
-        Ok(())
+    /// The first `max_bytes` of a committed version's manifest (all of it
+    /// when shorter), for reading its summary without its fragment list.
+    async fn load_prefix(
+        &self,
+        table_dir: &Path,
+        version: u64,
+        _max_bytes: u64,
+    ) -> Result<Option<Bytes>> {
+        self.load(table_dir, version).await
     }
+
+    /// Removes every version of a dropped table (the caller deletes its
+    /// other objects afterwards, so no reader opens a version whose files
+    /// are already gone). Returns how many objects or items were removed.
+    async fn drop_table(&self, table_dir: &Path) -> Result<u64>;
 }
 
 /// The commit store a database URI calls for.
@@ -254,6 +269,93 @@ impl ConditionalPutStore {
             })
     }
 
+    /// Creates the manifest object only if it does not exist; a lost
+    /// answer or a retried request that finds our own bytes is our commit.
+    async fn create_manifest(
+        &self,
+        table_dir: &Path,
+        path: &Path,
+        version: u64,
+        manifest: Bytes,
+    ) -> Result<(), CommitError> {
+        let opts = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        match self.object_store().put_opts(path, PutPayload::from_bytes(manifest.clone()), opts).await {
+            Ok(_) => Ok(()),
+            Err(object_store::Error::AlreadyExists { .. }) | Err(object_store::Error::Precondition { .. }) => {
+                // A retried PUT whose first attempt landed (the answer was
+                // lost) also sees "exists": it is our own commit if the
+                // stored manifest is byte-for-byte ours (each carries its
+                // own timestamp and data file UUIDs).
+                match self.load(table_dir, version).await {
+                    Ok(Some(stored)) if stored == manifest => Ok(()),
+                    _ => Err(CommitError::Conflict { version }),
+                }
+            }
+            Err(object_store::Error::NotImplemented { .. }) => Err(CommitError::Failed(Error::NotSupported(
+                "this store cannot create objects atomically (conditional put is disabled); use s3+ddb:// for safe concurrent writes".into(),
+            ))),
+            Err(e) => {
+                // The outcome is unknown (the connection broke after the
+                // request went out): look before reporting a failure.
+                match self.load(table_dir, version).await {
+                    Ok(Some(stored)) if stored == manifest => Ok(()),
+                    Ok(Some(_)) => Err(CommitError::Conflict { version }),
+                    _ => Err(CommitError::Failed(self.store.error(e, format!("Committing version {version} at {path}")))),
+                }
+            }
+        }
+    }
+
+    /// The latest version from the hint an unordered store keeps (a local
+    /// directory lists in no order, so finding the newest manifest would
+    /// read the whole directory): start at the hinted version, which must
+    /// exist, and step up while the next one exists. Versions are committed
+    /// in order, so this finds the latest; a missing or stale hint falls
+    /// back to a full listing. `None`: no usable hint.
+    async fn latest_from_hint(&self, table_dir: &Path) -> Result<Option<u64>> {
+        let hint = table_dir.clone().join(LATEST_HINT);
+        let Ok(r) = self.object_store().get(&hint).await else {
+            return Ok(None);
+        };
+        let Ok(bytes) = r.bytes().await else {
+            return Ok(None);
+        };
+        let Some(mut v) = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+        else {
+            return Ok(None);
+        };
+        if !self.exists(&manifest_path(table_dir, v)).await? {
+            return Ok(None);
+        }
+        while self.exists(&manifest_path(table_dir, v + 1)).await? {
+            v += 1;
+        }
+        Ok(Some(v))
+    }
+
+    async fn exists(&self, path: &Path) -> Result<bool> {
+        match self.object_store().head(path).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(self.store.error(e, format!("Looking for {path}"))),
+        }
+    }
+
+    /// Best effort: the hint is advisory (readers verify it), so a failed or
+    /// out-of-order write costs a longer lookup, never a wrong answer.
+    async fn write_hint(&self, table_dir: &Path, version: u64) {
+        let hint = table_dir.clone().join(LATEST_HINT);
+        let _ = self
+            .object_store()
+            .put(&hint, PutPayload::from(version.to_string().into_bytes()))
+            .await;
+    }
+
     fn object_store(&self) -> &Arc<dyn ObjectStore> {
         &self.store.store
     }
@@ -262,6 +364,11 @@ impl ConditionalPutStore {
 #[async_trait]
 impl CommitStore for ConditionalPutStore {
     async fn latest_version(&self, table_dir: &Path) -> Result<Option<u64>> {
+        if !self.store.ordered_listing {
+            if let Some(v) = self.latest_from_hint(table_dir).await? {
+                return Ok(Some(v));
+            }
+        }
         let dir = table_dir.clone().join(VERSIONS_DIR);
         let mut listing = self.object_store().list(Some(&dir));
         let mut latest: Option<u64> = None;
@@ -307,35 +414,54 @@ impl CommitStore for ConditionalPutStore {
                 return self.commit_unconditionally(&path, version, manifest).await
             }
         }
-        let opts = PutOptions {
-            mode: PutMode::Create,
+        let result = self
+            .create_manifest(table_dir, &path, version, manifest)
+            .await;
+        if result.is_ok() && !self.store.ordered_listing {
+            self.write_hint(table_dir, version).await;
+        }
+        result
+    }
+
+    async fn load_prefix(
+        &self,
+        table_dir: &Path,
+        version: u64,
+        max_bytes: u64,
+    ) -> Result<Option<Bytes>> {
+        let path = manifest_path(table_dir, version);
+        let opts = object_store::GetOptions {
+            range: Some(object_store::GetRange::Bounded(0..max_bytes)),
             ..Default::default()
         };
-        match self.object_store().put_opts(&path, PutPayload::from_bytes(manifest.clone()), opts).await {
-            Ok(_) => Ok(()),
-            Err(object_store::Error::AlreadyExists { .. }) | Err(object_store::Error::Precondition { .. }) => {
-                // A retried PUT whose first attempt landed (the answer was
-                // lost) also sees "exists": it is our own commit if the
-                // stored manifest is byte-for-byte ours (each carries its
-                // own timestamp and data file UUIDs).
-                match self.load(table_dir, version).await {
-                    Ok(Some(stored)) if stored == manifest => Ok(()),
-                    _ => Err(CommitError::Conflict { version }),
-                }
-            }
-            Err(object_store::Error::NotImplemented { .. }) => Err(CommitError::Failed(Error::NotSupported(
-                "this store cannot create objects atomically (conditional put is disabled); use s3+ddb:// for safe concurrent writes".into(),
-            ))),
-            Err(e) => {
-                // The outcome is unknown (the connection broke after the
-                // request went out): look before reporting a failure.
-                match self.load(table_dir, version).await {
-                    Ok(Some(stored)) if stored == manifest => Ok(()),
-                    Ok(Some(_)) => Err(CommitError::Conflict { version }),
-                    _ => Err(CommitError::Failed(self.store.error(e, format!("Committing version {version} at {path}")))),
-                }
-            }
+        match self.object_store().get_opts(&path, opts).await {
+            Ok(r) => Ok(Some(r.bytes().await.map_err(|e| {
+                self.store.error(e, format!("Reading manifest {path}"))
+            })?)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            // A store that refuses the range still serves the whole object.
+            Err(_) => self.load(table_dir, version).await,
         }
+    }
+
+    async fn drop_table(&self, table_dir: &Path) -> Result<u64> {
+        let dir = table_dir.clone().join(VERSIONS_DIR);
+        let objects: Vec<Path> = match self
+            .object_store()
+            .list(Some(&dir))
+            .map(|m| m.map(|m| m.location))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<object_store::Result<Vec<_>>>()
+        {
+            Ok(o) => o,
+            Err(object_store::Error::NotFound { .. }) => Vec::new(),
+            Err(e) => return Err(self.store.error(e, format!("Listing versions under {dir}"))),
+        };
+        let n = objects.len() as u64;
+        self.store.delete_all(objects).await?;
+        Ok(n)
     }
 
     async fn list_versions(&self, table_dir: &Path) -> Result<Vec<u64>> {

@@ -7,17 +7,12 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
-// ParquetObjectReader is deprecated upstream in favour of hand-written
-// AsyncFileReaders; it still does exactly what we need (ranged GETs through
-// object_store), so we keep it until a replacement lands.
-#[allow(deprecated)]
-use parquet::arrow::async_reader::ParquetObjectReader;
-use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
-use parquet::arrow::ProjectionMask;
 
 use crate::error::{Error, Result};
+use crate::format::datafile::{read_columns, RowSpec};
+use crate::format::manifest::{Fragment, Manifest};
+pub use crate::format::{data_path, row_offsets, ROW_ID};
 use crate::storage::StoreHandle;
-use crate::table::manifest::{Fragment, Manifest};
 
 pub mod cache;
 pub mod filter;
@@ -40,8 +35,6 @@ pub struct ScanRequest {
     pub expressions: Option<Vec<(String, String)>>,
 }
 
-pub const ROW_ID: &str = "_rowid";
-const BATCH_ROWS: usize = 8192;
 /// Data files read at once; enough to hide object-store latency.
 pub(crate) const READ_AHEAD: usize = 4;
 
@@ -335,19 +328,6 @@ async fn scan_plain(
     Ok((out_schema.clone(), out))
 }
 
-/// Row offsets (within their data file) from a batch's `_rowid` column.
-pub(crate) fn row_offsets(batch: &RecordBatch) -> Result<Vec<u32>> {
-    let ids = batch
-        .column_by_name(ROW_ID)
-        .and_then(|c| c.as_any().downcast_ref::<arrow_array::UInt64Array>())
-        .ok_or_else(|| Error::internal("row ids missing"))?;
-    Ok(ids
-        .values()
-        .iter()
-        .map(|id| (*id & 0xffff_ffff) as u32)
-        .collect())
-}
-
 /// Counts the rows a filter passes, reading only the filter's columns.
 pub async fn count(
     store: &StoreHandle,
@@ -439,61 +419,6 @@ fn cache_key(store: &StoreHandle, table_dir: &Path, frag: &Fragment) -> String {
     format!("{}|{}|{}", store.display_uri, table_dir, frag.path)
 }
 
-/// Decodes columns `idx` (table-schema indices, sorted, unique) of rows
-/// `[offset, offset + limit)` of one data file, as the manifest's types.
-/// Which rows of a file to decode.
-#[derive(Default)]
-struct RowSpec {
-    selection: Option<parquet::arrow::arrow_reader::RowSelection>,
-    offset: u64,
-    limit: Option<u64>,
-}
-
-async fn read_parquet(
-    store: &StoreHandle,
-    table_dir: &Path,
-    schema: &SchemaRef,
-    frag: &Fragment,
-    idx: &[usize],
-    rows: RowSpec,
-) -> Result<Vec<Vec<ArrayRef>>> {
-    let path = data_path(table_dir, &frag.path);
-    #[allow(deprecated)]
-    let reader =
-        ParquetObjectReader::new(store.store.clone(), path.clone()).with_file_size(frag.size_bytes);
-    let builder = ParquetRecordBatchStreamBuilder::new(reader)
-        .await
-        .map_err(|e| map_parquet(store, e, &path))?;
-    let mask = ProjectionMask::roots(builder.parquet_schema(), idx.iter().copied());
-    let mut builder = builder.with_projection(mask).with_batch_size(BATCH_ROWS);
-    if let Some(sel) = rows.selection {
-        builder = builder.with_row_selection(sel);
-    }
-    if rows.offset > 0 {
-        builder = builder.with_offset(rows.offset as usize);
-    }
-    if let Some(l) = rows.limit {
-        builder = builder.with_limit(l as usize);
-    }
-    let stream = builder.build().map_err(|e| map_parquet(store, e, &path))?;
-    let batches: Vec<RecordBatch> = stream
-        .try_collect()
-        .await
-        .map_err(|e| map_parquet(store, e, &path))?;
-    batches
-        .into_iter()
-        .map(|b| {
-            b.columns()
-                .iter()
-                .zip(idx)
-                .map(|(c, i)| {
-                    crate::table::vectors::from_storage(c.clone(), schema.field(*i).data_type())
-                })
-                .collect::<Result<Vec<_>>>()
-        })
-        .collect()
-}
-
 fn concat_column(parts: &[ArrayRef], dt: &DataType) -> Result<ArrayRef> {
     match parts {
         [] => Ok(arrow_array::new_empty_array(dt)),
@@ -523,7 +448,7 @@ async fn whole_columns(
         .collect();
     if !missing.is_empty() {
         let batches =
-            read_parquet(store, table_dir, schema, frag, &missing, RowSpec::default()).await?;
+            read_columns(store, table_dir, schema, frag, &missing, RowSpec::default()).await?;
         for (k, i) in missing.iter().enumerate() {
             let parts: Vec<ArrayRef> = batches.iter().map(|b| b[k].clone()).collect();
             let col = concat_column(&parts, schema.field(*i).data_type())?;
@@ -551,7 +476,7 @@ async fn deleted_offsets(
 ) -> Result<Option<Vec<u32>>> {
     match &frag.deletion {
         Some(d) => Ok(Some(
-            crate::table::deletion::read(store, table_dir, d).await?,
+            crate::format::deletion::read(store, table_dir, d).await?,
         )),
         None => Ok(None),
     }
@@ -584,7 +509,7 @@ pub(crate) async fn read_slice(
     let mut cols: Vec<ArrayRef> = if whole && cache::global().enabled() {
         whole_columns(store, table_dir, schema, frag, &sorted).await?
     } else {
-        let batches = read_parquet(
+        let batches = read_columns(
             store,
             table_dir,
             schema,
@@ -665,7 +590,7 @@ pub(crate) async fn read_rows(
     let mut read: Vec<ArrayRef> = Vec::new();
     if !missing.is_empty() && !offsets.is_empty() {
         let sel = row_selection(offsets, frag.rows);
-        let batches = read_parquet(
+        let batches = read_columns(
             store,
             table_dir,
             schema,
@@ -724,26 +649,6 @@ fn row_selection(offsets: &[u32], rows: u64) -> parquet::arrow::arrow_reader::Ro
         ranges.into_iter(),
         rows as usize,
     )
-}
-
-pub fn data_path(table_dir: &Path, rel: &str) -> Path {
-    rel.split('/')
-        .fold(table_dir.clone(), |p, part| p.join(part))
-}
-
-fn map_parquet(store: &StoreHandle, e: parquet::errors::ParquetError, path: &Path) -> Error {
-    match e {
-        parquet::errors::ParquetError::External(inner) => {
-            match inner.downcast::<object_store::Error>() {
-                Ok(os) => store.error(*os, format!("Reading data file {path}")),
-                Err(other) => Error::internal(format!(
-                    "reading {path}: {}",
-                    store.redact(&other.to_string())
-                )),
-            }
-        }
-        other => Error::internal(format!("reading {path}: {other}")),
-    }
 }
 
 /// An empty result with the right schema.

@@ -12,8 +12,8 @@ use object_store::path::Path;
 
 use super::{filter, project, read_rows, read_slice, Slice, READ_AHEAD, ROW_ID};
 use crate::error::{Error, Result};
+use crate::format::manifest::Manifest;
 use crate::storage::StoreHandle;
-use crate::table::manifest::Manifest;
 
 pub const DISTANCE: &str = "_distance";
 

@@ -3,6 +3,7 @@
 //! Knows nothing of tables.
 
 pub mod backend;
+mod bulk;
 pub mod cancel;
 pub mod credentials;
 pub mod options;

@@ -6,24 +6,20 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use object_store::path::Path;
-use object_store::ObjectStoreExt;
 
-use super::{conform, first_manifest, table_dir, write_fragment, Table, TABLE_DIR_SUFFIX};
-use crate::commit::{CommitError, CommitStore};
+use super::txn::{self, Change, CreateMode, TableRef};
+use super::{conform, Table};
+use crate::commit::CommitStore;
 use crate::error::{Error, Result};
+use crate::format::datafile::write_fragment;
+use crate::format::{table_dir, TABLE_DIR_SUFFIX};
 use crate::storage::uri::check_table_name;
 use crate::storage::{
     build_store, store_for_table, DbUri, EffectiveOption, EnvSource, RawOption, StorageOptions,
     StoreHandle,
 };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CreateMode {
-    Create,
-    Overwrite,
-}
 
 #[derive(Debug)]
 pub struct CreateTableRequest {
@@ -213,15 +209,26 @@ impl Database {
         self.check_open()?;
         check_table_name(&req.name)?;
         let (store, opts, commits) = self.table_store(&req.storage_options).await?;
-        let existing = Table::open(
-            &req.name,
-            store.clone(),
-            commits.clone(),
-            opts.clone(),
-            self.read_consistency,
-        )
-        .await?;
-        if let Some(table) = existing {
+        let dir = table_dir(&store.root, &req.name);
+        let tref = TableRef {
+            name: &req.name,
+            store: &store,
+            dir: &dir,
+            commits: commits.as_ref(),
+        };
+        let handle = |snapshot| {
+            Table::with_snapshot(
+                &req.name,
+                store.clone(),
+                commits.clone(),
+                opts.clone(),
+                self.read_consistency,
+                snapshot,
+            )
+        };
+        // The common cases without writing a data file first.
+        if let Some(existing) = tref.load_latest().await? {
+            let table = handle(Arc::new(existing));
             return match (req.mode, req.exist_ok) {
                 (CreateMode::Overwrite, _) => {
                     table
@@ -234,60 +241,28 @@ impl Database {
             };
         }
         let batches = conform(&req.batches, &req.schema)?;
-        let dir = table_dir(&store.root, &req.name);
         let fragment = write_fragment(&store, &dir, &req.schema, &batches).await?;
-        let manifest = first_manifest(&req.schema, fragment.clone())?;
-        match commits.commit(&dir, 1, manifest.to_bytes()?).await {
-            Ok(()) => {}
-            Err(e) => {
-                // Only a lost race proves version 1 is not ours; after an
-                // unknown outcome the file may be referenced (see Table::add).
-                if let (CommitError::Conflict { .. }, Some(f)) = (&e, &fragment) {
-                    let _ = store
-                        .store
-                        .delete(&crate::query::data_path(&dir, &f.path))
-                        .await;
-                }
-                match e {
-                    // Someone created it between our check and our commit.
-                    CommitError::Conflict { .. } if req.exist_ok => {}
-                    CommitError::Conflict { .. } if req.mode == CreateMode::Overwrite => {
-                        let table =
-                            Table::open(&req.name, store, commits, opts, self.read_consistency)
-                                .await?
-                                .ok_or_else(|| Error::TableNotFound {
-                                    name: req.name.clone(),
-                                    at: Some(self.uri.raw.clone()),
-                                })?;
-                        table
-                            .add(req.schema.clone(), req.batches, super::AddMode::Overwrite)
-                            .await?;
-                        return Ok(table);
-                    }
-                    CommitError::Conflict { .. } => {
-                        return Err(Error::TableExists { name: req.name })
-                    }
-                    CommitError::Failed(e) => return Err(e),
-                }
-            }
-        }
-        Table::open(&req.name, store, commits, opts, self.read_consistency)
-            .await?
-            .ok_or_else(|| {
-                Error::internal(format!(
-                    "table '{}' vanished right after it was created",
-                    req.name
-                ))
-            })
+        // Someone may create the table between the look above and the
+        // commit: the change decides then (exists, existOk or overwrite).
+        let done = txn::commit(tref, None, |_| {
+            let change = Change::Create {
+                fragment: fragment.clone(),
+                schema: req.schema.clone(),
+                mode: req.mode,
+                exist_ok: req.exist_ok,
+            };
+            async move { Ok((change, ())) }
+        })
+        .await?;
+        Ok(handle(done.snapshot))
     }
 
     pub async fn drop_table(&self, name: &str) -> Result<()> {
         self.check_open()?;
         check_table_name(name)?;
         let dir = table_dir(&self.store.root, name);
-        let deleted = self.delete_prefix(&dir).await?;
-        self.commits.drop_table(&dir).await?;
-        if deleted == 0 {
+        let existed = self.drop_dir(&dir).await?;
+        if !existed {
             return Err(Error::TableNotFound {
                 name: name.to_string(),
                 at: Some(self.uri.raw.clone()),
@@ -298,16 +273,17 @@ impl Database {
 
     pub async fn drop_all_tables(&self) -> Result<()> {
         for name in self.table_names(None, None).await? {
-            let dir = table_dir(&self.store.root, &name);
-            self.delete_prefix(&dir).await?;
-            self.commits.drop_table(&dir).await?;
+            self.drop_dir(&table_dir(&self.store.root, &name)).await?;
         }
         Ok(())
     }
 
-    /// Deletes every object under `dir`, manifests first, so no reader can
-    /// open a version whose data files are already gone.
-    async fn delete_prefix(&self, dir: &Path) -> Result<usize> {
+    /// Drops one table directory: its versions first (through the commit
+    /// store, so no reader opens a version whose files are already gone and
+    /// a DynamoDB store forgets its items), then every other object.
+    /// Whether anything was there.
+    async fn drop_dir(&self, dir: &Path) -> Result<bool> {
+        let versions = self.commits.drop_table(dir).await?;
         let objects: Vec<Path> = self
             .store
             .store
@@ -319,49 +295,11 @@ impl Database {
                 object_store::Error::NotFound { .. } => Ok(Vec::new()),
                 e => Err(self.store.error(e, format!("Listing {dir}"))),
             })?;
-        let count = objects.len();
-        let (manifests, data): (Vec<Path>, Vec<Path>) = objects
-            .into_iter()
-            .partition(|p| p.as_ref().contains(crate::commit::VERSIONS_DIR));
-        for group in [manifests, data] {
-            if self.store.backend == crate::storage::Backend::Azure {
-                // Azure's batch delete drops SAS query parameters from its
-                // sub-requests; single deletes carry them.
-                let results: Vec<object_store::Result<()>> = futures::stream::iter(group)
-                    .map(|p| async move { self.store.store.delete(&p).await })
-                    .buffer_unordered(8)
-                    .collect()
-                    .await;
-                for r in results {
-                    match r {
-                        Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                        Err(e) => return Err(self.store.error(e, format!("Deleting under {dir}"))),
-                    }
-                }
-                continue;
-            }
-            let stream = futures::stream::iter(group.into_iter().map(Ok)).boxed();
-            let mut results = self.store.store.delete_stream(stream);
-            while let Some(r) = results.next().await {
-                match r {
-                    Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
-                    Err(e) => return Err(self.store.error(e, format!("Deleting under {dir}"))),
-                }
-            }
-        }
+        let count = objects.len() as u64 + versions;
+        self.store.delete_all(objects).await?;
         // A file system keeps the emptied directories, which would still
         // list as a table.
-        if let Some(local) = &self.store.local_dir {
-            let path = dir
-                .parts()
-                .fold(local.clone(), |p, part| p.join(part.as_ref()));
-            match tokio::fs::remove_dir_all(&path).await {
-                Ok(()) => return Ok(count.max(1)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::internal(format!("removing {}: {e}", path.display()))),
-            }
-        }
-        Ok(count)
+        Ok(self.store.remove_local_dir(dir).await? || count > 0)
     }
 }
 

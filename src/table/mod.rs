@@ -1,14 +1,12 @@
-//! The table format: immutable Parquet data files plus one manifest per
-//! version, committed through a [`CommitStore`]. A reader never sees a
-//! partial write: data files are invisible until a manifest names them, and
-//! a manifest appears whole or not at all.
+//! Table handles and the operations on them. Every change is a [`Change`]
+//! committed by the one transaction loop in [`txn`]; reads go to a
+//! [`Snapshot`] of one version. The bytes (manifests, data and deletion
+//! files) are the `format` layer's.
 
+mod cleanup;
 pub mod database;
-pub mod deletion;
-pub mod manifest;
 pub mod ops;
-pub mod vectors;
-pub mod writer;
+pub(crate) mod txn;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,25 +14,26 @@ use std::time::{Duration, Instant};
 
 use arrow_array::{new_null_array, RecordBatch};
 use arrow_schema::{Schema, SchemaRef};
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::ObjectStoreExt;
 use tokio::sync::RwLock;
 
-use crate::commit::{CommitError, CommitStore};
-use crate::error::{Error, Result};
+use crate::commit::CommitStore;
+use crate::error::{Error, Result, StorageErrorKind};
+use crate::format::datafile::write_fragment;
+use crate::format::manifest::{ManifestSummary, Operation, SUMMARY_PREFIX_BYTES};
+use crate::format::{table_dir, Snapshot};
 use crate::query::{self, ScanRequest};
 use crate::storage::{EffectiveOption, StorageOptions, StoreHandle};
-use manifest::{encode_schema, now_ms, Fragment, Manifest, Operation, FORMAT, FORMAT_VERSION};
+use txn::{Change, TableRef};
 
-pub use database::{CreateMode, CreateTableRequest, Database};
+pub use cleanup::{OptimizeOptions, OptimizeStats};
+pub use database::{CreateTableRequest, Database};
+pub use txn::CreateMode;
 
-/// Suffix of a table's directory under the database prefix.
-pub const TABLE_DIR_SUFFIX: &str = ".stowage";
-const DATA_DIR: &str = "data";
-/// Bounded: a writer that keeps losing races reports a conflict instead of
-/// spinning forever.
-const MAX_COMMIT_ATTEMPTS: u32 = 200;
+/// How many times a read of the latest version starts again on a newer
+/// version after a file of its version vanished (a concurrent cleanup).
+const READ_RETRIES: u32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AddMode {
@@ -42,38 +41,31 @@ pub enum AddMode {
     Overwrite,
 }
 
-/// A table version as loaded: its manifest and decoded schema.
-#[derive(Debug)]
-struct Snapshot {
-    manifest: Manifest,
-    schema: SchemaRef,
-}
-
-#[derive(Debug)]
-struct State {
-    snap: Arc<Snapshot>,
+/// Which version a handle reads, as in LanceDB's read-consistency modes.
+#[derive(Debug, Clone)]
+enum HandleState {
+    /// Follows the latest version; `checked` is when it last looked for
+    /// other writers' versions (see `readConsistencyInterval`).
+    Latest {
+        snap: Arc<Snapshot>,
+        checked: Instant,
+    },
     /// Checked out at a fixed version (time travel): reads only.
-    pinned: bool,
-    /// When the latest version was last looked up.
-    checked: Instant,
+    Pinned { snap: Arc<Snapshot> },
 }
 
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OptimizeStats {
-    pub fragments_removed: u64,
-    pub fragments_added: u64,
-    pub old_versions_removed: u64,
-    pub files_removed: u64,
-    pub bytes_removed: u64,
-}
+impl HandleState {
+    fn latest(snap: Arc<Snapshot>) -> Self {
+        HandleState::Latest {
+            snap,
+            checked: Instant::now(),
+        }
+    }
 
-impl State {
-    /// Makes a version this handle just committed its latest, and leaves
-    /// time travel.
-    fn adopt(&mut self, manifest: Manifest, schema: SchemaRef) {
-        self.snap = Arc::new(Snapshot { manifest, schema });
-        self.pinned = false;
-        self.checked = Instant::now();
+    fn snap(&self) -> &Arc<Snapshot> {
+        match self {
+            HandleState::Latest { snap, .. } | HandleState::Pinned { snap } => snap,
+        }
     }
 }
 
@@ -92,15 +84,11 @@ pub struct Table {
     store: StoreHandle,
     commits: Arc<dyn CommitStore>,
     options: Arc<StorageOptions>,
-    state: RwLock<State>,
+    state: RwLock<HandleState>,
     closed: AtomicBool,
     /// LanceDB's readConsistencyInterval: `None` never looks for other
     /// writers' versions, `Some(0)` looks on every read.
     consistency: Option<Duration>,
-}
-
-pub fn table_dir(root: &Path, name: &str) -> Path {
-    root.clone().join(format!("{name}{TABLE_DIR_SUFFIX}"))
 }
 
 impl Table {
@@ -113,28 +101,58 @@ impl Table {
         consistency: Option<Duration>,
     ) -> Result<Option<Table>> {
         let dir = table_dir(&store.root, name);
-        // This handle's uploads end with the handle (and with its connection).
-        let store = StoreHandle {
-            scope: store.scope.child(),
-            ..store
+        let tref = TableRef {
+            name,
+            store: &store,
+            dir: &dir,
+            commits: commits.as_ref(),
         };
-        let Some(snapshot) = load_latest(name, &dir, commits.as_ref()).await? else {
+        let Some(snapshot) = tref.load_latest().await? else {
             return Ok(None);
         };
-        Ok(Some(Table {
-            name: name.to_string(),
-            dir,
+        Ok(Some(Table::with_snapshot(
+            name,
             store,
             commits,
             options,
-            state: RwLock::new(State {
-                snap: Arc::new(snapshot),
-                pinned: false,
-                checked: Instant::now(),
-            }),
+            consistency,
+            Arc::new(snapshot),
+        )))
+    }
+
+    /// A handle on a version this process just committed or loaded.
+    pub(crate) fn with_snapshot(
+        name: &str,
+        store: StoreHandle,
+        commits: Arc<dyn CommitStore>,
+        options: Arc<StorageOptions>,
+        consistency: Option<Duration>,
+        snapshot: Arc<Snapshot>,
+    ) -> Table {
+        Table {
+            name: name.to_string(),
+            dir: snapshot.dir.clone(),
+            // This handle's uploads end with the handle (and with its
+            // connection).
+            store: StoreHandle {
+                scope: store.scope.child(),
+                ..store
+            },
+            commits,
+            options,
+            state: RwLock::new(HandleState::latest(snapshot)),
             closed: AtomicBool::new(false),
             consistency,
-        }))
+        }
+    }
+
+    fn tref(&self) -> TableRef<'_> {
+        TableRef {
+            name: &self.name,
+            store: &self.store,
+            dir: &self.dir,
+            commits: self.commits.as_ref(),
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -177,104 +195,183 @@ impl Table {
         self.check_open()?;
         {
             let st = self.state.read().await;
-            let due = match self.consistency {
-                Some(interval) => !st.pinned && st.checked.elapsed() >= interval,
-                None => false,
+            let due = match (&*st, self.consistency) {
+                (HandleState::Latest { checked, .. }, Some(interval)) => {
+                    checked.elapsed() >= interval
+                }
+                _ => false,
             };
             if !due {
-                return Ok(st.snap.clone());
+                return Ok(st.snap().clone());
             }
         }
+        self.refresh(false).await
+    }
+
+    /// Looks for a newer latest version (unless pinned) and adopts it.
+    /// `force`: look even when the last look is recent.
+    async fn refresh(&self, force: bool) -> Result<Arc<Snapshot>> {
         let mut st = self.state.write().await;
-        if !st.pinned {
-            if let Some(latest) = load_latest_if_newer(
-                &self.name,
-                &self.dir,
-                self.commits.as_ref(),
-                st.snap.manifest.version,
-            )
-            .await?
-            {
-                st.snap = Arc::new(latest);
+        let HandleState::Latest { snap, checked } = &*st else {
+            return Ok(st.snap().clone());
+        };
+        // Another reader may have refreshed while this one waited.
+        let fresh = self.consistency.is_some_and(|i| checked.elapsed() < i);
+        if fresh && !force {
+            return Ok(snap.clone());
+        }
+        let snap = match self.tref().load_latest_if_newer(snap.version()).await? {
+            Some(latest) if latest.manifest.table_id != snap.manifest.table_id => {
+                return Err(Error::TableDropped {
+                    name: self.name.clone(),
+                })
             }
-            st.checked = Instant::now();
+            Some(latest) => Arc::new(latest),
+            None => snap.clone(),
+        };
+        *st = HandleState::latest(snap.clone());
+        Ok(snap)
+    }
+
+    /// Runs a read on the current snapshot. A reader on the latest version
+    /// whose files vanish under it (a concurrent cleanup removed its version
+    /// after a newer one landed) starts again on the newer version; a reader
+    /// pinned to a removed version gets one clear error.
+    async fn read<T, F, Fut>(&self, f: F) -> Result<T>
+    where
+        F: Fn(Arc<Snapshot>) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let mut snap = self.snapshot().await?;
+        let mut attempt = 0;
+        loop {
+            let err = match f(snap.clone()).await {
+                Ok(v) => return Ok(v),
+                Err(e) if is_not_found(&e) => e,
+                Err(e) => return Err(e),
+            };
+            let pinned = matches!(&*self.state.read().await, HandleState::Pinned { .. });
+            if pinned || attempt >= READ_RETRIES {
+                return Err(self.vanished(&snap, err).await);
+            }
+            let next = self.refresh(true).await?;
+            if next.version() == snap.version() {
+                // No newer version: the file is missing for another reason.
+                return Err(self.vanished(&snap, err).await);
+            }
+            snap = next;
+            attempt += 1;
         }
-        Ok(st.snap.clone())
     }
 
-    async fn commit_manifest(&self, manifest: &Manifest) -> Result<(), CommitError> {
-        self.commits
-            .commit(&self.dir, manifest.version, manifest.to_bytes()?)
-            .await
-    }
-
-    /// The latest committed version (after losing a commit race).
-    async fn reload_latest(&self) -> Result<Snapshot> {
-        load_latest(&self.name, &self.dir, self.commits.as_ref())
-            .await?
-            .ok_or_else(|| Error::TableNotFound {
-                name: self.name.clone(),
-                at: Some(self.store.display_uri.clone()),
-            })
-    }
-
-    fn check_writable(&self, st: &State) -> Result<()> {
-        if st.pinned {
-            return Err(Error::invalid_argument(format!(
-                "table '{}' is checked out at version {}; writes need the latest version: call checkoutLatest() (or restore() to make this version the latest)",
-                self.name, st.snap.manifest.version
-            )));
+    /// The error for a read whose file vanished: a removed version says so
+    /// (and what to do); anything else keeps the storage error.
+    async fn vanished(&self, snap: &Snapshot, err: Error) -> Error {
+        match self.commits.load(&self.dir, snap.version()).await {
+            Ok(None) => Error::VersionRemoved {
+                table: self.name.clone(),
+                version: snap.version(),
+            },
+            _ => err,
         }
-        Ok(())
+    }
+
+    /// Commits a change planned on the handle's latest version, and makes
+    /// the committed version the handle's latest.
+    async fn commit<F, Fut, T>(&self, plan: F) -> Result<(u64, T)>
+    where
+        F: FnMut(Option<Arc<Snapshot>>) -> Fut,
+        Fut: std::future::Future<Output = Result<(Change, T)>>,
+    {
+        self.check_open()?;
+        let mut st = self.state.write().await;
+        let base = match &*st {
+            HandleState::Latest { snap, .. } => snap.clone(),
+            HandleState::Pinned { snap } => {
+                return Err(Error::invalid_argument(format!(
+                    "table '{}' is checked out at version {}; writes need the latest version: call checkoutLatest() (or restore() to make this version the latest)",
+                    self.name,
+                    snap.version()
+                )))
+            }
+        };
+        let done = txn::commit(self.tref(), Some(base), plan).await?;
+        let version = done.snapshot.version();
+        *st = HandleState::latest(done.snapshot);
+        Ok((version, done.output))
     }
 
     pub async fn list_versions(&self) -> Result<Vec<VersionInfo>> {
         self.check_open()?;
         let versions = self.commits.list_versions(&self.dir).await?;
-        let mut out = Vec::with_capacity(versions.len());
-        for v in versions {
-            if let Some(bytes) = self.commits.load(&self.dir, v).await? {
-                let m = Manifest::from_bytes(&self.name, &bytes)?;
-                let op = serde_json::to_value(&m.operation)
-                    .ok()
-                    .and_then(|o| o.get("type").and_then(|t| t.as_str()).map(str::to_string))
-                    .unwrap_or_default();
-                out.push(VersionInfo {
-                    version: v,
-                    timestamp_ms: m.timestamp_ms,
-                    operation: op,
-                });
-            }
+        // Summaries only: a short prefix of each manifest, many at a time.
+        let summaries: Vec<Option<ManifestSummary>> = futures::stream::iter(versions)
+            .map(|v| self.summary(v))
+            .buffered(16)
+            .try_collect()
+            .await?;
+        Ok(summaries
+            .into_iter()
+            .flatten()
+            .map(|s| VersionInfo {
+                version: s.version,
+                timestamp_ms: s.timestamp_ms,
+                operation: s.operation.name().to_string(),
+            })
+            .collect())
+    }
+
+    /// The summary of one version; `None` when a cleanup removed it meanwhile.
+    async fn summary(&self, version: u64) -> Result<Option<ManifestSummary>> {
+        let Some(head) = self
+            .commits
+            .load_prefix(&self.dir, version, SUMMARY_PREFIX_BYTES)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if let Some(s) = ManifestSummary::from_prefix(&self.name, &head)? {
+            return Ok(Some(s));
         }
-        Ok(out)
+        match self.commits.load(&self.dir, version).await? {
+            Some(bytes) => ManifestSummary::from_prefix(&self.name, &bytes),
+            None => Ok(None),
+        }
     }
 
     /// Pins reads to `version` (time travel); writes fail until checkoutLatest().
     pub async fn checkout(&self, version: u64) -> Result<()> {
         self.check_open()?;
-        let bytes = self
-            .commits
-            .load(&self.dir, version)
-            .await?
-            .ok_or_else(|| Error::VersionNotFound {
-                table: self.name.clone(),
-                version,
-            })?;
-        let manifest = Manifest::from_bytes(&self.name, &bytes)?;
-        let schema = manifest.schema(&self.name)?;
-        let mut st = self.state.write().await;
-        st.snap = Arc::new(Snapshot { manifest, schema });
-        st.pinned = true;
+        let snap =
+            self.tref()
+                .load_version(version)
+                .await?
+                .ok_or_else(|| Error::VersionNotFound {
+                    table: self.name.clone(),
+                    version,
+                })?;
+        *self.state.write().await = HandleState::Pinned {
+            snap: Arc::new(snap),
+        };
         Ok(())
     }
 
     pub async fn checkout_latest(&self) -> Result<()> {
         self.check_open()?;
-        let latest = self.reload_latest().await?;
+        let latest = self
+            .tref()
+            .load_latest()
+            .await?
+            .ok_or_else(|| Error::TableDropped {
+                name: self.name.clone(),
+            })?;
         let mut st = self.state.write().await;
-        st.snap = Arc::new(latest);
-        st.pinned = false;
-        st.checked = Instant::now();
+        if latest.manifest.table_id != st.snap().manifest.table_id {
+            return Err(Error::TableDropped {
+                name: self.name.clone(),
+            });
+        }
+        *st = HandleState::latest(Arc::new(latest));
         Ok(())
     }
 
@@ -283,48 +380,35 @@ impl Table {
         if let Some(v) = version {
             self.checkout(v).await?;
         }
-        let mut st = self.state.write().await;
-        let source = st.snap.clone();
-        let from = source.manifest.version;
-        for attempt in 0..MAX_COMMIT_ATTEMPTS {
-            let latest = self.reload_latest().await?;
-            let manifest = Manifest {
-                version: latest.manifest.version + 1,
-                timestamp_ms: now_ms(),
-                operation: Operation::Restore { from_version: from },
-                next_fragment_id: latest
-                    .manifest
-                    .next_fragment_id
-                    .max(source.manifest.next_fragment_id),
-                ..source.manifest.clone()
-            };
-            let v = manifest.version;
-            match self.commit_manifest(&manifest).await {
-                Ok(()) => {
-                    st.adopt(manifest, source.schema.clone());
-                    return Ok(v);
-                }
-                Err(CommitError::Conflict { .. }) => tokio::time::sleep(backoff(attempt)).await,
-                Err(CommitError::Failed(e)) => return Err(e),
-            }
-        }
-        Err(Error::CommitConflict {
-            table: self.name.clone(),
-            version: from,
-            reason: "restore kept losing races with other writers".into(),
-        })
+        self.check_open()?;
+        let source = self.state.read().await.snap().clone();
+        // Back to following the latest: the restore commits on top of it.
+        self.checkout_latest().await?;
+        let (v, ()) = self
+            .commit(|_| {
+                let source = source.manifest.clone();
+                async move { Ok((Change::Restore { source }, ())) }
+            })
+            .await?;
+        Ok(v)
     }
 
     pub async fn delete(&self, predicate: &str) -> Result<u64> {
-        let pred = predicate.to_string();
-        self.run_rewrite(|store, dir, base| {
-            let pred = pred.clone();
-            async move {
-                Ok((
-                    ops::plan_delete(&store, &dir, &base.manifest, &base.schema, &pred).await?,
-                    (),
-                ))
-            }
+        self.commit(|base| async move {
+            let base = txn_base(base)?;
+            Ok((
+                Change::Rewrite(
+                    ops::plan_delete(
+                        &base.store,
+                        &base.dir,
+                        &base.manifest,
+                        &base.schema,
+                        predicate,
+                    )
+                    .await?,
+                ),
+                (),
+            ))
         })
         .await
         .map(|(v, _)| v)
@@ -336,25 +420,23 @@ impl Table {
         predicate: Option<&str>,
         assignments: Vec<(String, String)>,
     ) -> Result<(u64, u64)> {
-        let pred = predicate.map(str::to_string);
-        self.run_rewrite(|store, dir, base| {
-            let (pred, assignments) = (pred.clone(), assignments.clone());
-            async move {
-                let rw = ops::plan_update(
-                    &store,
-                    &dir,
-                    &base.manifest,
-                    &base.schema,
-                    pred.as_deref(),
-                    &assignments,
-                )
-                .await?;
-                let rows = match rw.operation {
-                    Some(Operation::Update { rows }) => rows,
-                    _ => 0,
-                };
-                Ok((rw, rows))
-            }
+        let assignments = &assignments;
+        self.commit(|base| async move {
+            let base = txn_base(base)?;
+            let rw = ops::plan_update(
+                &base.store,
+                &base.dir,
+                &base.manifest,
+                &base.schema,
+                predicate,
+                assignments,
+            )
+            .await?;
+            let rows = match rw.operation {
+                Some(Operation::Update { rows }) => rows,
+                _ => 0,
+            };
+            Ok((Change::Rewrite(rw), rows))
         })
         .await
     }
@@ -366,42 +448,41 @@ impl Table {
         batches: Vec<RecordBatch>,
     ) -> Result<(u64, ops::MergeStats)> {
         let schema = self.schema().await?;
-        let batches = Arc::new(conform(&batches, &schema)?);
-        self.run_rewrite(|store, dir, base| {
-            let (on, batches, schema) = (on.clone(), batches.clone(), schema.clone());
-            async move {
-                if base.schema.fields() != schema.fields() {
-                    return Err(Error::CommitConflict {
-                        table: dir.to_string(),
-                        version: base.manifest.version,
-                        reason: "the table's schema changed while merging; read it again and retry"
-                            .into(),
-                    });
-                }
-                ops::plan_merge(
-                    &store,
-                    &dir,
-                    &base.manifest,
-                    &base.schema,
-                    &on,
-                    flags,
-                    &batches,
-                )
-                .await
+        let batches = &conform(&batches, &schema)?;
+        let (on, schema) = (&on, &schema);
+        self.commit(|base| async move {
+            let base = txn_base(base)?;
+            if base.schema.fields() != schema.fields() {
+                return Err(Error::CommitConflict {
+                    table: base.dir.to_string(),
+                    version: base.version(),
+                    reason: "the table's schema changed while merging; read it again and retry"
+                        .into(),
+                });
             }
+            let (rw, stats) = ops::plan_merge(
+                &base.store,
+                &base.dir,
+                &base.manifest,
+                &base.schema,
+                on,
+                flags,
+                batches,
+            )
+            .await?;
+            Ok((Change::Rewrite(rw), stats))
         })
         .await
     }
 
-    /// Compacts small files, then removes versions committed before
-    /// `cutoff_ms` (never the latest) and files no retained version needs.
-    /// Files younger than the cutoff are kept even when unreferenced: they
-    /// may belong to a writer that has not committed yet.
-    pub async fn optimize(&self, cutoff_ms: u64) -> Result<OptimizeStats> {
-        let mut stats = OptimizeStats::default();
+    /// Compacts small files, then removes old versions and the files no
+    /// remaining version needs (see [`cleanup`] for what is kept).
+    pub async fn optimize(&self, opts: OptimizeOptions) -> Result<OptimizeStats> {
         let (_, compacted) = self
-            .run_rewrite(|store, dir, base| async move {
-                let rw = ops::plan_compact(&store, &dir, &base.manifest, &base.schema).await?;
+            .commit(|base| async move {
+                let base = txn_base(base)?;
+                let rw =
+                    ops::plan_compact(&base.store, &base.dir, &base.manifest, &base.schema).await?;
                 let counts = match rw.operation {
                     Some(Operation::Compact {
                         fragments_removed,
@@ -409,104 +490,13 @@ impl Table {
                     }) => (fragments_removed, fragments_added),
                     _ => (0, 0),
                 };
-                Ok((rw, counts))
+                Ok((Change::Rewrite(rw), counts))
             })
             .await?;
+        let latest = self.snapshot().await?.version();
+        let mut stats = cleanup::run(self.tref(), latest, &opts).await?;
         (stats.fragments_removed, stats.fragments_added) = compacted;
-
-        let latest = self.snapshot().await?.manifest.version;
-        let mut referenced = std::collections::HashSet::new();
-        for v in self.commits.list_versions(&self.dir).await? {
-            let Some(bytes) = self.commits.load(&self.dir, v).await? else {
-                continue;
-            };
-            let m = Manifest::from_bytes(&self.name, &bytes)?;
-            if v < latest && m.timestamp_ms < cutoff_ms {
-                self.commits.delete_version(&self.dir, v).await?;
-                stats.old_versions_removed += 1;
-                continue;
-            }
-            for f in &m.fragments {
-                referenced.insert(f.path.clone());
-                if let Some(d) = &f.deletion {
-                    referenced.insert(d.path.clone());
-                }
-            }
-        }
-        for sub in [DATA_DIR, deletion::DELETIONS_DIR] {
-            let prefix = self.dir.clone().join(sub);
-            let objects: Vec<object_store::ObjectMeta> = self
-                .store
-                .store
-                .list(Some(&prefix))
-                .try_collect()
-                .await
-                .map_err(|e| self.store.error(e, format!("Listing {prefix}")))?;
-            for o in objects {
-                let rel = format!("{sub}/{}", o.location.filename().unwrap_or_default());
-                let old = (o.last_modified.timestamp_millis().max(0) as u64) < cutoff_ms;
-                if !referenced.contains(&rel) && old {
-                    match self.store.store.delete(&o.location).await {
-                        Ok(()) | Err(object_store::Error::NotFound { .. }) => {
-                            stats.files_removed += 1;
-                            stats.bytes_removed += o.size;
-                        }
-                        Err(e) => {
-                            return Err(self.store.error(e, format!("Deleting {}", o.location)))
-                        }
-                    }
-                }
-            }
-        }
         Ok(stats)
-    }
-
-    /// Plans a rewrite on the current version and commits it, re-applying
-    /// it (or re-planning it) on conflicts. Returns the committed version.
-    async fn run_rewrite<F, Fut, T>(&self, plan: F) -> Result<(u64, T)>
-    where
-        F: Fn(StoreHandle, Path, Arc<Snapshot>) -> Fut,
-        Fut: std::future::Future<Output = Result<(ops::Rewrite, T)>>,
-    {
-        self.check_open()?;
-        let mut st = self.state.write().await;
-        self.check_writable(&st)?;
-        let mut base = st.snap.clone();
-        let (mut rw, mut out) = plan(self.store.clone(), self.dir.clone(), base.clone()).await?;
-        for attempt in 0..MAX_COMMIT_ATTEMPTS {
-            if rw.is_empty() {
-                return Ok((base.manifest.version, out));
-            }
-            let Some(manifest) = rw.apply(&base.manifest, &base.schema)? else {
-                // Another writer changed a file this change touched: run the
-                // operation again on the new version.
-                ops::discard(&self.store, &self.dir, &rw).await;
-                (rw, out) = plan(self.store.clone(), self.dir.clone(), base.clone()).await?;
-                continue;
-            };
-            let v = manifest.version;
-            match self.commit_manifest(&manifest).await {
-                Ok(()) => {
-                    st.adopt(manifest, base.schema.clone());
-                    return Ok((v, out));
-                }
-                Err(CommitError::Conflict { .. }) => {
-                    base = Arc::new(self.reload_latest().await?);
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
-                // Outcome unknown: the files may be referenced; keep them
-                // (optimize() removes unreferenced ones later).
-                Err(CommitError::Failed(e)) => return Err(e),
-            }
-        }
-        ops::discard(&self.store, &self.dir, &rw).await;
-        Err(Error::CommitConflict {
-            table: self.name.clone(),
-            version: base.manifest.version + 1,
-            reason: format!(
-                "gave up after {MAX_COMMIT_ATTEMPTS} attempts; too many concurrent writers"
-            ),
-        })
     }
 
     pub async fn schema(&self) -> Result<SchemaRef> {
@@ -514,31 +504,37 @@ impl Table {
     }
 
     pub async fn version(&self) -> Result<u64> {
-        Ok(self.snapshot().await?.manifest.version)
+        Ok(self.snapshot().await?.version())
     }
 
     /// Counts rows; without a filter the manifest answers (no data read).
     pub async fn count_rows(&self, filter: Option<&str>) -> Result<u64> {
-        let snap = self.snapshot().await?;
         match filter.filter(|f| !f.trim().is_empty()) {
-            None => Ok(snap.manifest.rows()),
+            None => Ok(self.snapshot().await?.manifest.rows()),
             Some(sql) => {
-                query::count(&self.store, &self.dir, &snap.manifest, &snap.schema, sql).await
+                self.read(|s| async move {
+                    query::count(&s.store, &s.dir, &s.manifest, &s.schema, sql).await
+                })
+                .await
             }
         }
     }
 
     pub async fn scan(&self, req: &ScanRequest) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-        let snap = self.snapshot().await?;
-        query::scan(&self.store, &self.dir, &snap.manifest, &snap.schema, req).await
+        self.read(
+            |s| async move { query::scan(&s.store, &s.dir, &s.manifest, &s.schema, req).await },
+        )
+        .await
     }
 
     pub async fn vector_search(
         &self,
         req: &query::vector::VectorRequest,
     ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-        let snap = self.snapshot().await?;
-        query::vector::search(&self.store, &self.dir, &snap.manifest, &snap.schema, req).await
+        self.read(|s| async move {
+            query::vector::search(&s.store, &s.dir, &s.manifest, &s.schema, req).await
+        })
+        .await
     }
 
     /// Appends or overwrites; returns the committed version.
@@ -555,194 +551,56 @@ impl Table {
             AddMode::Overwrite => incoming,
         };
         let batches = conform(&batches, &schema)?;
-        let fragment = self.write_fragment(&schema, &batches).await?;
-        let result = self.commit_loop(mode, &schema, fragment.clone()).await;
-        // Only a commit known not to have happened (it lost every race)
-        // leaves the file unreferenced for sure. After any other failure the
-        // outcome may be unknown (an answer lost in flight), and deleting a
-        // file a committed version names would corrupt the table: optimize()
-        // removes truly unreferenced files later.
-        if matches!(result, Err(Error::CommitConflict { .. })) {
-            if let Some(f) = &fragment {
-                let _ = self
-                    .store
-                    .store
-                    .delete(&query::data_path(&self.dir, &f.path))
-                    .await;
-            }
-        }
-        result
-    }
-
-    async fn write_fragment(
-        &self,
-        schema: &SchemaRef,
-        batches: &[RecordBatch],
-    ) -> Result<Option<Fragment>> {
-        write_fragment(&self.store, &self.dir, schema, batches).await
-    }
-
-    async fn commit_loop(
-        &self,
-        mode: AddMode,
-        schema: &SchemaRef,
-        fragment: Option<Fragment>,
-    ) -> Result<u64> {
-        let mut state = self.state.write().await;
-        self.check_writable(&state)?;
-        let mut base = state.snap.clone();
-        for attempt in 0..MAX_COMMIT_ATTEMPTS {
-            if mode == AddMode::Append && base.schema.fields() != schema.fields() {
-                return Err(Error::CommitConflict {
-                    table: self.name.clone(),
-                    version: base.manifest.version,
-                    reason: "another writer replaced the table's schema while this append was in flight; read the new schema and retry".into(),
-                });
-            }
-            let manifest = next_manifest(&base.manifest, mode, schema, fragment.clone())?;
-            let version = manifest.version;
-            match self.commit_manifest(&manifest).await {
-                Ok(()) => {
-                    state.adopt(manifest, schema.clone());
-                    return Ok(version);
+        // Written once: an append or overwrite rebases onto any version, so
+        // the plan never runs twice.
+        let fragment = write_fragment(&self.store, &self.dir, &schema, &batches).await?;
+        let (v, ()) = self
+            .commit(|_| {
+                let (fragment, schema) = (fragment.clone(), schema.clone());
+                async move {
+                    let change = match mode {
+                        AddMode::Append => Change::Append { fragment, schema },
+                        AddMode::Overwrite => Change::Overwrite { fragment, schema },
+                    };
+                    Ok((change, ()))
                 }
-                Err(CommitError::Conflict { .. }) => {
-                    // Appends and overwrites rebase cleanly onto whatever won.
-                    base = Arc::new(self.reload_latest().await?);
-                    tokio::time::sleep(backoff(attempt)).await;
-                }
-                Err(CommitError::Failed(e)) => return Err(e),
-            }
-        }
-        Err(Error::CommitConflict {
-            table: self.name.clone(),
-            version: base.manifest.version + 1,
-            reason: format!(
-                "gave up after {MAX_COMMIT_ATTEMPTS} attempts; too many concurrent writers"
-            ),
-        })
+            })
+            .await?;
+        Ok(v)
     }
 }
 
-/// Jittered exponential backoff, so racing writers spread out.
-fn backoff(attempt: u32) -> Duration {
-    // Full jitter up to a cap that grows with the losses, so a writer that
-    // keeps losing spreads out further instead of starving (8 writers on a
-    // slow DynamoDB commit path lost 40 races in a row with a 500 ms cap).
-    let cap_ms = (5u64 << attempt.min(8)).min(1000);
-    Duration::from_millis(rand::random_range(1..=cap_ms))
-}
-
-pub(crate) async fn write_fragment(
-    store: &StoreHandle,
-    dir: &Path,
-    schema: &SchemaRef,
-    batches: &[RecordBatch],
-) -> Result<Option<Fragment>> {
-    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
-    if rows == 0 {
-        return Ok(None);
-    }
-    let rel = format!("{DATA_DIR}/{}.parquet", uuid::Uuid::new_v4());
-    let path = query::data_path(dir, &rel);
-    let size = writer::write_data_file(store, &path, schema.clone(), batches).await?;
-    Ok(Some(Fragment {
-        id: 0,
-        path: rel,
-        rows: rows as u64,
-        size_bytes: size,
-        deletion: None,
-    }))
-}
-
-fn next_manifest(
-    base: &Manifest,
-    mode: AddMode,
-    schema: &SchemaRef,
-    fragment: Option<Fragment>,
-) -> Result<Manifest> {
-    let mut next_id = base.next_fragment_id;
-    let mut fragments = match mode {
-        AddMode::Append => base.fragments.clone(),
-        AddMode::Overwrite => Vec::new(),
-    };
-    let mut rows = 0;
-    if let Some(mut f) = fragment {
-        f.id = next_id;
-        next_id += 1;
-        rows = f.rows;
-        fragments.push(f);
-    }
-    Ok(Manifest {
-        format: FORMAT.into(),
-        format_version: FORMAT_VERSION,
-        version: base.version + 1,
-        timestamp_ms: now_ms(),
-        operation: match mode {
-            AddMode::Append => Operation::Append { rows },
-            AddMode::Overwrite => Operation::Overwrite { rows },
-        },
-        schema: encode_schema(schema)?,
-        fragments,
-        next_fragment_id: next_id,
+/// Every change but a create is planned on an existing version.
+fn txn_base(base: Option<Arc<Snapshot>>) -> Result<Arc<Snapshot>> {
+    base.ok_or_else(|| {
+        Error::internal("a change to an existing table was planned without a base version")
     })
 }
 
-pub(crate) fn first_manifest(schema: &SchemaRef, fragment: Option<Fragment>) -> Result<Manifest> {
-    let rows = fragment.as_ref().map(|f| f.rows).unwrap_or(0);
-    let fragments: Vec<Fragment> = fragment.into_iter().collect();
-    Ok(Manifest {
-        format: FORMAT.into(),
-        format_version: FORMAT_VERSION,
-        version: 1,
-        timestamp_ms: now_ms(),
-        operation: Operation::Create { rows },
-        schema: encode_schema(schema)?,
-        next_fragment_id: fragments.len() as u64,
-        fragments,
-    })
+fn is_not_found(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Storage {
+            kind: StorageErrorKind::NotFound,
+            ..
+        }
+    )
 }
 
-/// The latest version, loaded only when it is newer than `known`.
-async fn load_latest_if_newer(
-    name: &str,
-    dir: &Path,
-    commits: &dyn CommitStore,
-    known: u64,
-) -> Result<Option<Snapshot>> {
-    match commits.latest_version(dir).await? {
-        Some(v) if v > known => load_version(name, dir, commits, v).await,
-        _ => Ok(None),
+impl Operation {
+    /// The operation's name as `listVersions()` shows it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operation::Create { .. } => "create",
+            Operation::Overwrite { .. } => "overwrite",
+            Operation::Append { .. } => "append",
+            Operation::Delete { .. } => "delete",
+            Operation::Update { .. } => "update",
+            Operation::Merge { .. } => "merge",
+            Operation::Restore { .. } => "restore",
+            Operation::Compact { .. } => "compact",
+        }
     }
-}
-
-async fn load_latest(
-    name: &str,
-    dir: &Path,
-    commits: &dyn CommitStore,
-) -> Result<Option<Snapshot>> {
-    let Some(version) = commits.latest_version(dir).await? else {
-        return Ok(None);
-    };
-    load_version(name, dir, commits, version).await
-}
-
-async fn load_version(
-    name: &str,
-    dir: &Path,
-    commits: &dyn CommitStore,
-    version: u64,
-) -> Result<Option<Snapshot>> {
-    let bytes = commits
-        .load(dir, version)
-        .await?
-        .ok_or_else(|| Error::Corrupt {
-            table: name.to_string(),
-            reason: format!("version {version} was listed but its manifest cannot be read"),
-        })?;
-    let manifest = Manifest::from_bytes(name, &bytes)?;
-    let schema = manifest.schema(name)?;
-    Ok(Some(Snapshot { manifest, schema }))
 }
 
 /// Lines incoming batches up with the table schema: columns by name, types

@@ -5,18 +5,17 @@
 //! version (re-evaluating its predicate), which is what a serial execution
 //! would have done.
 
-use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, UInt64Array};
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::SchemaRef;
 use object_store::path::Path;
-use object_store::ObjectStoreExt;
 use std::collections::HashMap;
 
-use super::deletion;
-use super::manifest::{
-    encode_schema, now_ms, Fragment, Manifest, Operation, FORMAT, FORMAT_VERSION,
-};
 use crate::error::{Error, Result};
-use crate::query::{self, filter, Slice, ROW_ID};
+use crate::format::datafile::write_fragment;
+use crate::format::deletion;
+use crate::format::manifest::{Fragment, Manifest, Operation};
+use crate::format::row_offsets;
+use crate::query::{self, filter, Slice};
 use crate::storage::StoreHandle;
 
 /// A change computed against a base version.
@@ -47,13 +46,12 @@ impl Rewrite {
         files
     }
 
-    /// The manifest after this change, or `None` when `base` changed a
-    /// fragment this rewrite touched (the rewrite is stale).
-    pub fn apply(&self, base: &Manifest, schema: &SchemaRef) -> Result<Option<Manifest>> {
-        for t in &self.touched {
-            if !base.fragments.iter().any(|f| f == t) {
-                return Ok(None);
-            }
+    /// The fragments after this change on `base` and the next fragment id,
+    /// or `None` when `base` changed a fragment this rewrite touched (the
+    /// rewrite is stale and must be planned again).
+    pub fn apply(&self, base: &Manifest) -> Option<(Vec<Fragment>, u64)> {
+        if !self.touched.iter().all(|t| base.fragments.contains(t)) {
+            return None;
         }
         let mut fragments = Vec::with_capacity(base.fragments.len() + self.added.len());
         for f in &base.fragments {
@@ -70,19 +68,7 @@ impl Rewrite {
             next_id += 1;
             fragments.push(f);
         }
-        Ok(Some(Manifest {
-            format: FORMAT.into(),
-            format_version: FORMAT_VERSION,
-            version: base.version + 1,
-            timestamp_ms: now_ms(),
-            operation: self
-                .operation
-                .clone()
-                .unwrap_or(Operation::Update { rows: 0 }),
-            schema: encode_schema(schema)?,
-            fragments,
-            next_fragment_id: next_id,
-        }))
+        Some((fragments, next_id))
     }
 }
 
@@ -119,18 +105,6 @@ async fn delete_offsets(
     Ok(())
 }
 
-fn offsets_of(batch: &RecordBatch) -> Result<Vec<u32>> {
-    let ids = batch
-        .column_by_name(ROW_ID)
-        .and_then(|c| c.as_any().downcast_ref::<UInt64Array>())
-        .ok_or_else(|| Error::internal("row ids missing"))?;
-    Ok(ids
-        .values()
-        .iter()
-        .map(|id| (*id & 0xffff_ffff) as u32)
-        .collect())
-}
-
 fn all_columns(schema: &SchemaRef) -> Vec<usize> {
     (0..schema.fields().len()).collect()
 }
@@ -161,7 +135,7 @@ pub(crate) async fn plan_delete(
         for b in query::read_slice(store, dir, schema, &slice, &idx, true).await? {
             let mask = filter::evaluate(sql, &e, &b)?;
             let hit = arrow_select::filter::filter_record_batch(&b, &mask)?;
-            offsets.extend(offsets_of(&hit)?);
+            offsets.extend(row_offsets(&hit)?);
         }
         deleted += offsets.len() as u64;
         delete_offsets(store, dir, frag, &offsets, &mut rw).await?;
@@ -219,7 +193,7 @@ pub(crate) async fn plan_update(
             if hit.num_rows() == 0 {
                 continue;
             }
-            offsets.extend(offsets_of(&hit)?);
+            offsets.extend(row_offsets(&hit)?);
             let mut cols: Vec<ArrayRef> = (0..schema.fields().len())
                 .map(|i| hit.column(i).clone())
                 .collect();
@@ -254,7 +228,7 @@ pub(crate) async fn plan_update(
         delete_offsets(store, dir, frag, &offsets, &mut rw).await?;
     }
     let rows: u64 = updated.iter().map(|b| b.num_rows() as u64).sum();
-    if let Some(f) = super::write_fragment(store, dir, schema, &updated).await? {
+    if let Some(f) = write_fragment(store, dir, schema, &updated).await? {
         rw.added.push(f);
     }
     rw.operation = Some(Operation::Update { rows });
@@ -342,7 +316,7 @@ pub(crate) async fn plan_merge(
                 .map(|i| b.column(sorted.binary_search(i).unwrap_or(0)).clone())
                 .collect();
             let keys = converter.convert_columns(&cols)?;
-            let offs = offsets_of(&b)?;
+            let offs = row_offsets(&b)?;
             for (r, off) in offs.iter().enumerate() {
                 let null = cols.iter().any(|c| c.is_null(r));
                 let hit = if null {
@@ -385,7 +359,7 @@ pub(crate) async fn plan_merge(
         .collect();
     let to_write = arrow_select::filter::filter_record_batch(&source, &keep)?;
     stats.inserted = to_write.num_rows() as u64 - stats.updated;
-    if let Some(f) = super::write_fragment(store, dir, schema, &[to_write]).await? {
+    if let Some(f) = write_fragment(store, dir, schema, &[to_write]).await? {
         rw.added.push(f);
     }
     rw.operation = Some(Operation::Merge {
@@ -394,13 +368,6 @@ pub(crate) async fn plan_merge(
         deleted: stats.deleted,
     });
     Ok((rw, stats))
-}
-
-/// Deletes what an abandoned rewrite wrote.
-pub(crate) async fn discard(store: &StoreHandle, dir: &Path, rw: &Rewrite) {
-    for f in rw.written_files() {
-        let _ = store.store.delete(&query::data_path(dir, &f)).await;
-    }
 }
 
 /// Data files smaller than this (live rows) are merged by compaction.
@@ -441,7 +408,7 @@ pub(crate) async fn plan_compact(
             pending.push(b);
             if pending_rows >= COMPACT_TARGET_ROWS {
                 if let Some(f) =
-                    super::write_fragment(store, dir, schema, &std::mem::take(&mut pending)).await?
+                    write_fragment(store, dir, schema, &std::mem::take(&mut pending)).await?
                 {
                     rw.added.push(f);
                 }
@@ -451,7 +418,7 @@ pub(crate) async fn plan_compact(
         rw.touched.push((*frag).clone());
         rw.replaced.insert(frag.id, None);
     }
-    if let Some(f) = super::write_fragment(store, dir, schema, &pending).await? {
+    if let Some(f) = write_fragment(store, dir, schema, &pending).await? {
         rw.added.push(f);
     }
     rw.operation = Some(Operation::Compact {

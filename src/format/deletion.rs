@@ -5,9 +5,9 @@ use bytes::Bytes;
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 
+use super::data_path;
 use super::manifest::Deletion;
 use crate::error::{Error, Result};
-use crate::query::data_path;
 use crate::storage::StoreHandle;
 
 pub const DELETIONS_DIR: &str = "_deletions";

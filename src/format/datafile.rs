@@ -1,16 +1,24 @@
-//! Writes Parquet data files. Small files go up in one PUT; large ones
-//! stream through a multipart upload whose parts are cut as the encoder
+//! Data files: plain Parquet, written and read here.
+//!
+//! Writes: small files go up in one PUT; large ones stream through a multipart upload whose parts are cut as the encoder
 //! produces bytes, so memory stays near one row group plus the parts in
 //! flight. A failed write aborts its upload: no part is left behind.
 
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, SchemaRef};
 use bytes::Bytes;
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
+use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{MultipartUpload, ObjectStoreExt, PutPayload, UploadPart};
-use parquet::arrow::ArrowWriter;
+// ParquetObjectReader is deprecated upstream in favour of hand-written
+// AsyncFileReaders; it still does exactly what we need (ranged GETs through
+// object_store), so we keep it until a replacement lands.
+#[allow(deprecated)]
+use parquet::arrow::async_reader::ParquetObjectReader;
+use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
+use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::Compression;
 use parquet::file::properties::{WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
@@ -18,6 +26,9 @@ use parquet::schema::types::ColumnPath;
 use crate::error::{Error, Result};
 use crate::storage::cancel::InFlight;
 use crate::storage::StoreHandle;
+
+use super::manifest::Fragment;
+use super::{data_path, DATA_DIR};
 
 const ROW_GROUP_ROWS: usize = 64 * 1024;
 
@@ -228,4 +239,100 @@ async fn encode_and_upload(
         }
     }
     Ok(written)
+}
+
+/// Which rows of a data file to decode.
+#[derive(Default)]
+pub struct RowSpec {
+    pub selection: Option<parquet::arrow::arrow_reader::RowSelection>,
+    pub offset: u64,
+    pub limit: Option<u64>,
+}
+
+/// Rows per decoded batch.
+const BATCH_ROWS: usize = 8192;
+
+/// Decodes columns `idx` (table-schema indices, sorted, unique) of the rows
+/// `rows` selects of one data file, converted to the manifest's types (see
+/// [`super::vectors`]). One `Vec<ArrayRef>` per decoded batch.
+pub async fn read_columns(
+    store: &StoreHandle,
+    table_dir: &Path,
+    schema: &SchemaRef,
+    frag: &Fragment,
+    idx: &[usize],
+    rows: RowSpec,
+) -> Result<Vec<Vec<ArrayRef>>> {
+    let path = data_path(table_dir, &frag.path);
+    #[allow(deprecated)]
+    let reader =
+        ParquetObjectReader::new(store.store.clone(), path.clone()).with_file_size(frag.size_bytes);
+    let builder = ParquetRecordBatchStreamBuilder::new(reader)
+        .await
+        .map_err(|e| map_parquet(store, e, &path))?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), idx.iter().copied());
+    let mut builder = builder.with_projection(mask).with_batch_size(BATCH_ROWS);
+    if let Some(sel) = rows.selection {
+        builder = builder.with_row_selection(sel);
+    }
+    if rows.offset > 0 {
+        builder = builder.with_offset(rows.offset as usize);
+    }
+    if let Some(l) = rows.limit {
+        builder = builder.with_limit(l as usize);
+    }
+    let stream = builder.build().map_err(|e| map_parquet(store, e, &path))?;
+    let batches: Vec<RecordBatch> = stream
+        .try_collect()
+        .await
+        .map_err(|e| map_parquet(store, e, &path))?;
+    batches
+        .into_iter()
+        .map(|b| {
+            b.columns()
+                .iter()
+                .zip(idx)
+                .map(|(c, i)| super::vectors::from_storage(c.clone(), schema.field(*i).data_type()))
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect()
+}
+
+fn map_parquet(store: &StoreHandle, e: parquet::errors::ParquetError, path: &Path) -> Error {
+    match e {
+        parquet::errors::ParquetError::External(inner) => {
+            match inner.downcast::<object_store::Error>() {
+                Ok(os) => store.error(*os, format!("Reading data file {path}")),
+                Err(other) => Error::internal(format!(
+                    "reading {path}: {}",
+                    store.redact(&other.to_string())
+                )),
+            }
+        }
+        other => Error::internal(format!("reading {path}: {other}")),
+    }
+}
+
+/// Writes `batches` as a new data file of the table at `dir`; `None` when
+/// there are no rows. The fragment's id is assigned at commit.
+pub async fn write_fragment(
+    store: &StoreHandle,
+    dir: &Path,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<Option<Fragment>> {
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if rows == 0 {
+        return Ok(None);
+    }
+    let rel = format!("{DATA_DIR}/{}.parquet", uuid::Uuid::new_v4());
+    let path = data_path(dir, &rel);
+    let size = write_data_file(store, &path, schema.clone(), batches).await?;
+    Ok(Some(Fragment {
+        id: 0,
+        path: rel,
+        rows: rows as u64,
+        size_bytes: size,
+        deletion: None,
+    }))
 }

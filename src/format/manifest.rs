@@ -20,6 +20,13 @@ pub struct Manifest {
     pub version: u64,
     pub timestamp_ms: u64,
     pub operation: Operation,
+    /// The table's identity, fixed when version 1 is created: a table that
+    /// is dropped and created again under the same name gets a new id, so a
+    /// handle of the old table can never commit into the new one's history.
+    /// Absent in tables written before it existed. Kept ahead of `schema`
+    /// so a [`ManifestSummary`] can be read from a short prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_id: Option<String>,
     /// The Arrow schema as an IPC stream (schema message, no batches), base64.
     pub schema: String,
     pub fragments: Vec<Fragment>,
@@ -123,6 +130,57 @@ impl Manifest {
     }
 }
 
+/// What `listVersions()` shows of a version: the fields a manifest stores
+/// ahead of its schema and fragment list, so they can be read from a short
+/// prefix of the object whatever the size of the table (a manifest's size
+/// grows with its fragment list; reading every manifest whole made listing
+/// quadratic in the number of versions of an append-only table).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct ManifestSummary {
+    pub version: u64,
+    pub timestamp_ms: u64,
+    pub operation: Operation,
+    #[serde(default)]
+    pub table_id: Option<String>,
+}
+
+/// How many leading bytes of a manifest hold its summary (with room to spare:
+/// the fields before `schema` take about 250 bytes).
+pub const SUMMARY_PREFIX_BYTES: u64 = 2048;
+
+impl ManifestSummary {
+    /// Parses the summary from the leading bytes of a manifest (or from the
+    /// whole of it). `None` when the prefix is too short to hold it.
+    pub fn from_prefix(table: &str, bytes: &[u8]) -> Result<Option<Self>> {
+        let corrupt = |e: String| Error::Corrupt {
+            table: table.to_string(),
+            reason: format!("unreadable manifest: {e}"),
+        };
+        if let Ok(whole) = serde_json::from_slice::<ManifestSummary>(bytes) {
+            return Ok(Some(whole));
+        }
+        // The writer serializes the fields in declaration order, and no key
+        // or value before `schema` contains the text `"schema"`: cut there and
+        // close the object.
+        let Some(at) = find(bytes, b"\"schema\"") else {
+            return Ok(None);
+        };
+        let head = &bytes[..at];
+        let Some(comma) = head.iter().rposition(|b| *b == b',') else {
+            return Err(corrupt("no fields before the schema".into()));
+        };
+        let mut text = head[..comma].to_vec();
+        text.push(b'}');
+        serde_json::from_slice::<ManifestSummary>(&text)
+            .map(Some)
+            .map_err(|e| corrupt(e.to_string()))
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
 pub fn encode_schema(schema: &Schema) -> Result<String> {
     let mut buf = Vec::new();
     {
@@ -181,11 +239,66 @@ mod tests {
                 }),
             }],
             next_fragment_id: 1,
+            table_id: Some("5b0c".into()),
         };
         let back = Manifest::from_bytes("t", &m.to_bytes().unwrap()).unwrap();
         assert_eq!(back, m);
         assert_eq!(back.schema("t").unwrap().as_ref(), &schema);
         assert_eq!(back.rows(), 1);
+    }
+
+    #[test]
+    fn summary_reads_from_a_prefix() {
+        let schema = Schema::new(vec![Field::new("id", DataType::Int64, true)]);
+        let mut m = Manifest {
+            format: FORMAT.into(),
+            format_version: FORMAT_VERSION,
+            version: 9,
+            timestamp_ms: 42,
+            operation: Operation::Merge {
+                inserted: 1,
+                updated: 2,
+                deleted: 3,
+            },
+            table_id: Some("abc".into()),
+            schema: encode_schema(&schema).unwrap(),
+            fragments: Vec::new(),
+            next_fragment_id: 0,
+        };
+        for i in 0..2000 {
+            m.fragments.push(Fragment {
+                id: i,
+                path: format!("data/{i}.parquet"),
+                rows: 1,
+                size_bytes: 1,
+                deletion: None,
+            });
+        }
+        let bytes = m.to_bytes().unwrap();
+        assert!(bytes.len() as u64 > 10 * SUMMARY_PREFIX_BYTES);
+        let want = ManifestSummary {
+            version: 9,
+            timestamp_ms: 42,
+            operation: m.operation.clone(),
+            table_id: Some("abc".into()),
+        };
+        let prefix = &bytes[..SUMMARY_PREFIX_BYTES as usize];
+        assert_eq!(
+            ManifestSummary::from_prefix("t", prefix).unwrap(),
+            Some(want.clone())
+        );
+        assert_eq!(
+            ManifestSummary::from_prefix("t", &bytes).unwrap(),
+            Some(want)
+        );
+        // Manifests written before table ids existed.
+        m.table_id = None;
+        let old = m.to_bytes().unwrap();
+        let s = ManifestSummary::from_prefix("t", &old[..SUMMARY_PREFIX_BYTES as usize])
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.table_id, None);
+        assert_eq!(ManifestSummary::from_prefix("t", &old[..20]).unwrap(), None);
     }
 
     #[test]

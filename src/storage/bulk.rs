@@ -1,0 +1,58 @@
+//! Deleting many objects at once, the way each backend allows.
+
+use futures::StreamExt;
+use object_store::path::Path;
+use object_store::ObjectStoreExt;
+
+use super::{Backend, StoreHandle};
+use crate::error::{Error, Result};
+
+impl StoreHandle {
+    /// Deletes `paths`; objects already gone are fine.
+    pub async fn delete_all(&self, paths: Vec<Path>) -> Result<()> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        if self.backend == Backend::Azure {
+            // Azure's batch delete drops SAS query parameters from its
+            // sub-requests; single deletes carry them.
+            let results: Vec<object_store::Result<()>> = futures::stream::iter(paths)
+                .map(|p| async move { self.store.delete(&p).await })
+                .buffer_unordered(8)
+                .collect()
+                .await;
+            for r in results {
+                match r {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(self.error(e, "Deleting objects")),
+                }
+            }
+            return Ok(());
+        }
+        let stream = futures::stream::iter(paths.into_iter().map(Ok)).boxed();
+        let mut results = self.store.delete_stream(stream);
+        while let Some(r) = results.next().await {
+            match r {
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(self.error(e, "Deleting objects")),
+            }
+        }
+        Ok(())
+    }
+
+    /// On a local database, removes the (emptied) directory of `dir`, which a
+    /// file system would otherwise keep and list. Whether it existed.
+    pub async fn remove_local_dir(&self, dir: &Path) -> Result<bool> {
+        let Some(local) = &self.local_dir else {
+            return Ok(false);
+        };
+        let path = dir
+            .parts()
+            .fold(local.clone(), |p, part| p.join(part.as_ref()));
+        match tokio::fs::remove_dir_all(&path).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::internal(format!("removing {}: {e}", path.display()))),
+        }
+    }
+}

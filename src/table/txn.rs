@@ -1,0 +1,472 @@
+//! The one transaction loop. Every change to a table (create, append,
+//! overwrite, delete, update, merge, restore, compaction) is a [`Change`]
+//! planned against a base version and committed by [`commit`]:
+//!
+//! ```text
+//!            ┌──────────── Replan: a file the change touched changed ◄──┐
+//!            ▼                                                          │
+//!   plan(base) ──► Change ──rebase(base)──► manifest v+1 ──commit──► Ok │
+//!                                ▲                          │           │
+//!                                │                     Conflict: another writer
+//!                                └── reload latest ◄───── won v+1 ──────┘
+//! ```
+//!
+//! * Appends, overwrites and restores rebase onto any newer version; rewrites
+//!   (delete, update, merge, compaction) only when every fragment they touched
+//!   is unchanged there, otherwise the operation is planned again on the new
+//!   version, which is what a serial execution would have done.
+//! * A table has an identity (`table_id`, fixed at create). A base that is no
+//!   longer the table's (dropped, or dropped and created again) ends the
+//!   transaction with `TABLE_NOT_FOUND`; it never commits into the history of
+//!   another table that took the name.
+//! * Files a change wrote are deleted only when the change is known not to
+//!   have been committed (it was re-planned, lost every race, or its rebase
+//!   refused it). After any other failure the outcome may be unknown (an
+//!   answer lost in flight), and a committed version may name those files:
+//!   they stay, and cleanup removes them once unreferenced.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_schema::SchemaRef;
+use object_store::path::Path;
+use object_store::ObjectStoreExt;
+
+use super::ops::Rewrite;
+use crate::commit::{CommitError, CommitStore};
+use crate::error::{Error, Result};
+use crate::format::manifest::{
+    encode_schema, now_ms, Fragment, Manifest, Operation, FORMAT, FORMAT_VERSION,
+};
+use crate::format::{data_path, Snapshot};
+use crate::storage::StoreHandle;
+
+/// Bounded: a writer that keeps losing races reports a conflict instead of
+/// spinning forever.
+pub(crate) const MAX_COMMIT_ATTEMPTS: u32 = 200;
+
+/// How many times a listed latest version whose manifest has vanished (a
+/// cleanup removed it after a newer one landed) is looked up again.
+const RELIST_ATTEMPTS: u32 = 5;
+
+/// What `createTable` does when the name is taken by the time it commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateMode {
+    Create,
+    Overwrite,
+}
+
+/// A change planned against a base version.
+#[derive(Debug)]
+pub(crate) enum Change {
+    /// Version 1 of a new table.
+    Create {
+        fragment: Option<Fragment>,
+        schema: SchemaRef,
+        mode: CreateMode,
+        exist_ok: bool,
+    },
+    /// New rows after the base's.
+    Append {
+        fragment: Option<Fragment>,
+        schema: SchemaRef,
+    },
+    /// The whole table replaced (the schema may change, as in LanceDB).
+    Overwrite {
+        fragment: Option<Fragment>,
+        schema: SchemaRef,
+    },
+    /// Existing files rewritten: deletion files, replaced and added fragments.
+    Rewrite(Rewrite),
+    /// An older version's contents as the new latest.
+    Restore { source: Arc<Manifest> },
+}
+
+/// A change lined up with a base.
+#[derive(Debug)]
+enum Rebased {
+    Commit(Manifest),
+    /// The change is stale on this base: plan it again.
+    Replan,
+    /// Nothing to commit (an empty rewrite; `existOk` found the table).
+    Nothing,
+}
+
+impl Change {
+    fn rebase(&self, base: Option<&Snapshot>, table: &str) -> Result<Rebased> {
+        let Some(base) = base else {
+            return match self {
+                Change::Create {
+                    fragment, schema, ..
+                } => {
+                    let id = uuid::Uuid::new_v4().to_string();
+                    Ok(Rebased::Commit(first_manifest(
+                        schema,
+                        fragment.clone(),
+                        id,
+                    )?))
+                }
+                _ => Err(Error::TableDropped {
+                    name: table.to_string(),
+                }),
+            };
+        };
+        let m = &base.manifest;
+        Ok(match self {
+            Change::Create {
+                fragment,
+                schema,
+                mode,
+                exist_ok,
+            } => match (mode, exist_ok) {
+                (CreateMode::Overwrite, _) => Rebased::Commit(overwrite(m, schema, fragment)?),
+                (CreateMode::Create, true) => Rebased::Nothing,
+                (CreateMode::Create, false) => {
+                    return Err(Error::TableExists {
+                        name: table.to_string(),
+                    })
+                }
+            },
+            Change::Append { fragment, schema } => {
+                if base.schema.fields() != schema.fields() {
+                    return Err(Error::CommitConflict {
+                        table: table.to_string(),
+                        version: m.version,
+                        reason: "another writer replaced the table's schema while this append was in flight; read the new schema and retry".into(),
+                    });
+                }
+                let mut fragments = m.fragments.clone();
+                let mut next_id = m.next_fragment_id;
+                let rows = push_fragment(&mut fragments, &mut next_id, fragment);
+                Rebased::Commit(next_manifest(
+                    m,
+                    Operation::Append { rows },
+                    schema,
+                    fragments,
+                    next_id,
+                )?)
+            }
+            Change::Overwrite { fragment, schema } => {
+                Rebased::Commit(overwrite(m, schema, fragment)?)
+            }
+            Change::Rewrite(rw) if rw.is_empty() => Rebased::Nothing,
+            Change::Rewrite(rw) => match rw.apply(m) {
+                Some((fragments, next_id)) => Rebased::Commit(next_manifest(
+                    m,
+                    rw.operation
+                        .clone()
+                        .unwrap_or(Operation::Update { rows: 0 }),
+                    &base.schema,
+                    fragments,
+                    next_id,
+                )?),
+                None => Rebased::Replan,
+            },
+            Change::Restore { source } => {
+                let schema = source.schema(table)?;
+                Rebased::Commit(next_manifest(
+                    m,
+                    Operation::Restore {
+                        from_version: source.version,
+                    },
+                    &schema,
+                    source.fragments.clone(),
+                    m.next_fragment_id.max(source.next_fragment_id),
+                )?)
+            }
+        })
+    }
+
+    /// Files this change wrote (relative to the table directory).
+    fn written_files(&self) -> Vec<String> {
+        match self {
+            Change::Create { fragment, .. }
+            | Change::Append { fragment, .. }
+            | Change::Overwrite { fragment, .. } => {
+                fragment.iter().map(|f| f.path.clone()).collect()
+            }
+            Change::Rewrite(rw) => rw.written_files(),
+            Change::Restore { .. } => Vec::new(),
+        }
+    }
+}
+
+fn push_fragment(fragments: &mut Vec<Fragment>, next_id: &mut u64, f: &Option<Fragment>) -> u64 {
+    let Some(f) = f else { return 0 };
+    let mut f = f.clone();
+    f.id = *next_id;
+    *next_id += 1;
+    let rows = f.rows;
+    fragments.push(f);
+    rows
+}
+
+fn overwrite(base: &Manifest, schema: &SchemaRef, fragment: &Option<Fragment>) -> Result<Manifest> {
+    let mut fragments = Vec::new();
+    let mut next_id = base.next_fragment_id;
+    let rows = push_fragment(&mut fragments, &mut next_id, fragment);
+    next_manifest(
+        base,
+        Operation::Overwrite { rows },
+        schema,
+        fragments,
+        next_id,
+    )
+}
+
+/// The manifest of the version after `base`; it keeps the table's identity.
+fn next_manifest(
+    base: &Manifest,
+    operation: Operation,
+    schema: &SchemaRef,
+    fragments: Vec<Fragment>,
+    next_fragment_id: u64,
+) -> Result<Manifest> {
+    Ok(Manifest {
+        format: FORMAT.into(),
+        format_version: FORMAT_VERSION,
+        version: base.version + 1,
+        timestamp_ms: now_ms(),
+        operation,
+        table_id: base.table_id.clone(),
+        schema: encode_schema(schema)?,
+        fragments,
+        next_fragment_id,
+    })
+}
+
+fn first_manifest(
+    schema: &SchemaRef,
+    fragment: Option<Fragment>,
+    table_id: String,
+) -> Result<Manifest> {
+    let mut fragments = Vec::new();
+    let mut next_id = 0;
+    let rows = push_fragment(&mut fragments, &mut next_id, &fragment);
+    Ok(Manifest {
+        format: FORMAT.into(),
+        format_version: FORMAT_VERSION,
+        version: 1,
+        timestamp_ms: now_ms(),
+        operation: Operation::Create { rows },
+        table_id: Some(table_id),
+        schema: encode_schema(schema)?,
+        fragments,
+        next_fragment_id: next_id,
+    })
+}
+
+/// Where a table's versions are, for the loop and for loading versions.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TableRef<'a> {
+    pub name: &'a str,
+    pub store: &'a StoreHandle,
+    pub dir: &'a Path,
+    pub commits: &'a dyn CommitStore,
+}
+
+/// What a committed transaction returns.
+#[derive(Debug)]
+pub(crate) struct Committed<T> {
+    /// The version now latest for this writer: the one it committed, or its
+    /// base when there was nothing to commit.
+    pub snapshot: Arc<Snapshot>,
+    pub output: T,
+}
+
+impl TableRef<'_> {
+    fn snapshot(&self, manifest: Manifest) -> Result<Snapshot> {
+        Snapshot::new(self.store.clone(), self.dir.clone(), manifest, self.name)
+    }
+
+    /// The manifest of `version`, if it exists.
+    pub async fn load_version(&self, version: u64) -> Result<Option<Snapshot>> {
+        match self.commits.load(self.dir, version).await? {
+            Some(bytes) => Ok(Some(
+                self.snapshot(Manifest::from_bytes(self.name, &bytes)?)?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// The latest version, or `None` for a table with none.
+    pub async fn load_latest(&self) -> Result<Option<Snapshot>> {
+        for _ in 0..RELIST_ATTEMPTS {
+            let Some(version) = self.commits.latest_version(self.dir).await? else {
+                return Ok(None);
+            };
+            // A listed version whose manifest is gone was removed by a
+            // cleanup after a newer version landed (cleanup never removes
+            // the latest): look again.
+            if let Some(s) = self.load_version(version).await? {
+                return Ok(Some(s));
+            }
+        }
+        Err(Error::Storage {
+            kind: crate::error::StorageErrorKind::NotFound,
+            context: format!("Finding the latest version of table '{}'", self.name),
+            message: format!(
+                "the latest version's manifest vanished {RELIST_ATTEMPTS} times in a row while a cleanup was removing versions; retry"
+            ),
+        })
+    }
+
+    /// The latest version when it is newer than `known`.
+    pub async fn load_latest_if_newer(&self, known: u64) -> Result<Option<Snapshot>> {
+        match self.commits.latest_version(self.dir).await? {
+            Some(v) if v > known => match self.load_version(v).await? {
+                Some(s) => Ok(Some(s)),
+                None => self.load_latest().await,
+            },
+            _ => Ok(None),
+        }
+    }
+
+    fn dropped(&self) -> Error {
+        Error::TableDropped {
+            name: self.name.to_string(),
+        }
+    }
+
+    /// The latest version of the same table as `base`; `TABLE_NOT_FOUND`
+    /// when the table was dropped (or dropped and created again).
+    async fn latest_of(&self, base_id: &Option<String>) -> Result<Snapshot> {
+        match self.load_latest().await? {
+            Some(l) if &l.manifest.table_id == base_id => Ok(l),
+            _ => Err(self.dropped()),
+        }
+    }
+
+    /// Checks that `base`, which this writer has not just loaded, is still a
+    /// version of its table; returns the version to rebase onto when cleanup
+    /// removed it meanwhile. A stale handle of a dropped table must not
+    /// create "version 2" inside a table that took its name.
+    async fn verify_base(&self, base: &Snapshot) -> Result<Option<Snapshot>> {
+        match self.commits.load(self.dir, base.version()).await? {
+            Some(bytes) => {
+                let m = Manifest::from_bytes(self.name, &bytes)?;
+                if m.table_id == base.manifest.table_id {
+                    Ok(None)
+                } else {
+                    Err(self.dropped())
+                }
+            }
+            None => self.latest_of(&base.manifest.table_id).await.map(Some),
+        }
+    }
+
+    /// Deletes what an uncommitted change wrote. Best effort: a leftover is
+    /// an unreferenced file that cleanup removes.
+    async fn discard(&self, change: &Change) {
+        for f in change.written_files() {
+            let _ = self.store.store.delete(&data_path(self.dir, &f)).await;
+        }
+    }
+}
+
+/// Plans a change on `base` (`None`: the table does not exist yet) and
+/// commits it, rebasing or re-planning it when other writers win versions
+/// first. See the module doc for the guarantees.
+pub(crate) async fn commit<F, Fut, T>(
+    table: TableRef<'_>,
+    base: Option<Arc<Snapshot>>,
+    mut plan: F,
+) -> Result<Committed<T>>
+where
+    F: FnMut(Option<Arc<Snapshot>>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Change, T)>>,
+{
+    let mut base = base;
+    // A base handed in by the caller may be old; one the loop loaded is as
+    // fresh as a commit can be.
+    let mut verified = base.is_none();
+    let (mut change, mut output) = plan(base.clone()).await?;
+    let mut lost_races = false;
+    for attempt in 0..MAX_COMMIT_ATTEMPTS {
+        if !verified {
+            if let Some(b) = &base {
+                match table.verify_base(b).await {
+                    Ok(None) => {}
+                    Ok(Some(newer)) => base = Some(Arc::new(newer)),
+                    Err(e) => return Err(e),
+                }
+            }
+            verified = true;
+        }
+        let rebased = match change.rebase(base.as_deref(), table.name) {
+            Ok(r) => r,
+            Err(e) => {
+                if lost_races {
+                    // Never committed: the rebase refused it.
+                    table.discard(&change).await;
+                }
+                return Err(e);
+            }
+        };
+        let manifest = match rebased {
+            Rebased::Nothing => {
+                if lost_races {
+                    table.discard(&change).await;
+                }
+                let snapshot = base.ok_or_else(|| {
+                    Error::internal("nothing to commit on a table without versions")
+                })?;
+                return Ok(Committed { snapshot, output });
+            }
+            Rebased::Replan => {
+                table.discard(&change).await;
+                (change, output) = plan(base.clone()).await?;
+                continue;
+            }
+            Rebased::Commit(m) => m,
+        };
+        match table
+            .commits
+            .commit(table.dir, manifest.version, manifest.to_bytes()?)
+            .await
+        {
+            Ok(()) => {
+                let snapshot = Arc::new(table.snapshot(manifest)?);
+                return Ok(Committed { snapshot, output });
+            }
+            Err(CommitError::Conflict { .. }) => {
+                lost_races = true;
+                let reloaded = match &base {
+                    Some(b) => table
+                        .latest_of(&b.manifest.table_id)
+                        .await
+                        .map(|l| Some(Arc::new(l))),
+                    // Creating: whatever table won version 1 is the base now
+                    // (the change decides: exists, existOk or overwrite).
+                    None => table.load_latest().await.map(|l| l.map(Arc::new)),
+                };
+                base = match reloaded {
+                    Ok(b) => b,
+                    Err(e) => {
+                        table.discard(&change).await;
+                        return Err(e);
+                    }
+                };
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            Err(CommitError::Failed(e)) => return Err(e),
+        }
+    }
+    table.discard(&change).await;
+    Err(Error::CommitConflict {
+        table: table.name.to_string(),
+        version: base.map(|b| b.version() + 1).unwrap_or(1),
+        reason: format!(
+            "gave up after {MAX_COMMIT_ATTEMPTS} attempts; too many concurrent writers"
+        ),
+    })
+}
+
+/// Jittered exponential backoff, so racing writers spread out.
+fn backoff(attempt: u32) -> Duration {
+    // Full jitter up to a cap that grows with the losses, so a writer that
+    // keeps losing spreads out further instead of starving (8 writers on a
+    // slow DynamoDB commit path lost 40 races in a row with a 500 ms cap).
+    let cap_ms = (5u64 << attempt.min(8)).min(1000);
+    Duration::from_millis(rand::random_range(1..=cap_ms))
+}
