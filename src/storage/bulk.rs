@@ -55,4 +55,23 @@ impl StoreHandle {
             Err(e) => Err(Error::internal(format!("removing {}: {e}", path.display()))),
         }
     }
+
+    /// On a local database, removes the directories of `dir` that are empty
+    /// (a writer that found its table dropped removed its files; the empty
+    /// directories would still list as a table). Never removes a file.
+    pub async fn remove_empty_local_dirs(&self, dir: &Path) {
+        let Some(local) = &self.local_dir else {
+            return;
+        };
+        let path = dir
+            .parts()
+            .fold(local.clone(), |p, part| p.join(part.as_ref()));
+        if let Ok(mut entries) = tokio::fs::read_dir(&path).await {
+            while let Ok(Some(e)) = entries.next_entry().await {
+                // Fails on a directory that is not empty, which is the point.
+                let _ = tokio::fs::remove_dir(e.path()).await;
+            }
+        }
+        let _ = tokio::fs::remove_dir(&path).await;
+    }
 }

@@ -6,6 +6,8 @@
 mod cleanup;
 pub mod database;
 pub mod ops;
+#[cfg(test)]
+mod tests;
 pub(crate) mod txn;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,7 +27,7 @@ use crate::format::manifest::{ManifestSummary, Operation, SUMMARY_PREFIX_BYTES};
 use crate::format::{table_dir, Snapshot};
 use crate::query::{self, ScanRequest};
 use crate::storage::{EffectiveOption, StorageOptions, StoreHandle};
-use txn::{Change, TableRef};
+use txn::{Change, Newer, TableRef};
 
 pub use cleanup::{OptimizeOptions, OptimizeStats};
 pub use database::{CreateTableRequest, Database};
@@ -220,14 +222,16 @@ impl Table {
         if fresh && !force {
             return Ok(snap.clone());
         }
+        let dropped = || Error::TableDropped {
+            name: self.name.clone(),
+        };
         let snap = match self.tref().load_latest_if_newer(snap.version()).await? {
-            Some(latest) if latest.manifest.table_id != snap.manifest.table_id => {
-                return Err(Error::TableDropped {
-                    name: self.name.clone(),
-                })
+            Newer::Version(latest) if latest.manifest.table_id != snap.manifest.table_id => {
+                return Err(dropped())
             }
-            Some(latest) => Arc::new(latest),
-            None => snap.clone(),
+            Newer::Version(latest) => Arc::new(latest),
+            Newer::NoNewer => snap.clone(),
+            Newer::NoVersions => return Err(dropped()),
         };
         *st = HandleState::latest(snap.clone());
         Ok(snap)
@@ -267,11 +271,18 @@ impl Table {
     /// The error for a read whose file vanished: a removed version says so
     /// (and what to do); anything else keeps the storage error.
     async fn vanished(&self, snap: &Snapshot, err: Error) -> Error {
-        match self.commits.load(&self.dir, snap.version()).await {
+        match self.tref().load_version(snap.version()).await {
             Ok(None) => Error::VersionRemoved {
                 table: self.name.clone(),
                 version: snap.version(),
             },
+            // The same version number in a table created again under the
+            // name (a refresh compares numbers only, to stay one request).
+            Ok(Some(now)) if now.manifest.table_id != snap.manifest.table_id => {
+                Error::TableDropped {
+                    name: self.name.clone(),
+                }
+            }
             _ => err,
         }
     }

@@ -265,6 +265,15 @@ pub(crate) struct TableRef<'a> {
     pub commits: &'a dyn CommitStore,
 }
 
+/// What a look for a newer version found.
+#[derive(Debug)]
+pub(crate) enum Newer {
+    Version(Snapshot),
+    NoNewer,
+    /// The table has no versions at all: it was dropped.
+    NoVersions,
+}
+
 /// What a committed transaction returns.
 #[derive(Debug)]
 pub(crate) struct Committed<T> {
@@ -312,13 +321,17 @@ impl TableRef<'_> {
     }
 
     /// The latest version when it is newer than `known`.
-    pub async fn load_latest_if_newer(&self, known: u64) -> Result<Option<Snapshot>> {
+    pub async fn load_latest_if_newer(&self, known: u64) -> Result<Newer> {
         match self.commits.latest_version(self.dir).await? {
             Some(v) if v > known => match self.load_version(v).await? {
-                Some(s) => Ok(Some(s)),
-                None => self.load_latest().await,
+                Some(s) => Ok(Newer::Version(s)),
+                None => Ok(self
+                    .load_latest()
+                    .await?
+                    .map_or(Newer::NoVersions, Newer::Version)),
             },
-            _ => Ok(None),
+            Some(_) => Ok(Newer::NoNewer),
+            None => Ok(Newer::NoVersions),
         }
     }
 
@@ -388,7 +401,15 @@ where
                 match table.verify_base(b).await {
                     Ok(None) => {}
                     Ok(Some(newer)) => base = Some(Arc::new(newer)),
-                    Err(e) => return Err(e),
+                    Err(e) => {
+                        // Not committed: leave nothing behind in a directory
+                        // that is no longer this table's.
+                        table.discard(&change).await;
+                        if matches!(e, Error::TableDropped { .. }) {
+                            table.store.remove_empty_local_dirs(table.dir).await;
+                        }
+                        return Err(e);
+                    }
                 }
             }
             verified = true;
