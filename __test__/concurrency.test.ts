@@ -64,7 +64,10 @@ const backends: Backend[] = [
     },
   },
   {
-    name: "gcs",
+    // fake-gcs-server behind scripts/emulators/gcs-shim.js: the shim forwards x-goog-if-generation-match
+    // and fake-gcs-server itself enforces it (see scripts/emulators/README.md). This is Stowage's commit
+    // path against an emulator's create-only semantics, not a test of real GCS's own atomicity.
+    name: "gcs (fake-gcs-server enforces create-only)",
     setup: async () => {
       const b = uniq("cg").toLowerCase();
       await gcsCreateBucket(emu.gcs!, b);

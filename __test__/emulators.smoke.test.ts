@@ -11,6 +11,7 @@ import {
   azureListBlobs,
   azurePutBlob,
   gcsCreateBucket,
+  gcsExtraShim,
   gcsListObjects,
   gcsObjectUrl,
   httpRequest,
@@ -154,8 +155,8 @@ describe("fake-gcs-server behind the shim (GCS)", () => {
     expect((await httpRequest(copyUrl, { method: "DELETE" })).status).toBe(204);
     expect((await httpRequest(copyUrl)).status).toBe(404);
 
-    // concurrent create-only PUTs through the shim: exactly one wins (the shim serialises writes per
-    // object; this is the shim's emulation, not a test of GCS's own atomicity)
+    // concurrent create-only PUTs through one shim: exactly one wins (fake-gcs-server decides; the
+    // test below shows it does so across shims too)
     const raceUrl = gcsObjectUrl(gcs, bucket, "dir/race");
     const statuses = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
@@ -168,6 +169,62 @@ describe("fake-gcs-server behind the shim (GCS)", () => {
     // service account JSON for object_store
     const sa = JSON.parse(fs.readFileSync(gcs.serviceAccountPath, "utf8"));
     expect(sa).toMatchObject({ gcs_base_url: gcs.endpoint, disable_oauth: true });
+  });
+
+  // The shim forwards x-goog-if-generation-match and checks nothing itself, so create-only and
+  // compare-and-swap hold only if fake-gcs-server enforces them. Shim processes share no state: with
+  // a shim that checked and then wrote, writers spread over four of them see several winners.
+  test("generation preconditions are decided by fake-gcs-server, not the shim", async () => {
+    const gcs = emu.gcs!;
+    const bucket = `smoke-pre-${suffix}`;
+    await gcsCreateBucket(gcs, bucket);
+
+    // straight to fake-gcs-server's JSON upload, the request the shim turns an XML PUT into
+    const direct = (name: string, body: string, generation: string) => {
+      const b = "stowage-smoke";
+      return httpRequest(`${gcs.upstream.endpoint}/upload/storage/v1/b/${bucket}/o?uploadType=multipart&ifGenerationMatch=${generation}`, {
+        method: "POST",
+        headers: { "content-type": `multipart/related; boundary=${b}` },
+        body: `--${b}\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ name })}\r\n--${b}\r\nContent-Type: text/plain\r\n\r\n${body}\r\n--${b}--\r\n`,
+      });
+    };
+    expect((await direct("direct", "first", "0")).status).toBe(200);
+    expect((await direct("direct", "second", "0")).status).toBe(412);
+    expect((await httpRequest(gcsObjectUrl(gcs, bucket, "direct"))).text()).toBe("first");
+
+    const extra = await Promise.all([1, 2, 3].map(() => gcsExtraShim(gcs)));
+    try {
+      const endpoints = [gcs.endpoint, ...extra.map((e) => e.endpoint)];
+      const race = async (name: string, generation: string) => {
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            httpRequest(`${endpoints[i % endpoints.length]}/${bucket}/${encodeURIComponent(name)}`, {
+              method: "PUT",
+              body: `writer ${i}`,
+              headers: { "x-goog-if-generation-match": generation },
+            }).then((r) => ({ i, status: r.status, generation: r.headers["x-goog-generation"] as string })),
+          ),
+        );
+        const winners = results.filter((r) => r.status === 200);
+        expect(winners).toHaveLength(1);
+        expect(results.filter((r) => r.status === 412)).toHaveLength(7);
+        expect((await httpRequest(gcsObjectUrl(gcs, bucket, name))).text()).toBe(`writer ${winners[0].i}`);
+        return winners[0].generation;
+      };
+      for (let round = 0; round < 10; round++) {
+        let generation = await race(`create-${round}`, "0");
+        // compare-and-swap: everyone names the generation they read; one replaces it
+        for (let step = 0; step < 2; step++) generation = await race(`create-${round}`, generation);
+      }
+    } finally {
+      await Promise.all(extra.map((e) => e.stop()));
+    }
+
+    // nothing decides a conditional delete (fake-gcs-server ignores it), so the shim refuses it
+    const del = await httpRequest(gcsObjectUrl(gcs, bucket, "direct"), { method: "DELETE", headers: { "x-goog-if-generation-match": "0" } });
+    expect(del.status).toBe(501);
+    expect(del.text()).toContain("NotImplemented");
+    expect((await httpRequest(gcsObjectUrl(gcs, bucket, "direct"))).text()).toBe("first");
   });
 });
 

@@ -81,6 +81,14 @@ export async function useEmulators(
   return { endpoints: endpoints as Endpoints, stop, owned: true };
 }
 
+/**
+ * Another gcs-shim process in front of `gcs`'s fake-gcs-server. Shims share no state, so writers spread
+ * over several of them race at fake-gcs-server itself. Its serviceAccountPath points object_store at it.
+ */
+export async function gcsExtraShim(gcs: GcsEndpoint): Promise<{ endpoint: string; serviceAccountPath: string; stop: () => Promise<void> }> {
+  return servers.startGcsShim(gcs.upstream.endpoint);
+}
+
 /** Write a service-account JSON for object_store's GCS client (gcs_base_url + disable_oauth). */
 export function writeGcsServiceAccount(file: string, gcsEndpoint: string): string {
   return servers.writeGcsServiceAccount(file, gcsEndpoint);

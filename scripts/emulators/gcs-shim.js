@@ -14,33 +14,41 @@
  *                                     Content-Type, Cache-Control, Content-Disposition, Content-Encoding,
  *                                     Content-Language, x-goog-meta-* and x-goog-storage-class.
  *                                     Replies 200 with ETag + x-goog-generation (+ metageneration, hash).
- *  x-goog-if-generation-match: 0      (PutMode::Create) fake-gcs ignores generation preconditions, so the
- *                                     shim EMULATES them: it looks the object up and answers 412
- *                                     PreconditionFailed if it exists.
- *  x-goog-if-generation-match: N      (PutMode::Update) same: 412 unless the current generation == N.
- *                                     -> The check-then-put is NOT atomic in fake-gcs. The shim serialises
- *                                     writes per object name inside its own process, so concurrent writers
- *                                     that all go through ONE shim see create-if-absent / compare-and-swap
- *                                     semantics; writes sent straight to fake-gcs (or through a second shim)
- *                                     can still race. This emulates GCS's contract; it does not test GCS's
- *                                     implementation of it.
- *  PUT  /{b}/{o} + x-goog-copy-source copy (CopyMode::Overwrite / ::Create with if-generation-match: 0):
- *                                     precondition emulated as above, then JSON copyTo. 404 if source missing.
+ *  x-goog-if-generation-match: 0      (PutMode::Create) and
+ *  x-goog-if-generation-match: N      (PutMode::Update) are FORWARDED as ?ifGenerationMatch=N on that
+ *                                     JSON upload. fake-gcs-server decides: its backend compares the live
+ *                                     generation and publishes the object under one mutex, and answers 412,
+ *                                     which the shim returns as an XML PreconditionFailed. The shim holds no
+ *                                     lock and checks nothing itself, so writers going through different
+ *                                     shims, or straight to fake-gcs, still see exactly one winner.
+ *                                     uploadType=multipart is the only upload fake-gcs-server v1.54.0
+ *                                     enforces the precondition on (media and resumable ignore it); see
+ *                                     README.md for the references.
+ *  PUT  /{b}/{o} + x-goog-copy-source copy. CopyMode::Overwrite: JSON copyTo. CopyMode::Create
+ *                                     (if-generation-match: 0): fake-gcs's copyTo and rewriteTo ignore
+ *                                     ifGenerationMatch, so the shim reads the source (body pinned to the
+ *                                     generation its metadata named) and writes it with the conditional JSON
+ *                                     upload above: fake-gcs still decides the destination's precondition.
+ *                                     404 if the source is missing.
  *  POST /{b}/{o}?uploads              XML multipart upload: EMULATED IN SHIM MEMORY (fake-gcs has no XML
  *  PUT  /{b}/{o}?partNumber&uploadId  multipart API). Parts are buffered in the shim; complete validates
  *  POST /{b}/{o}?uploadId             part numbers/order/ETags, enforces the 5 MiB minimum for every part but
  *  DELETE /{b}/{o}?uploadId           the last (env STOWAGE_GCS_SHIM_MIN_PART_SIZE overrides, 0 disables),
- *                                     concatenates and uploads the object in one JSON upload. Abort drops the
+ *                                     concatenates and uploads the object in one JSON upload (a precondition
+ *                                     on complete is forwarded as for PUT). Abort drops the
  *                                     buffers. Uploads are lost if the shim restarts; no ListParts/ListUploads.
  *  GET/HEAD /{b}/{o}                  forwarded to the JSON download endpoint (...?alt=media), which supports
  *                                     Range (incl. suffix/open ranges), ?generation=, and returns ETag,
  *                                     Last-Modified, Content-Length, x-goog-generation.
- *                                     fake-gcs ignores conditional headers, so If-Match, If-None-Match,
- *                                     If-Modified-Since, If-Unmodified-Since and x-goog-if-generation-match
- *                                     are EMULATED from object metadata (304 / 412), then the body is fetched
- *                                     (two requests, not atomic).
+ *                                     fake-gcs ignores conditional headers on reads, so If-Match,
+ *                                     If-None-Match, If-Modified-Since, If-Unmodified-Since and
+ *                                     x-goog-if-generation-match on GET/HEAD are EMULATED from object metadata
+ *                                     (304 / 412), then the body is fetched pinned to the generation checked
+ *                                     (two requests; a concurrent overwrite yields 404, never a wrong body).
  *  DELETE /{b}/{o}                    JSON delete: 204, or 404 if missing (fake-gcs's XML DELETE says 200
- *                                     even for missing objects).
+ *                                     even for missing objects). With x-goog-if-generation-match: 501, since
+ *                                     fake-gcs ignores preconditions on delete and object_store 0.14 never
+ *                                     sends one (the shim does not pretend to enforce what nothing decides).
  *  GET /{b}?list-type=2&prefix&delimiter&continuation-token&start-after&max-keys
  *                                     XML ListObjectsV2 (this is what object_store 0.14 lists with, not the
  *                                     JSON API). fake-gcs's XML listing has no pagination, so the shim lists
@@ -79,21 +87,6 @@ function createShim({ upstream, log = () => {} }) {
   const up = new URL(upstream);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const uploads = new Map(); // uploadId -> { bucket, object, headers, parts: Map<n, {buf, etag}> }
-  const locks = new Map(); // "bucket/object" -> promise tail
-
-  async function withObjectLock(bucket, object, fn) {
-    const key = `${bucket}/${object}`;
-    const prev = locks.get(key) || Promise.resolve();
-    let release;
-    const mine = new Promise((r) => { release = r; });
-    const tail = prev.then(() => mine);
-    locks.set(key, tail);
-    await prev;
-    try { return await fn(); } finally {
-      release();
-      if (locks.get(key) === tail) locks.delete(key);
-    }
-  }
 
   function upReq(method, path, { headers = {}, body } = {}) {
     return new Promise((resolve, reject) => {
@@ -142,7 +135,8 @@ function createShim({ upstream, log = () => {} }) {
     };
   }
 
-  // Returns an error tuple [status, code, msg] or null. `meta` is current object metadata or null.
+  // For reads only (writes forward the precondition to fake-gcs-server). Returns an error tuple
+  // [status, code, msg] or null. `meta` is current object metadata or null.
   function checkGenerationMatch(headers, meta) {
     const v = headers['x-goog-if-generation-match'];
     if (v == null) return null;
@@ -155,23 +149,66 @@ function createShim({ upstream, log = () => {} }) {
     return null;
   }
 
-  async function uploadObject(bucket, object, data, srcHeaders) {
-    const resource = { name: object, contentType: srcHeaders['content-type'] || 'application/octet-stream' };
-    const map = { 'cache-control': 'cacheControl', 'content-disposition': 'contentDisposition', 'content-encoding': 'contentEncoding', 'content-language': 'contentLanguage', 'x-goog-storage-class': 'storageClass' };
-    for (const [h, f] of Object.entries(map)) if (srcHeaders[h] != null) resource[f] = srcHeaders[h];
+  const RESOURCE_HEADERS = { 'cache-control': 'cacheControl', 'content-disposition': 'contentDisposition', 'content-encoding': 'contentEncoding', 'content-language': 'contentLanguage', 'x-goog-storage-class': 'storageClass' };
+  // The JSON object resource an XML request's headers describe.
+  function resourceFromHeaders(object, headers) {
+    const resource = { name: object, contentType: headers['content-type'] || 'application/octet-stream' };
+    for (const [h, f] of Object.entries(RESOURCE_HEADERS)) if (headers[h] != null) resource[f] = headers[h];
     const md = {};
-    for (const [h, v] of Object.entries(srcHeaders)) if (h.startsWith('x-goog-meta-')) md[h.slice('x-goog-meta-'.length)] = v;
+    for (const [h, v] of Object.entries(headers)) if (h.startsWith('x-goog-meta-')) md[h.slice('x-goog-meta-'.length)] = v;
     if (Object.keys(md).length) resource.metadata = md;
+    return resource;
+  }
+  // The resource a copy writes: the source's, as GCS's copy keeps the source metadata by default.
+  function resourceFromMeta(object, meta) {
+    const resource = { name: object, contentType: meta.contentType || 'application/octet-stream' };
+    for (const f of Object.values(RESOURCE_HEADERS)) if (meta[f] != null) resource[f] = meta[f];
+    if (meta.metadata) resource.metadata = meta.metadata;
+    return resource;
+  }
+
+  // `generationMatch` (the x-goog-if-generation-match value, or undefined) goes to fake-gcs-server as
+  // ifGenerationMatch: its multipart upload handler hands it to the backend, which checks it and stores
+  // the object under one lock, so the server (not this shim) picks the one winner among racing writers.
+  async function uploadObject(bucket, object, data, resource, generationMatch) {
+    const q = new URLSearchParams({ uploadType: 'multipart' });
+    if (generationMatch != null) q.set('ifGenerationMatch', String(generationMatch).trim());
     const boundary = `stowage_shim_${crypto.randomBytes(12).toString('hex')}`;
     const body = Buffer.concat([
       Buffer.from(`--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(resource)}\r\n--${boundary}\r\nContent-Type: ${resource.contentType}\r\n\r\n`),
       data,
       Buffer.from(`\r\n--${boundary}--\r\n`),
     ]);
-    const r = await upReq('POST', `/upload/storage/v1/b/${enc(bucket)}/o?uploadType=multipart`, {
+    return upReq('POST', `/upload/storage/v1/b/${enc(bucket)}/o?${q}`, {
       headers: { 'content-type': `multipart/related; boundary=${boundary}` }, body,
     });
-    return r;
+  }
+
+  // Answers a failed upload in XML; returns the stored object's JSON resource when it succeeded.
+  function uploadResult(res, r, bucket) {
+    if (r.status === 200) return JSON.parse(r.body.toString('utf8'));
+    if (r.status === 412) {
+      sendXmlError(res, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold. (x-goog-if-generation-match, decided by fake-gcs-server)');
+    } else if (r.status === 404) {
+      sendXmlError(res, 404, 'NoSuchBucket', `The specified bucket does not exist: ${bucket}`);
+    } else {
+      res.writeHead(r.status, { 'content-type': r.headers['content-type'] || 'text/plain' });
+      res.end(r.body);
+    }
+    return null;
+  }
+
+  // The source of a conditional copy: its metadata and the body of that same generation. A source
+  // replaced between the two requests is read again (bounded), as GCS copies whichever is live.
+  async function readObject(bucket, object) {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const meta = await getMeta(bucket, object);
+      if (!meta) return null;
+      const r = await upReq('GET', `/storage/v1/b/${enc(bucket)}/o/${enc(object)}?alt=media&generation=${enc(String(meta.generation))}`);
+      if (r.status === 200) return { meta, data: r.body };
+      if (r.status !== 404) throw new Error(`read ${bucket}/${object}: ${r.status} ${r.body}`);
+    }
+    throw new Error(`read ${bucket}/${object}: replaced during every one of 3 attempts`);
   }
 
   function readBody(req) {
@@ -198,21 +235,9 @@ function createShim({ upstream, log = () => {} }) {
   // ---- handlers -------------------------------------------------------------------------------
   async function handlePut(req, res, bucket, object) {
     const data = await readBody(req);
-    const result = await withObjectLock(bucket, object, async () => {
-      if (req.headers['x-goog-if-generation-match'] != null) {
-        const err = checkGenerationMatch(req.headers, await getMeta(bucket, object));
-        if (err) return { err };
-      }
-      return { r: await uploadObject(bucket, object, data, req.headers) };
-    });
-    if (result.err) return sendXmlError(res, ...result.err);
-    const r = result.r;
-    if (r.status !== 200) {
-      if (r.status === 404) return sendXmlError(res, 404, 'NoSuchBucket', `The specified bucket does not exist: ${bucket}`);
-      res.writeHead(r.status, { 'content-type': r.headers['content-type'] || 'text/plain' });
-      return res.end(r.body);
-    }
-    const obj = JSON.parse(r.body.toString('utf8'));
+    const r = await uploadObject(bucket, object, data, resourceFromHeaders(object, req.headers), req.headers['x-goog-if-generation-match']);
+    const obj = uploadResult(res, r, bucket);
+    if (!obj) return;
     res.writeHead(200, { ...putResultHeaders(obj), 'content-length': 0 });
     res.end();
   }
@@ -224,18 +249,21 @@ function createShim({ upstream, log = () => {} }) {
     if (slash <= 0) return sendXmlError(res, 400, 'InvalidArgument', `bad x-goog-copy-source: ${req.headers['x-goog-copy-source']}`);
     const srcBucket = src.slice(0, slash);
     const srcObject = src.slice(slash + 1);
-    const result = await withObjectLock(bucket, object, async () => {
-      if (req.headers['x-goog-if-generation-match'] != null) {
-        const err = checkGenerationMatch(req.headers, await getMeta(bucket, object));
-        if (err) return { err };
-      }
-      return { r: await upReq('POST', `/storage/v1/b/${enc(srcBucket)}/o/${enc(srcObject)}/copyTo/b/${enc(bucket)}/o/${enc(object)}`, { headers: { 'content-type': 'application/json' }, body: '{}' }) };
-    });
-    if (result.err) return sendXmlError(res, ...result.err);
-    const r = result.r;
-    if (r.status === 404) return sendXmlError(res, 404, 'NoSuchKey', `The specified key does not exist: ${srcBucket}/${srcObject}`);
-    if (r.status !== 200) { res.writeHead(r.status); return res.end(r.body); }
-    const obj = JSON.parse(r.body.toString('utf8'));
+    const noSource = () => sendXmlError(res, 404, 'NoSuchKey', `The specified key does not exist: ${srcBucket}/${srcObject}`);
+    const generationMatch = req.headers['x-goog-if-generation-match'];
+    let obj;
+    if (generationMatch == null) {
+      const r = await upReq('POST', `/storage/v1/b/${enc(srcBucket)}/o/${enc(srcObject)}/copyTo/b/${enc(bucket)}/o/${enc(object)}`, { headers: { 'content-type': 'application/json' }, body: '{}' });
+      if (r.status === 404) return noSource();
+      if (r.status !== 200) { res.writeHead(r.status); return res.end(r.body); }
+      obj = JSON.parse(r.body.toString('utf8'));
+    } else {
+      // fake-gcs-server v1.54.0's copyTo ignores ifGenerationMatch; its upload does not.
+      const source = await readObject(srcBucket, srcObject);
+      if (!source) return noSource();
+      obj = uploadResult(res, await uploadObject(bucket, object, source.data, resourceFromMeta(object, source.meta), generationMatch), bucket);
+      if (!obj) return;
+    }
     sendXml(res, 200, `<CopyObjectResult><LastModified>${new Date(obj.updated).toISOString()}</LastModified><ETag>"${xmlEscape(obj.etag)}"</ETag></CopyObjectResult>`, putResultHeaders(obj));
   }
 
@@ -277,16 +305,14 @@ function createShim({ upstream, log = () => {} }) {
 
   async function handleDelete(req, res, bucket, object) {
     await readBody(req);
-    const result = await withObjectLock(bucket, object, async () => {
-      if (req.headers['x-goog-if-generation-match'] != null) {
-        const err = checkGenerationMatch(req.headers, await getMeta(bucket, object));
-        if (err) return { err };
-      }
-      return { r: await upReq('DELETE', `/storage/v1/b/${enc(bucket)}/o/${enc(object)}`) };
-    });
-    if (result.err) return sendXmlError(res, ...result.err);
-    if (result.r.status === 404) return sendXmlError(res, 404, 'NoSuchKey', 'The specified key does not exist.');
-    if (result.r.status >= 300) { res.writeHead(result.r.status); return res.end(result.r.body); }
+    if (req.headers['x-goog-if-generation-match'] != null) {
+      // fake-gcs-server v1.54.0 deletes whatever the precondition says, and a check here would be a
+      // check-then-act race; object_store 0.14 sends no conditional delete, so refuse it plainly.
+      return sendXmlError(res, 501, 'NotImplemented', 'conditional DELETE (x-goog-if-generation-match) is not supported: fake-gcs-server v1.54.0 ignores it');
+    }
+    const r = await upReq('DELETE', `/storage/v1/b/${enc(bucket)}/o/${enc(object)}`);
+    if (r.status === 404) return sendXmlError(res, 404, 'NoSuchKey', 'The specified key does not exist.');
+    if (r.status >= 300) { res.writeHead(r.status); return res.end(r.body); }
     res.writeHead(204); res.end();
   }
 
@@ -347,17 +373,10 @@ function createShim({ upstream, log = () => {} }) {
       }
       bufs.push(have.buf);
     }
-    const result = await withObjectLock(bucket, object, async () => {
-      if (req.headers['x-goog-if-generation-match'] != null) {
-        const err = checkGenerationMatch(req.headers, await getMeta(bucket, object));
-        if (err) return { err };
-      }
-      return { r: await uploadObject(bucket, object, Buffer.concat(bufs), u.headers) };
-    });
-    if (result.err) return sendXmlError(res, ...result.err);
-    if (result.r.status !== 200) { res.writeHead(result.r.status); return res.end(result.r.body); }
+    const r = await uploadObject(bucket, object, Buffer.concat(bufs), resourceFromHeaders(object, u.headers), req.headers['x-goog-if-generation-match']);
+    const obj = uploadResult(res, r, bucket);
+    if (!obj) return;
     uploads.delete(id);
-    const obj = JSON.parse(result.r.body.toString('utf8'));
     sendXml(res, 200, `<CompleteMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Location>/${xmlEscape(bucket)}/${xmlEscape(object)}</Location><Bucket>${xmlEscape(bucket)}</Bucket><Key>${xmlEscape(object)}</Key><ETag>"${xmlEscape(obj.etag)}"</ETag></CompleteMultipartUploadResult>`, putResultHeaders(obj));
   }
 

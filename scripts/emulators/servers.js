@@ -209,14 +209,42 @@ async function startGcs(p, logDir) {
     '-public-host', `127.0.0.1:${upPort}`, '-external-url', upEndpoint, '-log-level', 'warn',
   ], logDir);
   await waitReady(up, `${upEndpoint}/storage/v1/b`, { accept: (r) => r.status === 200 });
-  const port = await freePort();
-  const shim = spawnSupervised('gcs-shim', process.execPath, [path.join(__dirname, 'gcs-shim.js'), '--upstream', upEndpoint, '--port', String(port)], logDir);
-  const endpoint = `http://127.0.0.1:${port}`;
-  await waitReady(shim, `${endpoint}/_shim/health`, { accept: (r) => r.status === 200 });
-  const serviceAccountPath = writeGcsServiceAccount(path.join(logDir, 'gcs-service-account.json'), endpoint);
+  const shim = await startShim(upEndpoint, logDir, 'gcs-shim');
   return {
-    rec: [up, shim],
-    info: { endpoint, port, pid: shim.child.pid, serviceAccountPath, upstream: { endpoint: upEndpoint, port: upPort, pid: up.child.pid } },
+    rec: [up, shim.rec],
+    info: { ...shim.info, upstream: { endpoint: upEndpoint, port: upPort, pid: up.child.pid } },
+  };
+}
+
+async function startShim(upEndpoint, logDir, name) {
+  const port = await freePort();
+  const rec = spawnSupervised(name, process.execPath, [path.join(__dirname, 'gcs-shim.js'), '--upstream', upEndpoint, '--port', String(port)], logDir);
+  const endpoint = `http://127.0.0.1:${port}`;
+  await waitReady(rec, `${endpoint}/_shim/health`, { accept: (r) => r.status === 200 });
+  const serviceAccountPath = writeGcsServiceAccount(path.join(logDir, `${name}-service-account.json`), endpoint);
+  return { rec, info: { endpoint, port, pid: rec.child.pid, serviceAccountPath } };
+}
+
+/**
+ * One more gcs-shim process in front of an already running fake-gcs-server (`upstream` is
+ * emu.gcs.upstream.endpoint). Shims share no state, so writers spread over several of them race at
+ * fake-gcs-server itself. Returns { endpoint, port, pid, serviceAccountPath, stop() }.
+ */
+async function startGcsShim(upstream) {
+  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stowage-gcs-shim-'));
+  let shim;
+  try {
+    shim = await startShim(upstream, logDir, 'gcs-shim');
+  } catch (e) {
+    await stopRecs(children.filter((r) => r.logFile.startsWith(logDir)));
+    throw e;
+  }
+  return {
+    ...shim.info,
+    stop: async () => {
+      await stopRecs([shim.rec]);
+      if (!process.env.STOWAGE_EMULATORS_KEEP_LOGS) fs.rmSync(logDir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -307,7 +335,7 @@ function stopFromFile(file = defaultEndpointsFile()) {
 }
 
 module.exports = {
-  start, readEndpoints, stopFromFile, enableMotoAuth, gcsServiceAccountJson, writeGcsServiceAccount,
+  start, startGcsShim, readEndpoints, stopFromFile, enableMotoAuth, gcsServiceAccountJson, writeGcsServiceAccount,
   defaultEndpointsFile, AZURITE_ACCOUNT, AZURITE_KEY, S3_REGION,
 };
 
