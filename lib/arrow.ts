@@ -30,7 +30,14 @@
 // Every inferred field (and every list item) is nullable. Fields are ordered
 // by first appearance across rows; `undefined` values are treated as missing.
 // Values are converted strictly: where lancedb would silently store NaN, null,
-// a truncated or padded vector, stowage throws an INVALID_ARGUMENT error.
+// a truncated or padded vector, stowage throws an INVALID_ARGUMENT error
+// (Table.add reports it as SCHEMA_MISMATCH). The only conversions made are the
+// ones that keep the value (see "What add converts" in README.md): integer
+// numbers into integer columns, bigints into Int64, numbers into Float32
+// (rounded to the nearest float32, never to infinity), Dates into dates and
+// timestamps. A string column takes strings only, with one exception kept for
+// lancedb compatibility: in a schema inferred from the same records, a later
+// number, bigint or boolean is stored as its text (`[{a:"x"},{a:1}]` -> "1").
 
 import {
   Binary,
@@ -156,16 +163,37 @@ function describeValue(value: unknown): string {
   if (value === null) return "null";
   if (value === undefined) return "undefined";
   if (typeof value === "string") {
-    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+    return value.length > 40
+      ? `the string ${JSON.stringify(value.slice(0, 40))}… (${value.length} characters)`
+      : `the string ${JSON.stringify(value)}`;
   }
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  if (typeof value === "bigint") return `the bigint ${value}n`;
+  if (typeof value === "number") return `the number ${value}`;
+  if (typeof value === "boolean") return `the boolean ${value}`;
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (isTypedArray(value)) return `a ${value.constructor.name} of length ${value.length}`;
   if (value instanceof Date) return "a Date";
   if (typeof value === "function") return "a function";
   if (typeof value === "object") return `an object (${value.constructor?.name ?? "Object"})`;
   return typeof value;
+}
+
+/** "a string column", "an Int64 column", ... for messages about a value that does not fit. */
+function columnKind(type: DataType): string {
+  if (DataType.isDictionary(type)) return columnKind((type as Dictionary).dictionary);
+  if (DataType.isUtf8(type) || DataType.isLargeUtf8(type)) return "a string column";
+  if (DataType.isBool(type)) return "a boolean column";
+  return columnOfType(String(type));
+}
+
+/** "an Int64 column", "a List<Utf8> column", "a Uint8 column" (a "you" sound takes "a"). */
+function columnOfType(typeName: string): string {
+  return `${/^[AEIO]/.test(typeName) ? "an" : "a"} ${typeName} column`;
+}
+
+/** The error for a value that a column of `type` cannot hold. */
+function wrongValue(type: DataType, ctx: BuildContext, index: number, value: unknown): StowageError {
+  return invalid(`column '${ctx.path}' is ${columnKind(type)} but got ${describeValue(value)}${ctx.locate(index)}`);
 }
 
 // ---------------------------------------------------------------------------
@@ -455,6 +483,14 @@ interface BuildContext {
   locate: Locator;
   /** masked[i] = 1 when a parent of value i is null (see markNull). */
   masked?: Uint8Array;
+  /**
+   * Whether a number, bigint or boolean may become text in a string column.
+   * Only for a schema inferred from the records themselves: lancedb stores
+   * `[{a:"x"},{a:1}]` as "x", "1" and the inferred schemas must match. Where
+   * the schema is given (add, mergeInsert, createTable with a schema) a
+   * string column takes strings only.
+   */
+  scalarsAsText: boolean;
 }
 
 function newData(
@@ -538,11 +574,20 @@ function numericSpec(type: DataType): NumericSpec | undefined {
 function toNumeric(value: unknown, spec: NumericSpec, ctx: BuildContext, index: number): number | bigint {
   const fail = (): never => {
     throw invalid(
-      `Field ${ctx.path} has type ${spec.name} but got ${describeValue(value)}${ctx.locate(index)}`,
+      `column '${ctx.path}' is ${columnOfType(spec.name)} but got ${describeValue(value)}${ctx.locate(index)}`,
     );
   };
   if (spec.kind === "float") {
-    return typeof value === "number" ? value : fail();
+    if (typeof value !== "number") return fail();
+    // Rounding to float32 is the documented conversion; turning a finite
+    // number into an infinity is not.
+    if (spec.name === "Float32" && Number.isFinite(value) && !Number.isFinite(Math.fround(value))) {
+      throw invalid(
+        `column '${ctx.path}' is a Float32 column and ${describeValue(value)}${ctx.locate(index)} ` +
+          `is outside the Float32 range (±3.4e38)`,
+      );
+    }
+    return value;
   }
   if (spec.kind === "int") {
     let n: number;
@@ -569,7 +614,7 @@ function toNumeric(value: unknown, spec: NumericSpec, ctx: BuildContext, index: 
 function markNull(field: Field, ctx: BuildContext, index: number, value: unknown): boolean {
   if (field.nullable) return true;
   if (ctx.masked !== undefined && ctx.masked[index] === 1) return false;
-  throw invalid(`Field ${ctx.path} is not nullable but got ${describeValue(value)}${ctx.locate(index)}`);
+  throw invalid(`column '${ctx.path}' is not nullable but got ${describeValue(value)}${ctx.locate(index)}`);
 }
 
 /** Placeholder for a masked slot of a non-nullable field built by apache-arrow. */
@@ -609,7 +654,7 @@ function buildBool(field: Field, values: ArrayLike<unknown>, ctx: BuildContext):
     } else if (typeof v === "boolean") {
       if (v) bits[i >> 3] |= 1 << (i & 7);
     } else {
-      throw invalid(`Field ${ctx.path} has type Bool but got ${describeValue(v)}${ctx.locate(i)}`);
+      throw wrongValue(field.type, ctx, i, v);
     }
   }
   return newData(field.type, n, validity, { values: bits });
@@ -620,6 +665,32 @@ function toBytes(value: unknown): Uint8Array | undefined {
   if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   if (value instanceof ArrayBuffer) return new Uint8Array(value);
   return undefined;
+}
+
+/** The text for a string column, or throw (see BuildContext.scalarsAsText). */
+function toText(value: unknown, ctx: BuildContext, index: number): string {
+  if (typeof value === "string") return value;
+  if (ctx.scalarsAsText && (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean")) {
+    return String(value);
+  }
+  throw wrongValue(new Utf8(), ctx, index, value);
+}
+
+/**
+ * Element `j` of an array value. A hole (`[1, , 3]`) or an `undefined`
+ * element is refused rather than read as null: lancedb turns it into NaN or
+ * "" depending on the column, and a record's `undefined` means "no such
+ * field", which has no meaning inside a list.
+ */
+function elementAt(list: ArrayLike<unknown>, j: number, ctx: BuildContext, row: number): unknown {
+  const e = list[j];
+  if (e === undefined) {
+    throw invalid(
+      `column '${ctx.path}' has no value at index ${j}${ctx.locate(row)} (a hole in the array or undefined); ` +
+        `write null for a null element`,
+    );
+  }
+  return e;
 }
 
 /** Utf8 / Binary with 32-bit offsets. */
@@ -635,22 +706,19 @@ function buildVarBinary(field: Field, values: ArrayLike<unknown>, ctx: BuildCont
       continue;
     }
     if (utf8) {
-      let s: string;
-      if (typeof v === "string") s = v;
-      else if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") s = String(v);
-      else throw invalid(`Field ${ctx.path} has type Utf8 but got ${describeValue(v)}${ctx.locate(i)}`);
+      const s = toText(v, ctx, i);
       items[i] = s;
       total += Buffer.byteLength(s, "utf8");
     } else {
       const bytes = toBytes(v);
       if (bytes === undefined) {
-        throw invalid(`Field ${ctx.path} has type Binary but got ${describeValue(v)}${ctx.locate(i)}`);
+        throw wrongValue(field.type, ctx, i, v);
       }
       items[i] = bytes;
       total += bytes.byteLength;
     }
     if (total > 0x7fffffff) {
-      throw invalid(`Field ${ctx.path} holds more than 2 GiB of data; use a Large${utf8 ? "Utf8" : "Binary"} type`);
+      throw invalid(`column '${ctx.path}' holds more than 2 GiB of data; use a Large${utf8 ? "Utf8" : "Binary"} type`);
     }
   }
   const buffer = Buffer.alloc(total);
@@ -682,9 +750,7 @@ function buildFixedSizeBinary(field: Field, values: ArrayLike<unknown>, ctx: Bui
     }
     const bytes = toBytes(v);
     if (bytes === undefined || bytes.byteLength !== width) {
-      throw invalid(
-        `Field ${ctx.path} has type FixedSizeBinary[${width}] but got ${describeValue(v)}${ctx.locate(i)}`,
-      );
+      throw wrongValue(field.type, ctx, i, v);
     }
     out.set(bytes, i * width);
   }
@@ -706,9 +772,9 @@ function buildList(field: Field, values: ArrayLike<unknown>, ctx: BuildContext):
     if (isNullish(v)) {
       if (markNull(field, ctx, i, v)) validity.setNull(i);
     } else if (isListLike(v)) {
-      for (let j = 0; j < v.length; j++) flat.push(v[j]);
+      for (let j = 0; j < v.length; j++) flat.push(elementAt(v, j, ctx, i));
     } else {
-      throw invalid(`Field ${ctx.path} has type ${field.type} but got ${describeValue(v)}${ctx.locate(i)}`);
+      throw wrongValue(field.type, ctx, i, v);
     }
     offsets[i + 1] = flat.length;
   }
@@ -723,7 +789,7 @@ function buildList(field: Field, values: ArrayLike<unknown>, ctx: BuildContext):
     }
     return ctx.locate(lo);
   };
-  const child = buildData(childField, flat, { path: `${ctx.path}[]`, locate });
+  const child = buildData(childField, flat, { ...ctx, path: `${ctx.path}[]`, locate, masked: undefined });
   return newData(field.type, n, validity, { offsets }, [child]);
 }
 
@@ -735,13 +801,13 @@ function buildFixedSizeList(field: Field, values: ArrayLike<unknown>, ctx: Build
   const validity = new Validity(n);
   const badRow = (i: number, v: unknown): never => {
     throw invalid(
-      `Field ${ctx.path} has type ${type} and needs ${size} values per row, ` +
+      `column '${ctx.path}' is ${columnKind(type)} and needs ${size} values per row, ` +
         `but got ${describeValue(v)}${ctx.locate(i)}`,
     );
   };
   const spec = numericSpec(childField.type);
   const childLocate: Locator = (j) => ctx.locate(Math.floor(j / size));
-  const childCtx: BuildContext = { path: `${ctx.path}[]`, locate: childLocate };
+  const childCtx: BuildContext = { ...ctx, path: `${ctx.path}[]`, locate: childLocate, masked: undefined };
 
   if (spec !== undefined) {
     // Fast path: write the elements straight into one typed array.
@@ -766,8 +832,8 @@ function buildFixedSizeList(field: Field, values: ArrayLike<unknown>, ctx: Build
         continue;
       }
       for (let j = 0; j < size; j++) {
-        const e = row[j];
-        if (isNullish(e)) {
+        const e = elementAt(row, j, ctx, i);
+        if (e === null) {
           if (markNull(childField, childCtx, base + j, e)) childValidity.setNull(base + j);
         } else {
           out[base + j] = toNumeric(e, spec, childCtx, base + j);
@@ -789,7 +855,7 @@ function buildFixedSizeList(field: Field, values: ArrayLike<unknown>, ctx: Build
     }
     if (!isListLike(v) || v.length !== size) badRow(i, v);
     const row = v as ArrayLike<unknown>;
-    for (let j = 0; j < size; j++) flat[i * size + j] = row[j];
+    for (let j = 0; j < size; j++) flat[i * size + j] = elementAt(row, j, ctx, i);
   }
   const child = buildData(childField, flat, { ...childCtx, masked });
   return newData(field.type, n, validity, {}, [child]);
@@ -809,7 +875,7 @@ function buildStruct(field: Field, values: ArrayLike<unknown>, ctx: BuildContext
       }
       masked[i] = 1;
     } else if (!isRecordObject(v)) {
-      throw invalid(`Field ${ctx.path} has type ${type} but got ${describeValue(v)}${ctx.locate(i)}`);
+      throw wrongValue(type, ctx, i, v);
     }
   }
   const children = type.children.map((child) => {
@@ -818,7 +884,7 @@ function buildStruct(field: Field, values: ArrayLike<unknown>, ctx: BuildContext
       const v = values[i];
       childValues[i] = isRecordObject(v) ? v[child.name] : null;
     }
-    return buildData(child, childValues, { path: `${ctx.path}.${child.name}`, locate: ctx.locate, masked });
+    return buildData(child, childValues, { ...ctx, path: `${ctx.path}.${child.name}`, masked });
   });
   return newData(field.type, n, validity, {}, children);
 }
@@ -826,15 +892,13 @@ function buildStruct(field: Field, values: ArrayLike<unknown>, ctx: BuildContext
 /** Light normalisation of values handed to apache-arrow's generic builders. */
 function normalizeForBuilder(type: DataType, value: unknown, ctx: BuildContext, index: number): unknown {
   const fail = (): never => {
-    throw invalid(`Field ${ctx.path} has type ${type} but got ${describeValue(value)}${ctx.locate(index)}`);
+    throw wrongValue(type, ctx, index, value);
   };
   if (DataType.isDictionary(type)) {
     return normalizeForBuilder((type as Dictionary).dictionary, value, ctx, index);
   }
   if (DataType.isUtf8(type) || DataType.isLargeUtf8(type)) {
-    if (typeof value === "string") return value;
-    if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean") return String(value);
-    return fail();
+    return toText(value, ctx, index);
   }
   if (DataType.isBinary(type) || DataType.isLargeBinary(type)) {
     return toBytes(value) ?? fail();
@@ -861,7 +925,7 @@ function buildWithArrowBuilder(field: Field, values: ArrayLike<unknown>, ctx: Bu
       } catch (e) {
         if (e instanceof StowageError) throw e;
         throw invalid(
-          `Field ${ctx.path} has type ${field.type} and cannot hold ${describeValue(v)}${ctx.locate(i)}: ` +
+          `column '${ctx.path}' is ${columnKind(field.type)} and cannot hold ${describeValue(v)}${ctx.locate(i)}: ` +
             `${(e as Error).message}`,
         );
       }
@@ -879,7 +943,7 @@ function buildData(field: Field, values: ArrayLike<unknown>, ctx: BuildContext):
     case Type.Null: {
       for (let i = 0; i < values.length; i++) {
         if (!isNullish(values[i])) {
-          throw invalid(`Field ${ctx.path} has type Null but got ${describeValue(values[i])}${ctx.locate(i)}`);
+          throw wrongValue(type, ctx, i, values[i]);
         }
       }
       return new ArrowData(type, 0, values.length, values.length);
@@ -910,13 +974,17 @@ function buildData(field: Field, values: ArrayLike<unknown>, ctx: BuildContext):
 
 const rowLocator: Locator = (i) => ` at row ${i}`;
 
-function recordsToTable(records: readonly Record<string, unknown>[], schema: Schema): ArrowTable {
+function recordsToTable(
+  records: readonly Record<string, unknown>[],
+  schema: Schema,
+  scalarsAsText: boolean,
+): ArrowTable {
   if (records.length === 0) return new ArrowTable(schema);
   const n = records.length;
   const children = schema.fields.map((field) => {
     const values = new Array<unknown>(n);
     for (let i = 0; i < n; i++) values[i] = records[i][field.name];
-    return buildData(field, values, { path: field.name, locate: rowLocator });
+    return buildData(field, values, { path: field.name, locate: rowLocator, scalarsAsText });
   });
   const data = new ArrowData(new Struct(schema.fields), 0, n, 0, undefined, children);
   return new ArrowTable(schema, [new RecordBatch(schema, data as ArrowData<Struct>)]);
@@ -984,7 +1052,10 @@ function conformTable(table: ArrowTable, schema: Schema): ArrowTable {
     }
     const actual = source.fields[index];
     if (String(actual.type) !== String(target.type)) {
-      throw invalid(`Field ${target.name} has type ${actual.type} in the data but the schema expects ${target.type}`);
+      throw invalid(
+        `column '${target.name}' has type ${actual.type} in the data but the schema has ${target.type}; ` +
+          `Arrow columns are not converted, cast them first`,
+      );
     }
     return index;
   });
@@ -992,11 +1063,15 @@ function conformTable(table: ArrowTable, schema: Schema): ArrowTable {
     const children = plan.map((index, i) => {
       const target = schema.fields[i];
       if (index < 0) {
-        return buildData(target, new Array(batch.numRows).fill(null), { path: target.name, locate: rowLocator });
+        return buildData(target, new Array(batch.numRows).fill(null), {
+          path: target.name,
+          locate: rowLocator,
+          scalarsAsText: false,
+        });
       }
       const child = batch.data.children[index];
       if (!target.nullable && child.nullCount > 0) {
-        throw invalid(`Field ${target.name} is not nullable but the data contains nulls`);
+        throw invalid(`column '${target.name}' is not nullable but the data contains nulls`);
       }
       return child;
     });
@@ -1070,14 +1145,14 @@ export function toArrowTable(data: Data, schema?: Schema, options: InferOptions 
         checkRow(row, i);
         checkKeysAgainstSchema(row, target.fields, "", i);
       });
-      table = recordsToTable(data, target);
+      table = recordsToTable(data, target, false);
     } else if (data.length === 0) {
       throw invalid(
         "A schema is required when the data is empty: pass a schema (e.g. createEmptyTable(name, schema)) " +
           "or at least one record",
       );
     } else {
-      table = recordsToTable(data, inferSchema(data, options));
+      table = recordsToTable(data, inferSchema(data, options), true);
     }
   } else {
     throw invalid(`data must be an array of records or an Apache Arrow Table, got ${describeValue(data)}`);
