@@ -655,3 +655,59 @@ fn row_selection(offsets: &[u32], rows: u64) -> parquet::arrow::arrow_reader::Ro
 pub fn empty(schema: &Schema) -> RecordBatch {
     RecordBatch::new_empty(Arc::new(schema.clone()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frag(id: u64, rows: u64) -> Fragment {
+        Fragment {
+            id,
+            path: format!("data/{id}.parquet"),
+            rows,
+            size_bytes: 1,
+            deletion: None,
+        }
+    }
+
+    fn shape(plan: &[Slice]) -> Vec<(u64, u64, Option<u64>)> {
+        plan.iter()
+            .map(|s| (s.fragment.id, s.offset, s.limit))
+            .collect()
+    }
+
+    #[test]
+    fn slices_skip_whole_files_outside_offset_and_limit() {
+        let files = [frag(0, 10), frag(1, 10), frag(2, 10)];
+        assert_eq!(
+            shape(&plan_slices(&files, 0, None)),
+            vec![(0, 0, None), (1, 0, None), (2, 0, None)]
+        );
+        // Offset 15, limit 10: the second half of file 1, the first half of file 2.
+        assert_eq!(
+            shape(&plan_slices(&files, 15, Some(10))),
+            vec![(1, 5, None), (2, 0, Some(5))]
+        );
+        assert_eq!(shape(&plan_slices(&files, 30, None)), vec![]);
+        assert_eq!(shape(&plan_slices(&files, 0, Some(0))), vec![]);
+        assert_eq!(shape(&plan_slices(&files, 9, Some(1))), vec![(0, 9, None)]);
+    }
+
+    #[test]
+    fn row_selection_covers_exactly_the_offsets() {
+        let sel = row_selection(&[0, 1, 2, 7, 9], 12);
+        let picked: Vec<usize> = sel
+            .iter()
+            .scan(0usize, |pos, s| {
+                let start = *pos;
+                *pos += s.row_count;
+                Some((start, s.row_count, s.skip))
+            })
+            .filter(|(_, _, skip)| !skip)
+            .flat_map(|(start, n, _)| start..start + n)
+            .collect();
+        assert_eq!(picked, vec![0, 1, 2, 7, 9]);
+        let total: usize = sel.iter().map(|s| s.row_count).sum();
+        assert_eq!(total, 12);
+    }
+}
