@@ -469,8 +469,10 @@ impl CommitStore for DynamoCommitStore {
     }
 
     async fn delete_version(&self, table_dir: &Path, version: u64) -> Result<()> {
-        self.objects.delete_version(table_dir, version).await?;
-        self.delete_item(table_dir, version).await
+        // The item stays (a few bytes, removed with the table): while it
+        // exists no writer can claim this version number again, so a writer
+        // whose base a cleanup removed can never commit on it unseen.
+        self.objects.delete_version(table_dir, version).await
     }
 
     async fn load_prefix(

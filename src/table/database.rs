@@ -1,7 +1,6 @@
 //! A database: the tables under one URI.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -9,6 +8,7 @@ use arrow_schema::SchemaRef;
 use futures::TryStreamExt;
 use object_store::path::Path;
 
+use super::lifecycle::Lifecycle;
 use super::txn::{self, Change, CreateMode, TableRef};
 use super::{conform, Table};
 use crate::commit::CommitStore;
@@ -42,7 +42,7 @@ pub struct Database {
     options: Arc<StorageOptions>,
     store: StoreHandle,
     commits: Arc<dyn CommitStore>,
-    closed: AtomicBool,
+    lifecycle: Lifecycle,
     read_consistency: Option<std::time::Duration>,
 }
 
@@ -70,7 +70,7 @@ impl Database {
             options,
             store,
             commits,
-            closed: AtomicBool::new(false),
+            lifecycle: Lifecycle::default(),
             read_consistency,
         })
     }
@@ -80,28 +80,22 @@ impl Database {
     }
 
     pub fn is_open(&self) -> bool {
-        !self.closed.load(Ordering::Acquire)
+        self.lifecycle.is_open()
     }
 
     /// Closes the connection and every table opened through it; uploads
     /// still in flight are aborted.
     pub fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        self.store.scope.cancel();
+        self.lifecycle.close(&self.store.scope);
     }
 
     fn check_open(&self) -> Result<()> {
-        if self.is_open() {
-            Ok(())
-        } else {
-            Err(Error::Closed {
-                what: format!("Connection to {}", self.uri.raw),
-            })
-        }
+        self.lifecycle
+            .check(|| format!("Connection to {}", self.uri.raw))
     }
 
     pub fn display(&self) -> String {
-        let state = if self.is_open() { "open" } else { "closed" };
+        let state = self.lifecycle.describe();
         format!("Connection({}, {state})", self.uri.raw)
     }
 

@@ -5,12 +5,12 @@
 
 mod cleanup;
 pub mod database;
+mod lifecycle;
 pub mod ops;
 #[cfg(test)]
 mod tests;
 pub(crate) mod txn;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,7 @@ use crate::format::manifest::{ManifestSummary, Operation, SUMMARY_PREFIX_BYTES};
 use crate::format::{table_dir, Snapshot};
 use crate::query::{self, ScanRequest};
 use crate::storage::{EffectiveOption, StorageOptions, StoreHandle};
+use lifecycle::Lifecycle;
 use txn::{Change, Newer, TableRef};
 
 pub use cleanup::{OptimizeOptions, OptimizeStats};
@@ -87,7 +88,7 @@ pub struct Table {
     commits: Arc<dyn CommitStore>,
     options: Arc<StorageOptions>,
     state: RwLock<HandleState>,
-    closed: AtomicBool,
+    lifecycle: Lifecycle,
     /// LanceDB's readConsistencyInterval: `None` never looks for other
     /// writers' versions, `Some(0)` looks on every read.
     consistency: Option<Duration>,
@@ -143,7 +144,7 @@ impl Table {
             commits,
             options,
             state: RwLock::new(HandleState::latest(snapshot)),
-            closed: AtomicBool::new(false),
+            lifecycle: Lifecycle::default(),
             consistency,
         }
     }
@@ -162,28 +163,21 @@ impl Table {
     }
 
     pub fn is_open(&self) -> bool {
-        !self.closed.load(Ordering::Acquire)
+        self.lifecycle.is_open()
     }
 
     /// Closing is final for this handle; committed data is unaffected, and
     /// its uploads still in flight are aborted.
     pub fn close(&self) {
-        self.closed.store(true, Ordering::Release);
-        self.store.scope.cancel();
+        self.lifecycle.close(&self.store.scope);
     }
 
     fn check_open(&self) -> Result<()> {
-        if self.is_open() {
-            Ok(())
-        } else {
-            Err(Error::Closed {
-                what: format!("Table '{}'", self.name),
-            })
-        }
+        self.lifecycle.check(|| format!("Table '{}'", self.name))
     }
 
     pub fn display(&self) -> String {
-        let state = if self.is_open() { "open" } else { "closed" };
+        let state = self.lifecycle.describe();
         format!("Table({}, {state}, {})", self.name, self.store.display_uri)
     }
 
@@ -230,7 +224,7 @@ impl Table {
                 return Err(dropped())
             }
             Newer::Version(latest) => Arc::new(latest),
-            Newer::NoNewer => snap.clone(),
+            Newer::Unchanged => snap.clone(),
             Newer::NoVersions => return Err(dropped()),
         };
         *st = HandleState::latest(snap.clone());

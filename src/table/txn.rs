@@ -26,7 +26,7 @@
 //!   they stay, and cleanup removes them once unreferenced.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arrow_schema::SchemaRef;
 use object_store::path::Path;
@@ -44,6 +44,9 @@ use crate::storage::StoreHandle;
 /// Bounded: a writer that keeps losing races reports a conflict instead of
 /// spinning forever.
 pub(crate) const MAX_COMMIT_ATTEMPTS: u32 = 200;
+
+/// How long a base counts as confirmed before a put (see `commit`).
+const CONFIRMED_FOR: Duration = Duration::from_millis(50);
 
 /// How many times a listed latest version whose manifest has vanished (a
 /// cleanup removed it after a newer one landed) is looked up again.
@@ -269,7 +272,7 @@ pub(crate) struct TableRef<'a> {
 #[derive(Debug)]
 pub(crate) enum Newer {
     Version(Snapshot),
-    NoNewer,
+    Unchanged,
     /// The table has no versions at all: it was dropped.
     NoVersions,
 }
@@ -330,7 +333,7 @@ impl TableRef<'_> {
                     .await?
                     .map_or(Newer::NoVersions, Newer::Version)),
             },
-            Some(_) => Ok(Newer::NoNewer),
+            Some(_) => Ok(Newer::Unchanged),
             None => Ok(Newer::NoVersions),
         }
     }
@@ -390,21 +393,31 @@ where
     Fut: std::future::Future<Output = Result<(Change, T)>>,
 {
     let mut base = base;
-    // A base handed in by the caller may be old; one the loop loaded is as
-    // fresh as a commit can be.
-    let mut verified = base.is_none();
-    let (mut change, mut output) = plan(base.clone()).await?;
+    // When the base was last confirmed to be a version of this table: a
+    // base handed in by the caller may be old (`None`: not confirmed).
+    let mut confirmed: Option<Instant> = base.is_none().then(Instant::now);
+    let mut planned: Option<(Change, T)> = None;
     let mut lost_races = false;
-    for attempt in 0..MAX_COMMIT_ATTEMPTS {
-        if !verified {
+    let mut attempt = 0;
+    while attempt < MAX_COMMIT_ATTEMPTS {
+        // Never put version v+1 on a base v that was not confirmed moments
+        // ago: a cleanup removes versions that are no longer the latest, and
+        // a create-only put of a number it freed would succeed, committing a
+        // version on a stale base that no reader would ever see as latest
+        // (its rows lost). Confirming v right before the put leaves a window
+        // of one request in which a cleanup would have to remove both v and
+        // v + 1, which it does one after the other, in that order.
+        if confirmed.is_none_or(|t| t.elapsed() > CONFIRMED_FOR) {
             if let Some(b) = &base {
                 match table.verify_base(b).await {
                     Ok(None) => {}
                     Ok(Some(newer)) => base = Some(Arc::new(newer)),
                     Err(e) => {
-                        // Not committed: leave nothing behind in a directory
-                        // that is no longer this table's.
-                        table.discard(&change).await;
+                        if let Some((change, _)) = &planned {
+                            // Not committed: leave nothing behind in a
+                            // directory that is no longer this table's.
+                            table.discard(change).await;
+                        }
                         if matches!(e, Error::TableDropped { .. }) {
                             table.store.remove_empty_local_dirs(table.dir).await;
                         }
@@ -412,8 +425,27 @@ where
                     }
                 }
             }
-            verified = true;
+            confirmed = Some(Instant::now());
         }
+        let (change, output) = match planned.take() {
+            Some(p) => p,
+            None => match plan(base.clone()).await {
+                Ok(p) => p,
+                // The base's files vanished under the plan (a cleanup after
+                // a newer version landed): plan again on the latest.
+                Err(e) if is_not_found(&e) && base.is_some() => {
+                    let b = base
+                        .as_ref()
+                        .map(|b| b.manifest.table_id.clone())
+                        .unwrap_or_default();
+                    base = Some(Arc::new(table.latest_of(&b).await?));
+                    confirmed = Some(Instant::now());
+                    attempt += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            },
+        };
         let rebased = match change.rebase(base.as_deref(), table.name) {
             Ok(r) => r,
             Err(e) => {
@@ -436,11 +468,16 @@ where
             }
             Rebased::Replan => {
                 table.discard(&change).await;
-                (change, output) = plan(base.clone()).await?;
+                attempt += 1;
                 continue;
             }
             Rebased::Commit(m) => m,
         };
+        if confirmed.is_none_or(|t| t.elapsed() > CONFIRMED_FOR) {
+            // Planning took a while: confirm the base again first.
+            planned = Some((change, output));
+            continue;
+        }
         match table
             .commits
             .commit(table.dir, manifest.version, manifest.to_bytes()?)
@@ -452,6 +489,9 @@ where
             }
             Err(CommitError::Conflict { .. }) => {
                 lost_races = true;
+                // Back off first, then look: the base must be as fresh as
+                // possible when the next put goes out.
+                tokio::time::sleep(backoff(attempt)).await;
                 let reloaded = match &base {
                     Some(b) => table
                         .latest_of(&b.manifest.table_id)
@@ -468,12 +508,16 @@ where
                         return Err(e);
                     }
                 };
-                tokio::time::sleep(backoff(attempt)).await;
+                confirmed = Some(Instant::now());
+                planned = Some((change, output));
+                attempt += 1;
             }
             Err(CommitError::Failed(e)) => return Err(e),
         }
     }
-    table.discard(&change).await;
+    if let Some((change, _)) = &planned {
+        table.discard(change).await;
+    }
     Err(Error::CommitConflict {
         table: table.name.to_string(),
         version: base.map(|b| b.version() + 1).unwrap_or(1),
@@ -481,6 +525,16 @@ where
             "gave up after {MAX_COMMIT_ATTEMPTS} attempts; too many concurrent writers"
         ),
     })
+}
+
+fn is_not_found(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Storage {
+            kind: crate::error::StorageErrorKind::NotFound,
+            ..
+        }
+    )
 }
 
 /// Jittered exponential backoff, so racing writers spread out.
