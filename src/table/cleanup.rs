@@ -3,8 +3,8 @@
 //!
 //! The rule (docs/FORMAT.md, "Compaction and cleanup"):
 //!
-//! * A version is removed when it is older than the cutoff and is not the
-//!   latest.
+//! * A version is removed when it is older than the cutoff (or committed in
+//!   the cutoff's millisecond) and is not the latest.
 //! * A data or deletion file that a removed version named and no remaining
 //!   version names is *verified* garbage: removed when older than the cutoff.
 //! * A file that no version names at all is *unverified*: it may belong to a
@@ -102,7 +102,11 @@ pub(crate) async fn run(
         let Some(snap) = table.load_version(v).await? else {
             continue; // removed by a concurrent cleanup
         };
-        if v < latest && snap.manifest.timestamp_ms < cutoff {
+        // Manifests keep milliseconds: a version committed within the
+        // cutoff's own millisecond counts as older, so that
+        // `cleanupOlderThan: new Date()` right after a commit keeps only the
+        // latest version, as documented for @lancedb/lancedb.
+        if v < latest && snap.manifest.timestamp_ms <= cutoff {
             files_of(&snap.manifest, &mut removed_files);
             to_remove.push(v);
         } else {

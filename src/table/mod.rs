@@ -555,20 +555,20 @@ impl Table {
             // An overwrite may change the schema, as in LanceDB.
             AddMode::Overwrite => incoming,
         };
-        let batches = conform(&batches, &schema)?;
-        // Written once: an append or overwrite rebases onto any version, so
-        // the plan never runs twice.
-        let fragment = write_fragment(&self.store, &self.dir, &schema, &batches).await?;
+        let batches = &conform(&batches, &schema)?;
+        let schema = &schema;
+        // An append or overwrite rebases onto any version, so this plan runs
+        // once; it runs after the base was confirmed, so a handle whose table
+        // was dropped writes nothing.
         let (v, ()) = self
-            .commit(|_| {
-                let (fragment, schema) = (fragment.clone(), schema.clone());
-                async move {
-                    let change = match mode {
-                        AddMode::Append => Change::Append { fragment, schema },
-                        AddMode::Overwrite => Change::Overwrite { fragment, schema },
-                    };
-                    Ok((change, ()))
-                }
+            .commit(|_| async move {
+                let fragment = write_fragment(&self.store, &self.dir, schema, batches).await?;
+                let schema = schema.clone();
+                let change = match mode {
+                    AddMode::Append => Change::Append { fragment, schema },
+                    AddMode::Overwrite => Change::Overwrite { fragment, schema },
+                };
+                Ok((change, ()))
             })
             .await?;
         Ok(v)
