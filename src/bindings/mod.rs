@@ -102,6 +102,9 @@ pub struct JsEffectiveOption {
     pub source: String,
     pub given_as: String,
     pub secret: bool,
+    /// False for a key this backend has no use for (a client timeout on a
+    /// local database): reported, not applied.
+    pub applies: bool,
 }
 
 impl From<EffectiveOption> for JsEffectiveOption {
@@ -112,6 +115,7 @@ impl From<EffectiveOption> for JsEffectiveOption {
             source: e.source.name().to_string(),
             given_as: e.given_as,
             secret: e.secret,
+            applies: e.applies,
         }
     }
 }
