@@ -586,7 +586,7 @@ fn expected(def: &KeyDef) -> String {
 fn show_size(n: u64) -> String {
     let unit = [(30, "GiB"), (20, "MiB"), (10, "KiB")]
         .into_iter()
-        .find(|(shift, _)| n >= 1 << shift && n % (1 << shift) == 0);
+        .find(|(shift, _)| n >= 1 << shift && n.is_multiple_of(1 << shift));
     match unit {
         Some((shift, name)) => format!("{}{name} ({n} bytes)", n >> shift),
         None => format!("{n} bytes"),
