@@ -85,6 +85,11 @@ export interface JsEffectiveOption {
   source: string
   givenAs: string
   secret: boolean
+  /**
+   * False for a key this backend has no use for (a client timeout on a
+   * local database): reported, not applied.
+   */
+  applies: boolean
 }
 
 export interface JsMergeOptions {

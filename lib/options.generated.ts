@@ -76,13 +76,13 @@ export interface KnownStorageOptions {
   retryTimeout?: string | number;
   /** Total time budget for retrying one request (a bare number means seconds). Default: 180s. Env: CLIENT_RETRY_TIMEOUT. */
   retry_timeout?: string | number;
-  /** Part size of multipart uploads of data files. Default: 8MiB. Env: STOWAGE_UPLOAD_PART_SIZE. */
+  /** Part size of multipart uploads of data files (5 MiB to 5 GiB, as S3 requires). Default: 8MiB. Env: STOWAGE_UPLOAD_PART_SIZE. */
   uploadPartSize?: string | number;
-  /** Part size of multipart uploads of data files. Default: 8MiB. Env: STOWAGE_UPLOAD_PART_SIZE. */
+  /** Part size of multipart uploads of data files (5 MiB to 5 GiB, as S3 requires). Default: 8MiB. Env: STOWAGE_UPLOAD_PART_SIZE. */
   upload_part_size?: string | number;
-  /** Part size of multipart uploads of data files. Default: 8MiB. Env: STOWAGE_UPLOAD_PART_SIZE. */
+  /** Part size of multipart uploads of data files (5 MiB to 5 GiB, as S3 requires). Default: 8MiB. Env: STOWAGE_UPLOAD_PART_SIZE. */
   multipartPartSize?: string | number;
-  /** Part size of multipart uploads of data files. Default: 8MiB. Env: STOWAGE_UPLOAD_PART_SIZE. */
+  /** Part size of multipart uploads of data files (5 MiB to 5 GiB, as S3 requires). Default: 8MiB. Env: STOWAGE_UPLOAD_PART_SIZE. */
   multipart_part_size?: string | number;
   /** How many parts of one multipart upload are in flight at once. Default: 8. Env: STOWAGE_UPLOAD_CONCURRENCY. */
   uploadConcurrency?: string | number;
@@ -122,19 +122,19 @@ export interface KnownStorageOptions {
   aws_token?: string;
   /** The AWS session token to use. Env: AWS_SESSION_TOKEN, AWS_TOKEN. */
   token?: string;
-  /** The AWS region the bucket is in; required for S3-compatible stores. Env: AWS_REGION, AWS_DEFAULT_REGION. */
+  /** The AWS region the bucket is in (also signs DynamoDB requests). Unset, the region of the AWS profile in use, else us-east-1. Default: us-east-1. Env: AWS_REGION, AWS_DEFAULT_REGION. */
   awsRegion?: string;
-  /** The AWS region the bucket is in; required for S3-compatible stores. Env: AWS_REGION, AWS_DEFAULT_REGION. */
+  /** The AWS region the bucket is in (also signs DynamoDB requests). Unset, the region of the AWS profile in use, else us-east-1. Default: us-east-1. Env: AWS_REGION, AWS_DEFAULT_REGION. */
   aws_region?: string;
-  /** The AWS region the bucket is in; required for S3-compatible stores. Env: AWS_REGION, AWS_DEFAULT_REGION. */
+  /** The AWS region the bucket is in (also signs DynamoDB requests). Unset, the region of the AWS profile in use, else us-east-1. Default: us-east-1. Env: AWS_REGION, AWS_DEFAULT_REGION. */
   region?: string;
-  /** The AWS region the bucket is in; required for S3-compatible stores. Env: AWS_REGION, AWS_DEFAULT_REGION. */
+  /** The AWS region the bucket is in (also signs DynamoDB requests). Unset, the region of the AWS profile in use, else us-east-1. Default: us-east-1. Env: AWS_REGION, AWS_DEFAULT_REGION. */
   awsDefaultRegion?: string;
-  /** The AWS region the bucket is in; required for S3-compatible stores. Env: AWS_REGION, AWS_DEFAULT_REGION. */
+  /** The AWS region the bucket is in (also signs DynamoDB requests). Unset, the region of the AWS profile in use, else us-east-1. Default: us-east-1. Env: AWS_REGION, AWS_DEFAULT_REGION. */
   aws_default_region?: string;
-  /** The AWS region the bucket is in; required for S3-compatible stores. Env: AWS_REGION, AWS_DEFAULT_REGION. */
+  /** The AWS region the bucket is in (also signs DynamoDB requests). Unset, the region of the AWS profile in use, else us-east-1. Default: us-east-1. Env: AWS_REGION, AWS_DEFAULT_REGION. */
   defaultRegion?: string;
-  /** The AWS region the bucket is in; required for S3-compatible stores. Env: AWS_REGION, AWS_DEFAULT_REGION. */
+  /** The AWS region the bucket is in (also signs DynamoDB requests). Unset, the region of the AWS profile in use, else us-east-1. Default: us-east-1. Env: AWS_REGION, AWS_DEFAULT_REGION. */
   default_region?: string;
   /** The endpoint to use for S3-compatible stores. Env: AWS_ENDPOINT, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3. */
   awsEndpoint?: string;

@@ -43,7 +43,11 @@ function render() {
   const seen = new Set();
   for (const r of rows) {
     const type =
-      r.kind === "bool" ? "string | boolean" : r.kind === "integer" || r.kind.startsWith("duration (") || r.kind === "size" ? "string | number" : "string";
+      r.kind === "bool"
+        ? "string | boolean"
+        : /^(integer|size)\b/.test(r.kind) || r.kind.startsWith("duration (")
+          ? "string | number"
+          : "string";
     const doc = `${r.doc}${r.default ? ` Default: ${r.default}.` : ""} Env: ${r.env.join(", ")}.`;
     const names = new Set();
     for (const s of r.spellings) {

@@ -102,6 +102,9 @@ pub struct JsEffectiveOption {
     pub source: String,
     pub given_as: String,
     pub secret: bool,
+    /// False for a key this backend has no use for (a client timeout on a
+    /// local database): reported, not applied.
+    pub applies: bool,
 }
 
 impl From<EffectiveOption> for JsEffectiveOption {
@@ -112,6 +115,7 @@ impl From<EffectiveOption> for JsEffectiveOption {
             source: e.source.name().to_string(),
             given_as: e.given_as,
             secret: e.secret,
+            applies: e.applies,
         }
     }
 }
@@ -195,23 +199,42 @@ pub fn storage_option_registry() -> Vec<JsOptionKey> {
             spellings: d.spellings().map(str::to_string).collect(),
             env: d.env.iter().map(|s| s.to_string()).collect(),
             backends: d.backends.iter().map(|b| b.name().to_string()).collect(),
-            kind: match d.kind {
-                Kind::Bool => "bool".into(),
-                Kind::Duration => "duration".into(),
-                Kind::DurationSecs => "duration (or seconds)".into(),
-                Kind::Int => "integer".into(),
-                Kind::Size => "size".into(),
-                Kind::Enum(v) => format!("one of {}", v.join(" | ")),
-                Kind::Url => "url".into(),
-                Kind::Path => "path".into(),
-                Kind::Pem => "PEM certificate(s)".into(),
-                Kind::Str => "string".into(),
+            kind: match (d.kind, d.range) {
+                (Kind::Int | Kind::Size, Some(r)) => {
+                    format!(
+                        "{} ({} to {})",
+                        if d.kind == Kind::Int {
+                            "integer"
+                        } else {
+                            "size"
+                        },
+                        r.min,
+                        r.max
+                    )
+                }
+                _ => kind_name(d.kind),
             },
             default: d.default.map(str::to_string),
             secret: d.secret,
             doc: d.doc.to_string(),
         })
         .collect()
+}
+
+fn kind_name(kind: crate::storage::registry::Kind) -> String {
+    use crate::storage::registry::Kind;
+    match kind {
+        Kind::Bool => "bool".into(),
+        Kind::Duration => "duration".into(),
+        Kind::DurationSecs => "duration (or seconds)".into(),
+        Kind::Int => "integer".into(),
+        Kind::Size => "size".into(),
+        Kind::Enum(v) => format!("one of {}", v.join(" | ")),
+        Kind::Url => "url".into(),
+        Kind::Path => "path".into(),
+        Kind::Pem => "PEM certificate(s)".into(),
+        Kind::Str => "string".into(),
+    }
 }
 
 /// Runs the commit-store conformance suite against the store a URI names

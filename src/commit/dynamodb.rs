@@ -14,10 +14,9 @@
 //! whole and never goes missing.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::types::{AttributeValue, KeyType, ScalarAttributeType};
 use aws_sdk_dynamodb::Client;
 use bytes::Bytes;
@@ -26,7 +25,6 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 
 use super::{manifest_path, CommitError, CommitStore, ConditionalPutStore, VERSIONS_DIR};
 use crate::error::{Error, Result, StorageErrorKind};
-use crate::storage::registry as keys;
 use crate::storage::{StorageOptions, StoreHandle};
 
 const STAGING_DIR: &str = "_staging";
@@ -126,65 +124,33 @@ impl DynamoCommitStore {
         table: &str,
         opts: &StorageOptions,
     ) -> Result<Self> {
-        let region = opts
-            .text(&keys::AWS_REGION)
-            .unwrap_or("us-east-1")
-            .to_string();
-        let endpoint = opts
-            .text(&keys::DYNAMODB_ENDPOINT)
-            .or(opts.text(&keys::AWS_ENDPOINT));
+        let Some(cfg) = opts.config().s3() else {
+            return Err(Error::invalid_argument(
+                "the DynamoDB commit store needs an s3+ddb:// URI",
+            ));
+        };
         let mut conf = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(region.clone()))
+            .region(Region::new(cfg.region.clone()))
             .retry_config(
                 aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(
-                    opts.int(&keys::CLIENT_MAX_RETRIES)
-                        .unwrap_or(10)
-                        .saturating_add(1)
-                        .min(u32::MAX as u64) as u32,
+                    // At most 100 retries (the registry's range): fits.
+                    cfg.client.retry.max_retries.saturating_add(1) as u32,
                 ),
             )
             .timeout_config(
                 aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-                    .connect_timeout(
-                        opts.duration(&keys::CONNECT_TIMEOUT)
-                            .unwrap_or(Duration::from_secs(5)),
-                    )
-                    .operation_attempt_timeout(
-                        opts.duration(&keys::TIMEOUT)
-                            .unwrap_or(Duration::from_secs(30)),
-                    )
+                    .connect_timeout(cfg.client.connect_timeout)
+                    .operation_attempt_timeout(cfg.client.timeout)
                     .build(),
             );
-        if let Some(ep) = endpoint {
+        if let Some(ep) = cfg.dynamodb_endpoint() {
             conf = conf.endpoint_url(ep);
         }
-        match (
-            opts.text(&keys::AWS_ACCESS_KEY_ID),
-            opts.secret(&keys::AWS_SECRET_ACCESS_KEY),
-        ) {
-            (Some(id), Some(secret)) => {
-                let token = opts
-                    .secret(&keys::AWS_SESSION_TOKEN)
-                    .map(|t| t.expose().to_string());
-                conf = conf.credentials_provider(Credentials::new(
-                    id,
-                    secret.expose(),
-                    token,
-                    None,
-                    "stowage-options",
-                ));
-            }
-            _ => {
-                let sdk = crate::storage::credentials::load_sdk_config(
-                    opts.text(&keys::AWS_PROFILE),
-                    Some(&region),
-                )
-                .await;
-                if let Some(p) = sdk.credentials_provider() {
-                    conf = conf.credentials_provider(p);
-                }
-            }
+        // Unsigned (aws_skip_signature) gives none: DynamoDB has no
+        // anonymous access, so requests fail with the service's own answer.
+        if let Some(provider) = crate::storage::credentials::aws_credentials(cfg).await {
+            conf = conf.credentials_provider(provider.for_sdk());
         }
         let client = Client::from_conf(conf.build());
         let described = client

@@ -102,26 +102,25 @@ pub async fn for_uri(
     store: StoreHandle,
     opts: &crate::storage::StorageOptions,
 ) -> Result<Arc<dyn CommitStore>> {
-    match &uri.location {
-        crate::storage::Location::S3 {
-            bucket,
-            ddb_table: Some(t),
-            ..
-        } => Ok(Arc::new(
+    use crate::storage::config::{BackendConfig, ConditionalPut};
+    match (&uri.location, &opts.config().backend) {
+        (
+            crate::storage::Location::S3 {
+                bucket,
+                ddb_table: Some(t),
+                ..
+            },
+            _,
+        ) => Ok(Arc::new(
             dynamodb::DynamoCommitStore::connect(store, bucket, t, opts).await?,
         )),
-        crate::storage::Location::S3 { .. } => {
-            let unconditional =
-                opts.text(&crate::storage::registry::AWS_CONDITIONAL_PUT) == Some("disabled");
-            Ok(Arc::new(ConditionalPutStore {
-                mode: if unconditional {
-                    PutGuard::UnsafeCheckThenPut
-                } else {
-                    PutGuard::ProbeOnce
-                },
-                store,
-            }))
-        }
+        (_, BackendConfig::S3(s3)) => Ok(Arc::new(ConditionalPutStore {
+            mode: match s3.conditional_put {
+                ConditionalPut::Enabled => PutGuard::ProbeOnce,
+                ConditionalPut::Disabled => PutGuard::UnsafeCheckThenPut,
+            },
+            store,
+        })),
         _ => Ok(Arc::new(ConditionalPutStore::new(store))),
     }
 }

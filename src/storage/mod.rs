@@ -5,10 +5,12 @@
 pub mod backend;
 mod bulk;
 pub mod cancel;
+pub mod config;
 pub mod credentials;
 pub mod options;
 pub mod registry;
 pub mod secret;
+pub mod text;
 pub mod uploads;
 pub mod uri;
 
@@ -19,19 +21,13 @@ use object_store::ObjectStore;
 
 use crate::error::{Error, StorageErrorKind};
 pub use backend::{build_store, store_for_table};
+pub use config::{StorageConfig, UploadSettings};
 pub use options::{
     EffectiveOption, EnvSource, ProcessEnv, RawOption, RawValue, Source, StorageOptions,
 };
 pub use registry::Backend;
 pub use secret::Redactor;
 pub use uri::{DbUri, Location};
-
-/// How large uploads are cut into parts.
-#[derive(Debug, Clone, Copy)]
-pub struct UploadSettings {
-    pub part_size: usize,
-    pub concurrency: usize,
-}
 
 /// An object store opened for one database (or one table with its own
 /// options), with what the layers above need to use it well.

@@ -15,9 +15,9 @@ use std::time::{Duration, SystemTime};
 
 use object_store::aws::{AwsAuthorizer, AwsCredential};
 use object_store::client::{HttpClient, HttpConnector, HttpRequestBody, ReqwestConnector};
-use object_store::{ClientOptions, CredentialProvider};
+use object_store::CredentialProvider;
 
-use super::registry::{self as keys, Target};
+use super::credentials::aws_credentials;
 use super::{StorageOptions, StoreHandle};
 use crate::error::{Error, Result, StorageErrorKind};
 
@@ -31,7 +31,8 @@ pub struct CleanupStats {
 
 struct S3Target {
     client: HttpClient,
-    credential: Arc<AwsCredential>,
+    /// `None`: unsigned requests (`aws_skip_signature`).
+    credential: Option<Arc<AwsCredential>>,
     region: String,
     /// `{endpoint}/{bucket}` (path style) or the virtual-hosted bucket URL.
     bucket_url: String,
@@ -64,64 +65,36 @@ fn unescape(s: &str) -> String {
 }
 
 async fn target(store: &StoreHandle, opts: &StorageOptions, bucket: &str) -> Result<S3Target> {
-    let mut client_opts = ClientOptions::new();
-    for (t, value) in opts.builder_pairs() {
-        if let Target::Client(k) = t {
-            if let Ok(key) = k.parse() {
-                client_opts = client_opts.with_config(key, value);
-            }
-        }
-    }
+    let Some(cfg) = opts.config().s3() else {
+        return Err(Error::NotSupported(
+            "cleanupIncompleteUploads works on S3 only".into(),
+        ));
+    };
     let client = ReqwestConnector::default()
-        .connect(&client_opts)
+        .connect(&cfg.client.client_options())
         .map_err(|e| store.error(e, "Preparing the S3 client"))?;
-    let region = opts
-        .text(&keys::AWS_REGION)
-        .unwrap_or("us-east-1")
-        .to_string();
-    let credential = match (
-        opts.text(&keys::AWS_ACCESS_KEY_ID),
-        opts.secret(&keys::AWS_SECRET_ACCESS_KEY),
-    ) {
-        (Some(id), Some(secret)) => Arc::new(AwsCredential {
-            key_id: id.to_string(),
-            secret_key: secret.expose().to_string(),
-            token: opts
-                .secret(&keys::AWS_SESSION_TOKEN)
-                .map(|t| t.expose().to_string()),
-        }),
-        _ => {
-            let sdk =
-                super::credentials::load_sdk_config(opts.text(&keys::AWS_PROFILE), Some(&region))
-                    .await;
-            let provider = sdk
-                .credentials_provider()
-                .ok_or_else(|| Error::InvalidArgument("no AWS credentials configured".into()))?;
-            super::credentials::AwsChainProvider::new(provider)
+    let credential = match aws_credentials(cfg).await {
+        Some(provider) => Some(
+            provider
                 .get_credential()
                 .await
-                .map_err(|e| store.error(e, "Loading AWS credentials"))?
-        }
+                .map_err(|e| store.error(e, "Loading AWS credentials"))?,
+        ),
+        None => None,
     };
-    let virtual_hosted = opts.bool(&keys::AWS_VIRTUAL_HOSTED_STYLE_REQUEST) == Some(true);
-    let bucket_url = match opts.text(&keys::AWS_ENDPOINT) {
-        Some(ep) if virtual_hosted => {
-            let u = url::Url::parse(ep)
-                .map_err(|e| Error::invalid_argument(format!("endpoint: {e}")))?;
-            format!(
-                "{}://{bucket}.{}",
-                u.scheme(),
-                ep.trim_start_matches(&format!("{}://", u.scheme()))
-                    .trim_end_matches('/')
-            )
+    let bucket_url = match &cfg.endpoint {
+        Some(ep) if cfg.virtual_hosted_style => {
+            // The registry accepted it as an http(s) URL with a host.
+            let (scheme, rest) = ep.url.split_once("://").unwrap_or(("https", &ep.url));
+            format!("{scheme}://{bucket}.{}", rest.trim_end_matches('/'))
         }
-        Some(ep) => format!("{}/{bucket}", ep.trim_end_matches('/')),
-        None => format!("https://s3.{region}.amazonaws.com/{bucket}"),
+        Some(ep) => format!("{}/{bucket}", ep.url.trim_end_matches('/')),
+        None => format!("https://s3.{}.amazonaws.com/{bucket}", cfg.region),
     };
     Ok(S3Target {
         client,
         credential,
-        region,
+        region: cfg.region.clone(),
         bucket_url,
     })
 }
@@ -139,9 +112,11 @@ impl S3Target {
             .uri(url)
             .body(HttpRequestBody::empty())
             .map_err(|e| Error::internal(format!("building request: {e}")))?;
-        AwsAuthorizer::new(&self.credential, "s3", &self.region)
-            .try_authorize(&mut req, None)
-            .map_err(|e| Error::internal(format!("signing request: {e}")))?;
+        if let Some(credential) = &self.credential {
+            AwsAuthorizer::new(credential, "s3", &self.region)
+                .try_authorize(&mut req, None)
+                .map_err(|e| Error::internal(format!("signing request: {e}")))?;
+        }
         let resp = self.client.execute(req).await.map_err(|e| Error::Storage {
             kind: StorageErrorKind::Connection,
             context: what.to_string(),

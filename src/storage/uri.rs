@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::registry::Backend;
+use super::text::bounded;
 use crate::error::{Error, Result};
 
 pub const ACCEPTED: &str = "a local path (relative or absolute), file:///abs/path, memory://[name], s3://bucket/path, s3+ddb://bucket/path?ddbTableName=T, gs://bucket/path or az://container/path";
@@ -72,7 +73,7 @@ impl DbUri {
 
     pub fn parse(uri: &str) -> Result<Self> {
         let bad = |reason: String| Error::InvalidUri {
-            uri: uri.to_string(),
+            uri: shown_uri(uri),
             reason,
         };
         let trimmed = uri.trim();
@@ -102,7 +103,8 @@ impl DbUri {
         if scheme_lc != "s3+ddb" {
             if let Some(q) = query {
                 return Err(bad(format!(
-                    "query parameters ('?{q}') are only accepted on s3+ddb:// URIs"
+                    "query parameters ('?{}') are only accepted on s3+ddb:// URIs",
+                    bounded(q)
                 )));
             }
         }
@@ -110,6 +112,11 @@ impl DbUri {
             Some((h, p)) => (h, p.trim_matches('/')),
             None => (rest, ""),
         };
+        if host.contains('@') {
+            return Err(bad(format!(
+                "credentials in the URI ('{scheme_lc}://****@...') are not accepted and are not shown; pass them in storageOptions (e.g. awsAccessKeyId/awsSecretAccessKey) or the environment"
+            )));
+        }
         let location = match scheme_lc.as_str() {
             "file" => {
                 if !(host.is_empty() || host == "localhost") {
@@ -159,7 +166,8 @@ impl DbUri {
             }
             other => {
                 return Err(bad(format!(
-                    "unknown scheme '{other}://'; expected {ACCEPTED}"
+                    "unknown scheme '{}://'; expected {ACCEPTED}",
+                    bounded(other)
                 )))
             }
         };
@@ -168,6 +176,22 @@ impl DbUri {
             location,
         })
     }
+}
+
+/// The URI as a message may show it: any userinfo (`user:secret@`) masked,
+/// and bounded.
+fn shown_uri(uri: &str) -> String {
+    let masked = match uri.split_once("://") {
+        Some((scheme, rest)) => {
+            let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+            match rest[..authority_end].rfind('@') {
+                Some(at) => format!("{scheme}://****{}", &rest[at..]),
+                None => uri.to_string(),
+            }
+        }
+        None => uri.to_string(),
+    };
+    bounded(&masked)
 }
 
 fn split_scheme(s: &str) -> Option<(&str, &str)> {
@@ -189,7 +213,10 @@ fn check_bucket(name: &str, what: &str) -> std::result::Result<(), String> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')))
     {
-        return Err(format!("the {what} name '{name}' contains '{c}'; {what} names use letters, digits, '-', '.' and '_'"));
+        return Err(format!(
+            "the {what} name '{}' contains '{c}'; {what} names use letters, digits, '-', '.' and '_'",
+            bounded(name)
+        ));
     }
     Ok(())
 }
@@ -209,7 +236,12 @@ fn parse_ddb_query(query: Option<&str>) -> std::result::Result<String, String> {
                 }
                 table = Some(v.to_string());
             }
-            other => return Err(format!("unknown query parameter '{other}'; the only accepted parameter is ddbTableName ({example})")),
+            other => {
+                return Err(format!(
+                    "unknown query parameter '{}'; the only accepted parameter is ddbTableName ({example})",
+                    bounded(other)
+                ))
+            }
         }
     }
     let t = table.ok_or_else(|| format!("s3+ddb:// needs the DynamoDB table name: {example}"))?;
@@ -218,7 +250,8 @@ fn parse_ddb_query(query: Option<&str>) -> std::result::Result<String, String> {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if !valid {
         return Err(format!(
-            "ddbTableName '{t}' is not a valid DynamoDB table name (3-255 characters of letters, digits, '_', '-' and '.')"
+            "ddbTableName '{}' is not a valid DynamoDB table name (3-255 characters of letters, digits, '_', '-' and '.')",
+            bounded(&t)
         ));
     }
     Ok(t)
@@ -227,7 +260,7 @@ fn parse_ddb_query(query: Option<&str>) -> std::result::Result<String, String> {
 /// Table names become one path segment; keep them portable.
 pub fn check_table_name(name: &str) -> Result<()> {
     let bad = |reason: &str| Error::InvalidTableName {
-        name: name.to_string(),
+        name: bounded(name),
         reason: reason.to_string(),
     };
     if name.is_empty() {
@@ -367,6 +400,37 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("s3+ddb://bucket/path?ddbTableName=T"));
+    }
+
+    #[test]
+    fn userinfo_is_refused_and_never_echoed() {
+        for uri in [
+            "s3://AKID:SECRETVALUE@bucket/db",
+            "s3+ddb://AKID:SECRETVALUE@bucket/db?ddbTableName=tbl",
+            "gs://user:SECRETVALUE@bucket/db",
+            "az://SECRETVALUE@container/db",
+        ] {
+            let err = DbUri::parse(uri).unwrap_err();
+            assert_eq!(err.code(), "INVALID_URI", "{uri}");
+            let msg = err.to_string();
+            assert!(!msg.contains("SECRETVALUE"), "{msg}");
+            assert!(msg.contains("credentials in the URI"), "{msg}");
+        }
+        // Another error of the same URI masks it too.
+        let err = DbUri::parse("s3://AKID:SECRETVALUE@bucket/db?x=1").unwrap_err();
+        assert!(!err.to_string().contains("SECRETVALUE"), "{err}");
+    }
+
+    #[test]
+    fn huge_input_gives_bounded_messages() {
+        let name = "x".repeat(100_000) + "/";
+        let err = check_table_name(&name).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.len() < 600, "{} bytes", msg.len());
+        assert!(msg.contains("… (100001 characters)"), "{msg}");
+        let uri = format!("s3://b/p?{}", "q".repeat(1 << 20));
+        let msg = DbUri::parse(&uri).unwrap_err().to_string();
+        assert!(msg.len() < 1200, "{} bytes", msg.len());
     }
 
     #[test]
