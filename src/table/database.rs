@@ -19,8 +19,9 @@ use crate::storage::{
     StoreHandle,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CreateMode {
+    #[default]
     Create,
     Overwrite,
 }

@@ -7,6 +7,7 @@ pub mod database;
 pub mod deletion;
 pub mod manifest;
 pub mod ops;
+pub mod request;
 pub mod vectors;
 pub mod writer;
 
@@ -36,8 +37,9 @@ const DATA_DIR: &str = "data";
 /// spinning forever.
 const MAX_COMMIT_ATTEMPTS: u32 = 200;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AddMode {
+    #[default]
     Append,
     Overwrite,
 }
