@@ -10,60 +10,66 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 export declare class JsConnection {
-  static connect(uri: string, storageOptions?: any | undefined | null, readConsistencyInterval?: number | undefined | null): Promise<JsConnection>
-  get uri(): string
   isOpen(): boolean
   close(): void
   display(): string
+  /** Every resolved storage option, with its source; secrets masked. */
   effectiveStorageOptions(): Array<JsEffectiveOption>
-  tableNames(startAfter?: string | undefined | null, limit?: number | undefined | null): Promise<Array<string>>
-  openTable(name: string, storageOptions?: any | undefined | null): Promise<JsTable>
-  /** `data` is an Arrow IPC stream carrying the schema (and maybe no rows). */
-  createTable(name: string, data: Buffer, options?: JsCreateTableOptions | undefined | null): Promise<JsTable>
-  /**
-   * Aborts incomplete multipart uploads older than `older_than_ms`;
-   * returns [found, aborted].
-   */
-  cleanupIncompleteUploads(olderThanMs: number): Promise<Array<number>>
+  static connect(options: JsConnectOptions): Promise<JsConnection>
+  get uri(): string
+  tableNames(options: JsTableNamesOptions): Promise<Array<string>>
+  openTable(name: string, options: JsOpenTableOptions): Promise<JsTable>
+  createTable(options: JsCreateTableOptions): Promise<JsTable>
+  /** Aborts incomplete multipart uploads older than `older_than_ms`. */
+  cleanupIncompleteUploads(olderThanMs: number): Promise<JsCleanupStats>
   dropTable(name: string): Promise<void>
   dropAllTables(): Promise<void>
 }
 
 export declare class JsTable {
-  get name(): string
   isOpen(): boolean
   close(): void
   display(): string
+  /** Every resolved storage option, with its source; secrets masked. */
   effectiveStorageOptions(): Array<JsEffectiveOption>
+  get name(): string
   /** The schema as an Arrow IPC stream with no batches. */
   schema(): Promise<Buffer>
   version(): Promise<number>
   countRows(filter?: string | undefined | null): Promise<number>
-  /** `mode` is "append" or "overwrite"; returns the new version. */
-  add(data: Buffer, mode?: string | undefined | null): Promise<number>
+  /** Returns the new version. */
+  add(options: JsAddOptions): Promise<number>
   /** Flat nearest-neighbour search; rows as an Arrow IPC stream with `_distance`. */
   vectorSearch(options: JsVectorOptions): Promise<Buffer>
   /** Deletes the rows the SQL predicate matches; returns the new version. */
   delete(predicate: string): Promise<number>
-  /** `assignments`: [column, SQL expression] pairs. */
-  update(predicate: string | undefined | null, assignments: Array<Array<string>>): Promise<Array<number>>
-  mergeInsert(data: Buffer, options: JsMergeOptions): Promise<JsMergeResult>
+  update(options: JsUpdateOptions): Promise<JsUpdateResult>
+  mergeInsert(options: JsMergeInsertOptions): Promise<JsMergeResult>
   listVersions(): Promise<Array<JsVersion>>
   checkout(version: number): Promise<void>
   checkoutLatest(): Promise<void>
+  /** Returns the new version. */
   restore(version?: number | undefined | null): Promise<number>
   /** Compaction and cleanup; `cleanup_older_than_ms` is a Unix-time cutoff. */
   optimize(cleanupOlderThanMs: number, deleteUnverified?: boolean | undefined | null): Promise<JsOptimizeStats>
   /** Reads rows as an Arrow IPC stream. */
-  scan(options?: JsScanOptions | undefined | null): Promise<Buffer>
+  scan(options: JsScanOptions): Promise<Buffer>
 }
 
 /**
- * Runs the commit-store conformance suite against the store a URI names
- * (tests use it on every backend, against real servers). Not part of the
- * public API.
+ * Checks a count argument (a limit, an offset) where the API takes it,
+ * with the same rule the request conversion applies later.
  */
-export declare function _commitConformance(uri: string, storageOptions?: any | undefined | null): Promise<string>
+export declare function _checkCount(name: string, value: unknown): number
+
+/**
+ * Checks a distance type where the query builder takes it; returns it in
+ * canonical (lower) case.
+ */
+export declare function _checkDistanceType(value: unknown): JsDistanceType
+
+/** As [`check_count`], for arguments that start at 1 (nprobes, refine factor). */
+export declare function _checkPositive(name: string, value: unknown): number
 
 /**
  * Aborts every upload in flight in this process (the SIGINT/SIGTERM path)
@@ -72,12 +78,41 @@ export declare function _commitConformance(uri: string, storageOptions?: any | u
  */
 export declare function abortInflightUploads(timeoutMs: number): Promise<number>
 
-export interface JsCreateTableOptions {
-  /** "create" or "overwrite". */
-  mode?: string
-  existOk?: boolean
-  storageOptions?: any
+export type ErrorCode = 'INVALID_URI' | 'UNKNOWN_STORAGE_OPTION' | 'INVALID_STORAGE_OPTION' | 'TABLE_NOT_FOUND' | 'TABLE_EXISTS' | 'INVALID_TABLE_NAME' | 'VERSION_NOT_FOUND' | 'INVALID_ARGUMENT' | 'INVALID_FILTER' | 'SCHEMA_MISMATCH' | 'CLOSED' | 'COMMIT_CONFLICT' | 'CONDITIONAL_PUT_UNSUPPORTED' | 'CORRUPT_TABLE' | 'STORAGE_NOT_FOUND' | 'STORAGE_PERMISSION_DENIED' | 'STORAGE_UNAUTHENTICATED' | 'STORAGE_TIMEOUT' | 'STORAGE_CONNECTION' | 'STORAGE_SERVER_ERROR' | 'STORAGE_ERROR' | 'NOT_SUPPORTED' | 'INTERNAL'
+
+export type JsAddMode = 'append' | 'overwrite'
+
+export interface JsAddOptions {
+  /** An Arrow IPC stream. */
+  data: Buffer
+  mode?: JsAddMode
 }
+
+/** What `cleanupIncompleteUploads` found. */
+export interface JsCleanupStats {
+  found: number
+  aborted: number
+}
+
+export interface JsConnectOptions {
+  uri: string
+  storageOptions?: Record<string, unknown>
+  /** Seconds. */
+  readConsistencyInterval?: number
+}
+
+export type JsCreateMode = 'create' | 'overwrite'
+
+export interface JsCreateTableOptions {
+  name: string
+  /** An Arrow IPC stream carrying the schema (and maybe no rows). */
+  data: Buffer
+  mode?: JsCreateMode
+  existOk?: boolean
+  storageOptions?: Record<string, unknown>
+}
+
+export type JsDistanceType = 'l2' | 'cosine' | 'dot'
 
 export interface JsEffectiveOption {
   key: string
@@ -92,7 +127,9 @@ export interface JsEffectiveOption {
   applies: boolean
 }
 
-export interface JsMergeOptions {
+export interface JsMergeInsertOptions {
+  /** An Arrow IPC stream. */
+  data: Buffer
   on: Array<string>
   whenMatchedUpdateAll: boolean
   whenNotMatchedInsertAll: boolean
@@ -104,6 +141,10 @@ export interface JsMergeResult {
   numInsertedRows: number
   numUpdatedRows: number
   numDeletedRows: number
+}
+
+export interface JsOpenTableOptions {
+  storageOptions?: Record<string, unknown>
 }
 
 export interface JsOptimizeStats {
@@ -132,14 +173,31 @@ export interface JsScanOptions {
   offset?: number
   filter?: string
   withRowId?: boolean
-  /** [alias, SQL expression] pairs, for select({ alias: "expr" }). */
-  expressions?: Array<Array<string>>
+  /** (alias, SQL expression) pairs, for select({ alias: "expr" }). */
+  expressions?: Array<[string, string]>
+}
+
+export interface JsTableNamesOptions {
+  startAfter?: string
+  limit?: number
+}
+
+export interface JsUpdateOptions {
+  /** A SQL predicate; unset: every row. */
+  where?: string
+  /** (column, SQL expression) pairs. */
+  assignments: Array<[string, string]>
+}
+
+export interface JsUpdateResult {
+  version: number
+  rowsUpdated: number
 }
 
 export interface JsVectorOptions {
   vector: Array<number>
   column?: string
-  distanceType?: string
+  distanceType?: JsDistanceType
   limit?: number
   filter?: string
   postfilter?: boolean

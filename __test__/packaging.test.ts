@@ -171,6 +171,9 @@ describe("installing the packed packages without a Rust toolchain", () => {
       libc: ["glibc"],
       main: BINARY,
     });
+    // The commit conformance suite is test-only: nothing of it ships.
+    expect(readFileSync(join(platform, BINARY)).includes("onformance")).toBe(false);
+    expect(readFileSync(join(main, "index.js"), "utf8")).not.toMatch(/onformance/);
     // Both came from the tarballs, not from a registry.
     const lock = JSON.parse(readFileSync(join(project, "package-lock.json"), "utf8"));
     expect(lock.packages[`node_modules/${PLATFORM_PKG}`].resolved).toMatch(/^file:.*\.tgz$/);

@@ -1,8 +1,9 @@
-import { inspect } from "node:util";
 import type { Schema } from "apache-arrow";
 import { Data, isArrowTable, schemaToIpc, toArrowTable, toIpc } from "./arrow";
 import { StowageError } from "./errors";
-import { call, callSync, EffectiveOption, NativeConnection } from "./native";
+import type { JsCreateMode } from "../index";
+import { Handle } from "./handle";
+import { call, NativeConnection } from "./native";
 import { Table } from "./table";
 
 import type { KnownStorageOptions } from "./options.generated";
@@ -15,7 +16,7 @@ import type { KnownStorageOptions } from "./options.generated";
 export type StorageOptions = KnownStorageOptions & Record<string, string | boolean | number | undefined>;
 
 export interface CreateTableOptions {
-  mode: "create" | "overwrite";
+  mode: JsCreateMode;
   existOk: boolean;
   storageOptions?: StorageOptions;
   schema?: Schema;
@@ -47,48 +48,17 @@ function checkNamespace(ns: unknown): void {
 }
 
 /** A connection to a database, as in @lancedb/lancedb. */
-export class Connection {
-  /** @internal */
-  constructor(private readonly inner: NativeConnection) {}
-
+export class Connection extends Handle<NativeConnection> {
   get uri(): string {
     return this.inner.uri;
-  }
-
-  isOpen(): boolean {
-    return this.inner.isOpen();
-  }
-
-  close(): void {
-    this.inner.close();
-  }
-
-  display(): string {
-    return this.inner.display();
-  }
-
-  [inspect.custom](): string {
-    return this.display();
-  }
-
-  toString(): string {
-    return this.display();
-  }
-
-  /** Every resolved storage option, with its source; secrets are masked. */
-  effectiveStorageOptions(): EffectiveOption[] {
-    return callSync(() => this.inner.effectiveStorageOptions());
   }
 
   async tableNames(options?: Partial<TableNamesOptions>): Promise<string[]>;
   async tableNames(namespace?: string[], options?: Partial<TableNamesOptions>): Promise<string[]>;
   async tableNames(a?: string[] | Partial<TableNamesOptions>, b?: Partial<TableNamesOptions>): Promise<string[]> {
     checkNamespace(a);
-    const opts = (Array.isArray(a) ? b : a) ?? {};
-    if (opts.limit !== undefined && (!Number.isInteger(opts.limit) || opts.limit < 0)) {
-      throw new StowageError("INVALID_ARGUMENT", `limit must be a non-negative integer, got ${String(opts.limit)}`);
-    }
-    return call(() => this.inner.tableNames(opts.startAfter, opts.limit));
+    const { startAfter, limit } = (Array.isArray(a) ? b : a) ?? {};
+    return call(() => this.inner.tableNames({ startAfter, limit }));
   }
 
   async openTable(name: string, options?: Partial<OpenTableOptions>): Promise<Table>;
@@ -100,7 +70,7 @@ export class Connection {
   ): Promise<Table> {
     checkNamespace(a);
     const opts = (Array.isArray(a) ? b : a) ?? {};
-    const t = await call(() => this.inner.openTable(checkName(name), opts.storageOptions));
+    const t = await call(() => this.inner.openTable(checkName(name), { storageOptions: opts.storageOptions }));
     return new Table(t);
   }
 
@@ -155,15 +125,9 @@ export class Connection {
     return this.create(checkName(name), schemaToIpc(schema), opts);
   }
 
-  private async create(name: string, ipc: Buffer, opts: Partial<CreateTableOptions>): Promise<Table> {
-    const t = await call(() =>
-      this.inner.createTable(name, ipc, {
-        mode: opts.mode,
-        existOk: opts.existOk,
-        storageOptions: opts.storageOptions,
-      }),
-    );
-    return new Table(t);
+  private async create(name: string, data: Buffer, opts: Partial<CreateTableOptions>): Promise<Table> {
+    const { mode, existOk, storageOptions } = opts;
+    return new Table(await call(() => this.inner.createTable({ name, data, mode, existOk, storageOptions })));
   }
 
   /**
@@ -176,11 +140,7 @@ export class Connection {
   async cleanupIncompleteUploads(options?: { olderThan?: number | Date }): Promise<{ found: number; aborted: number }> {
     const o = options?.olderThan ?? 24 * 3600 * 1000;
     const ageMs = o instanceof Date ? Date.now() - o.getTime() : o;
-    if (typeof ageMs !== "number" || !Number.isFinite(ageMs) || ageMs < 0) {
-      throw new StowageError("INVALID_ARGUMENT", "olderThan must be a non-negative number of milliseconds or a past Date");
-    }
-    const [found, aborted] = await call(() => this.inner.cleanupIncompleteUploads(ageMs));
-    return { found, aborted };
+    return call(() => this.inner.cleanupIncompleteUploads(ageMs));
   }
 
   async dropTable(name: string, namespace?: string[]): Promise<void> {

@@ -12,6 +12,7 @@ export type { MergeResult } from "./merge";
 export { Query, VectorQuery } from "./query";
 export type { DistanceType, IntoVector } from "./query";
 export { StowageError } from "./errors";
+export type { ErrorCode } from "./errors";
 export type { EffectiveOption } from "./native";
 export type { KnownStorageOptions } from "./options.generated";
 export type { Data } from "./arrow";
@@ -48,14 +49,8 @@ export async function connect(
   if (typeof uri !== "string") {
     throw new StowageError("INVALID_URI", `connect() needs a URI string, got ${typeof uri}`);
   }
-  if (opts.storageOptions !== undefined && (typeof opts.storageOptions !== "object" || opts.storageOptions === null)) {
-    throw new StowageError("INVALID_ARGUMENT", "storageOptions must be an object of option names to values");
-  }
-  const rci = opts.readConsistencyInterval;
-  if (rci !== undefined && rci !== null && (typeof rci !== "number" || !(rci >= 0))) {
-    throw new StowageError("INVALID_ARGUMENT", `readConsistencyInterval must be a non-negative number of seconds, got ${String(rci)}`);
-  }
-  const inner = await call(() => native.JsConnection.connect(uri, opts.storageOptions ?? undefined, rci ?? undefined));
+  const { storageOptions, readConsistencyInterval } = opts;
+  const inner = await call(() => native.JsConnection.connect({ uri, storageOptions, readConsistencyInterval }));
   if (!uri.startsWith("memory://")) installSignalHandlers();
   return new Connection(inner);
 }

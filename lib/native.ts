@@ -1,7 +1,7 @@
 // The napi addon, loaded through the napi-rs generated loader (../index.js),
 // which picks the local build or the prebuilt platform package.
 import type * as Native from "../index";
-import { StowageError } from "./errors";
+import { ErrorCode, StowageError } from "./errors";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const native: typeof Native = require("../index.js");
@@ -22,8 +22,7 @@ export function translateError(err: unknown): unknown {
     if (at >= 0) {
       const rest = msg.slice(at + PREFIX.length);
       const colon = rest.indexOf(":");
-      const out = new StowageError(rest.slice(0, colon), rest.slice(colon + 1));
-      return out;
+      return new StowageError(rest.slice(0, colon) as ErrorCode, rest.slice(colon + 1));
     }
     // napi's own argument checks (wrong JS type for a parameter).
     const code = (err as { code?: string }).code;

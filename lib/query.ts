@@ -1,27 +1,27 @@
 import type { RecordBatch, Table as ArrowTable } from "apache-arrow";
 import { fromIpc } from "./arrow";
 import { StowageError } from "./errors";
-import { call, NativeTable } from "./native";
+import type { JsDistanceType } from "../index";
+import { call, callSync, native, NativeTable } from "./native";
 
 /** A query vector: numbers, a typed array, or an apache-arrow Vector-like with toArray(). */
 export type IntoVector = number[] | Float32Array | Float64Array | { toArray(): ArrayLike<number> };
 
-export type DistanceType = "l2" | "cosine" | "dot";
+/** "l2", "cosine" or "dot" (in any case), as in @lancedb/lancedb. */
+export type DistanceType = JsDistanceType;
 
+/** Checked where the builder is called, by the same rule the query runs with. */
 function checkCount(what: string, n: unknown): number {
-  if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
-    throw new StowageError("INVALID_ARGUMENT", `${what} must be a non-negative integer, got ${String(n)}`);
-  }
-  return n;
+  return callSync(() => native._checkCount(what, n));
 }
 
+/** Typed arrays and Arrow vectors as plain numbers; anything else goes to the core as given, which says what is wrong with it. */
 function toNumbers(v: IntoVector): number[] {
-  if (Array.isArray(v)) return v;
   if (ArrayBuffer.isView(v)) return Array.from(v as Float32Array);
-  if (v && typeof (v as { toArray?: unknown }).toArray === "function") {
+  if (!Array.isArray(v) && v && typeof (v as { toArray?: unknown }).toArray === "function") {
     return Array.from((v as { toArray(): ArrayLike<number> }).toArray());
   }
-  throw new StowageError("INVALID_ARGUMENT", "a query vector must be an array of numbers or a typed array");
+  return v as number[];
 }
 
 /** What every query shares: select, where, limit, offset, withRowId and the ways to run it. */
@@ -142,7 +142,7 @@ export class Query extends QueryBase {
 export class VectorQuery extends QueryBase {
   private readonly vector: number[];
   private vectorColumn?: string;
-  private distance: DistanceType = "l2";
+  private distance?: DistanceType;
   private post = false;
 
   /** @internal */
@@ -158,10 +158,7 @@ export class VectorQuery extends QueryBase {
   }
 
   distanceType(type: DistanceType): this {
-    if (!["l2", "cosine", "dot"].includes(String(type).toLowerCase())) {
-      throw new StowageError("INVALID_ARGUMENT", `distance type '${String(type)}' is not supported; use "l2", "cosine" or "dot"`);
-    }
-    this.distance = String(type).toLowerCase() as DistanceType;
+    this.distance = callSync(() => native._checkDistanceType(type));
     return this;
   }
 
@@ -176,13 +173,15 @@ export class VectorQuery extends QueryBase {
     return this;
   }
 
-  /** Accepted for compatibility: searches are exact, there is no index to tune. */
-  nprobes(_n: number): this {
+  /** Accepted (and checked) for compatibility: searches are exact, there is no index to tune. */
+  nprobes(n: number): this {
+    callSync(() => native._checkPositive("nprobes", n));
     return this;
   }
 
-  /** Accepted for compatibility: searches are exact, there is no index to tune. */
-  refineFactor(_n: number): this {
+  /** Accepted (and checked) for compatibility: searches are exact, there is no index to tune. */
+  refineFactor(n: number): this {
+    callSync(() => native._checkPositive("refineFactor", n));
     return this;
   }
 

@@ -1,14 +1,15 @@
-import { inspect } from "node:util";
 import type { Schema, Table as ArrowTable } from "apache-arrow";
 import { Data, fromIpc, toArrowTable, toIpc } from "./arrow";
 import { StowageError } from "./errors";
-import { call, callSync, EffectiveOption, NativeTable } from "./native";
+import type { JsAddMode } from "../index";
+import { Handle } from "./handle";
+import { call, NativeTable } from "./native";
 import { MergeInsertBuilder, MergeResult } from "./merge";
 import { IntoVector, Query, VectorQuery } from "./query";
 
 export interface AddDataOptions {
   /** "append" (the default) adds rows; "overwrite" replaces the table's rows. */
-  mode: "append" | "overwrite";
+  mode: JsAddMode;
 }
 
 export interface AddResult {
@@ -62,40 +63,11 @@ export function toSqlLiteral(column: string, v: unknown): string {
 }
 
 /** A table, as in @lancedb/lancedb. */
-export class Table {
+export class Table extends Handle<NativeTable> {
   private schemaCache?: Schema;
-
-  /** @internal */
-  constructor(private readonly inner: NativeTable) {}
 
   get name(): string {
     return this.inner.name;
-  }
-
-  isOpen(): boolean {
-    return this.inner.isOpen();
-  }
-
-  /** Closes this handle. Committed data is unaffected; further calls fail with code CLOSED. */
-  close(): void {
-    this.inner.close();
-  }
-
-  display(): string {
-    return this.inner.display();
-  }
-
-  [inspect.custom](): string {
-    return this.display();
-  }
-
-  toString(): string {
-    return this.display();
-  }
-
-  /** Every resolved storage option, with its source; secrets are masked. */
-  effectiveStorageOptions(): EffectiveOption[] {
-    return callSync(() => this.inner.effectiveStorageOptions());
   }
 
   private ensureOpen(): void {
@@ -118,27 +90,28 @@ export class Table {
 
   async add(data: Data, options?: Partial<AddDataOptions>): Promise<AddResult> {
     this.ensureOpen();
-    const mode = options?.mode ?? "append";
-    if (mode !== "append" && mode !== "overwrite") {
-      throw new StowageError("INVALID_ARGUMENT", `mode '${String(mode)}' is not valid for add; use "append" or "overwrite"`);
-    }
+    const mode = options?.mode;
     // Records follow the table's schema on append, as in LanceDB; an
     // overwrite infers afresh (it may change the schema).
-    const schema = mode === "append" ? (this.schemaCache ?? (await this.schema())) : undefined;
-    let table: ArrowTable;
+    const ipc = mode === "overwrite" ? toIpc(toArrowTable(data)) : await this.conforming(data);
+    const version = await call(() => this.inner.add({ data: ipc, mode }));
+    if (mode === "overwrite") this.schemaCache = undefined;
+    return { version };
+  }
+
+  /** `data` in this table's schema, as Arrow IPC. */
+  private async conforming(data: Data): Promise<Buffer> {
+    const schema = this.schemaCache ?? (await this.schema());
     try {
-      table = toArrowTable(data, schema);
+      return toIpc(toArrowTable(data, schema));
     } catch (e) {
       // Data that does not fit the table's schema is a schema mismatch,
       // whichever side of the boundary notices.
-      if (schema && e instanceof StowageError && e.code === "INVALID_ARGUMENT") {
+      if (e instanceof StowageError && e.code === "INVALID_ARGUMENT") {
         throw new StowageError("SCHEMA_MISMATCH", `Schema mismatch: ${e.message}`);
       }
       throw e;
     }
-    const version = await call(() => this.inner.add(toIpc(table), mode));
-    if (mode === "overwrite") this.schemaCache = undefined;
-    return { version };
   }
 
   /** Deletes the rows the SQL predicate matches (data files are not rewritten). */
@@ -166,7 +139,7 @@ export class Table {
     const entries = (x: Record<string, unknown> | Map<string, unknown>): [string, unknown][] =>
       x instanceof Map ? [...x.entries()] : Object.entries(x);
     let where: string | undefined = options?.where;
-    let pairs: string[][];
+    let pairs: [string, string][];
     const o = opts as { values?: Record<string, unknown>; valuesSql?: Record<string, string>; where?: string };
     if (!(opts instanceof Map) && (o.values !== undefined || o.valuesSql !== undefined)) {
       where = o.where;
@@ -176,8 +149,7 @@ export class Table {
     } else {
       pairs = entries(opts as Record<string, string>).map(([k, v]) => [k, String(v)]);
     }
-    const [version, rows] = await call(() => this.inner.update(where, pairs));
-    return { version, rowsUpdated: rows };
+    return call(() => this.inner.update({ where, assignments: pairs }));
   }
 
   /** Upserts by key column(s): chain when* clauses, then execute(data). */
@@ -188,18 +160,10 @@ export class Table {
     }
     return new MergeInsertBuilder(keys, async (data, flags, onCols): Promise<MergeResult> => {
       this.ensureOpen();
-      const schema = this.schemaCache ?? (await this.schema());
-      let table: ArrowTable;
-      try {
-        table = toArrowTable(data, schema);
-      } catch (e) {
-        if (e instanceof StowageError && e.code === "INVALID_ARGUMENT") {
-          throw new StowageError("SCHEMA_MISMATCH", `Schema mismatch: ${e.message}`);
-        }
-        throw e;
-      }
+      const ipc = await this.conforming(data);
       return call(() =>
-        this.inner.mergeInsert(toIpc(table), {
+        this.inner.mergeInsert({
+          data: ipc,
           on: onCols,
           whenMatchedUpdateAll: flags.matchedUpdate,
           whenNotMatchedInsertAll: flags.notMatchedInsert,
@@ -221,11 +185,7 @@ export class Table {
       throw new StowageError("INVALID_ARGUMENT", "cleanupOlderThan must be a Date: versions older than it are removed");
     }
     this.ensureOpen();
-    const deleteUnverified = options?.deleteUnverified;
-    if (deleteUnverified !== undefined && typeof deleteUnverified !== "boolean") {
-      throw new StowageError("INVALID_ARGUMENT", "deleteUnverified must be a boolean");
-    }
-    const s = await call(() => this.inner.optimize(cutoff.getTime(), deleteUnverified));
+    const s = await call(() => this.inner.optimize(cutoff.getTime(), options?.deleteUnverified));
     return {
       compaction: { fragmentsRemoved: s.fragmentsRemoved, fragmentsAdded: s.fragmentsAdded, filesRemoved: s.fragmentsRemoved, filesAdded: s.fragmentsAdded },
       prune: { bytesRemoved: s.bytesRemoved, oldVersionsRemoved: s.oldVersionsRemoved, filesRemoved: s.filesRemoved },
@@ -240,9 +200,6 @@ export class Table {
 
   /** Reads an older version (time travel); writes fail until checkoutLatest(). */
   async checkout(version: number): Promise<void> {
-    if (!Number.isInteger(version)) {
-      throw new StowageError("INVALID_ARGUMENT", `checkout() takes a version number, got ${String(version)}`);
-    }
     await call(() => this.inner.checkout(version));
     this.schemaCache = undefined;
   }

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::StringEnum;
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[derive(Debug, thiserror::Error)]
@@ -103,35 +105,87 @@ pub enum StorageErrorKind {
     Other,
 }
 
+// Every `code` a `StowageError` can carry. The TypeScript `ErrorCode`
+// type is generated from this list, and a test holds the README's list
+// to it.
+string_enum! {
+    pub enum ErrorCode {
+        InvalidUri = "INVALID_URI",
+        UnknownStorageOption = "UNKNOWN_STORAGE_OPTION",
+        InvalidStorageOption = "INVALID_STORAGE_OPTION",
+        TableNotFound = "TABLE_NOT_FOUND",
+        TableExists = "TABLE_EXISTS",
+        InvalidTableName = "INVALID_TABLE_NAME",
+        VersionNotFound = "VERSION_NOT_FOUND",
+        InvalidArgument = "INVALID_ARGUMENT",
+        InvalidFilter = "INVALID_FILTER",
+        SchemaMismatch = "SCHEMA_MISMATCH",
+        Closed = "CLOSED",
+        CommitConflict = "COMMIT_CONFLICT",
+        ConditionalPutUnsupported = "CONDITIONAL_PUT_UNSUPPORTED",
+        CorruptTable = "CORRUPT_TABLE",
+        StorageNotFound = "STORAGE_NOT_FOUND",
+        StoragePermissionDenied = "STORAGE_PERMISSION_DENIED",
+        StorageUnauthenticated = "STORAGE_UNAUTHENTICATED",
+        StorageTimeout = "STORAGE_TIMEOUT",
+        StorageConnection = "STORAGE_CONNECTION",
+        StorageServerError = "STORAGE_SERVER_ERROR",
+        StorageError = "STORAGE_ERROR",
+        NotSupported = "NOT_SUPPORTED",
+        Internal = "INTERNAL",
+    }
+}
+
+/// How many characters of a user's input an error message quotes.
+pub const QUOTE_LIMIT: usize = 200;
+
+/// User input for an error message: the whole of it when short, else its
+/// first [`QUOTE_LIMIT`] characters and its length, so a huge value cannot
+/// flood a log.
+pub fn quote_input(s: &str) -> String {
+    let len = s.chars().count();
+    if len <= QUOTE_LIMIT {
+        return s.to_string();
+    }
+    let head: String = s.chars().take(QUOTE_LIMIT).collect();
+    format!("{head}\u{2026} ({len} characters)")
+}
+
 impl Error {
     /// The stable `code` a JavaScript caller sees on the error.
     pub fn code(&self) -> &'static str {
+        self.error_code().as_str()
+    }
+
+    pub fn error_code(&self) -> ErrorCode {
         match self {
-            Error::UnknownStorageOption { .. } => "UNKNOWN_STORAGE_OPTION",
-            Error::InvalidStorageOption { .. } => "INVALID_STORAGE_OPTION",
-            Error::InvalidUri { .. } => "INVALID_URI",
-            Error::TableNotFound { .. } | Error::TableDropped { .. } => "TABLE_NOT_FOUND",
-            Error::TableExists { .. } => "TABLE_EXISTS",
-            Error::InvalidTableName { .. } => "INVALID_TABLE_NAME",
-            Error::VersionNotFound { .. } | Error::VersionRemoved { .. } => "VERSION_NOT_FOUND",
-            Error::InvalidArgument(_) => "INVALID_ARGUMENT",
-            Error::SchemaMismatch(_) => "SCHEMA_MISMATCH",
-            Error::InvalidFilter { .. } => "INVALID_FILTER",
-            Error::Closed { .. } => "CLOSED",
-            Error::CommitConflict { .. } => "COMMIT_CONFLICT",
-            Error::Corrupt { .. } => "CORRUPT_TABLE",
-            Error::UnsafeStore { .. } => "CONDITIONAL_PUT_UNSUPPORTED",
+            Error::UnknownStorageOption { .. } => ErrorCode::UnknownStorageOption,
+            Error::InvalidStorageOption { .. } => ErrorCode::InvalidStorageOption,
+            Error::InvalidUri { .. } => ErrorCode::InvalidUri,
+            Error::TableNotFound { .. } | Error::TableDropped { .. } => ErrorCode::TableNotFound,
+            Error::TableExists { .. } => ErrorCode::TableExists,
+            Error::InvalidTableName { .. } => ErrorCode::InvalidTableName,
+            Error::VersionNotFound { .. } | Error::VersionRemoved { .. } => {
+                ErrorCode::VersionNotFound
+            }
+            Error::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Error::SchemaMismatch(_) => ErrorCode::SchemaMismatch,
+            Error::InvalidFilter { .. } => ErrorCode::InvalidFilter,
+            Error::Closed { .. } => ErrorCode::Closed,
+            Error::CommitConflict { .. } => ErrorCode::CommitConflict,
+            Error::Corrupt { .. } => ErrorCode::CorruptTable,
+            Error::UnsafeStore { .. } => ErrorCode::ConditionalPutUnsupported,
             Error::Storage { kind, .. } => match kind {
-                StorageErrorKind::NotFound => "STORAGE_NOT_FOUND",
-                StorageErrorKind::PermissionDenied => "STORAGE_PERMISSION_DENIED",
-                StorageErrorKind::Unauthenticated => "STORAGE_UNAUTHENTICATED",
-                StorageErrorKind::Timeout => "STORAGE_TIMEOUT",
-                StorageErrorKind::Connection => "STORAGE_CONNECTION",
-                StorageErrorKind::Server => "STORAGE_SERVER_ERROR",
-                StorageErrorKind::Other => "STORAGE_ERROR",
+                StorageErrorKind::NotFound => ErrorCode::StorageNotFound,
+                StorageErrorKind::PermissionDenied => ErrorCode::StoragePermissionDenied,
+                StorageErrorKind::Unauthenticated => ErrorCode::StorageUnauthenticated,
+                StorageErrorKind::Timeout => ErrorCode::StorageTimeout,
+                StorageErrorKind::Connection => ErrorCode::StorageConnection,
+                StorageErrorKind::Server => ErrorCode::StorageServerError,
+                StorageErrorKind::Other => ErrorCode::StorageError,
             },
-            Error::NotSupported(_) => "NOT_SUPPORTED",
-            Error::Internal(_) => "INTERNAL",
+            Error::NotSupported(_) => ErrorCode::NotSupported,
+            Error::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -153,5 +207,19 @@ impl From<arrow_schema::ArrowError> for Error {
 impl From<parquet::errors::ParquetError> for Error {
     fn from(e: parquet::errors::ParquetError) -> Self {
         Error::Internal(format!("parquet: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_input_is_quoted_by_prefix_and_length() {
+        assert_eq!(quote_input("short"), "short");
+        let q = quote_input(&"x".repeat(1000));
+        assert!(q.starts_with(&"x".repeat(QUOTE_LIMIT)), "{q}");
+        assert!(q.ends_with("\u{2026} (1000 characters)"), "{q}");
+        assert_eq!(q.matches('x').count(), QUOTE_LIMIT);
     }
 }

@@ -3,53 +3,145 @@ use std::sync::Arc;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
-use super::{guarded, ipc_to_batches, raw_options, JsEffectiveOption, JsTable};
-use crate::error::Error;
+use super::args::{self, Given};
+use super::{guarded, ipc_to_batches, raw_options, JsTable};
+use crate::error::{Error, Result};
 use crate::storage::ProcessEnv;
+use crate::table::request::{ConnectRequest, TableNamesRequest};
 use crate::table::{CreateMode, CreateTableRequest, Database};
+
+// What `createTable` does when the table exists.
+string_enum! {
+    pub enum JsCreateMode {
+        Create = "create",
+        Overwrite = "overwrite",
+    }
+}
+
+impl From<JsCreateMode> for CreateMode {
+    fn from(m: JsCreateMode) -> Self {
+        match m {
+            JsCreateMode::Create => CreateMode::Create,
+            JsCreateMode::Overwrite => CreateMode::Overwrite,
+        }
+    }
+}
+
+#[napi(object, object_to_js = false)]
+pub struct JsConnectOptions {
+    pub uri: String,
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub storage_options: Option<Given<serde_json::Value>>,
+    /// Seconds.
+    #[napi(ts_type = "number")]
+    pub read_consistency_interval: Option<Given<f64>>,
+}
+
+impl TryFrom<JsConnectOptions> for ConnectRequest {
+    type Error = Error;
+
+    fn try_from(o: JsConnectOptions) -> Result<Self> {
+        Ok(ConnectRequest {
+            uri: o.uri,
+            storage_options: raw_options(o.storage_options)?,
+            read_consistency_interval: o
+                .read_consistency_interval
+                .map(|v| args::duration("readConsistencyInterval", "seconds", 1.0, v))
+                .transpose()?,
+        })
+    }
+}
+
+#[napi(object, object_to_js = false)]
+pub struct JsTableNamesOptions {
+    #[napi(ts_type = "string")]
+    pub start_after: Option<Given<String>>,
+    #[napi(ts_type = "number")]
+    pub limit: Option<Given<f64>>,
+}
+
+impl TryFrom<JsTableNamesOptions> for TableNamesRequest {
+    type Error = Error;
+
+    fn try_from(o: JsTableNamesOptions) -> Result<Self> {
+        Ok(TableNamesRequest {
+            start_after: o
+                .start_after
+                .map(|s| s.get("startAfter", "a table name (a string)"))
+                .transpose()?,
+            limit: args::opt_count("limit", o.limit)?,
+        })
+    }
+}
+
+#[napi(object, object_to_js = false)]
+pub struct JsOpenTableOptions {
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub storage_options: Option<Given<serde_json::Value>>,
+}
+
+#[napi(object, object_to_js = false)]
+pub struct JsCreateTableOptions {
+    pub name: String,
+    /// An Arrow IPC stream carrying the schema (and maybe no rows).
+    pub data: Buffer,
+    #[napi(ts_type = "JsCreateMode")]
+    pub mode: Option<Given<String>>,
+    #[napi(ts_type = "boolean")]
+    pub exist_ok: Option<Given<bool>>,
+    #[napi(ts_type = "Record<string, unknown>")]
+    pub storage_options: Option<Given<serde_json::Value>>,
+}
+
+impl TryFrom<JsCreateTableOptions> for CreateTableRequest {
+    type Error = Error;
+
+    fn try_from(o: JsCreateTableOptions) -> Result<Self> {
+        let (schema, batches) = ipc_to_batches(o.data)?;
+        Ok(CreateTableRequest {
+            name: o.name,
+            schema,
+            batches,
+            mode: args::opt_choice::<JsCreateMode>("mode", o.mode)?
+                .map(Into::into)
+                .unwrap_or_default(),
+            exist_ok: o
+                .exist_ok
+                .map(|b| b.get("existOk", "a boolean"))
+                .transpose()?
+                .unwrap_or_default(),
+            storage_options: raw_options(o.storage_options)?,
+        })
+    }
+}
+
+/// What `cleanupIncompleteUploads` found.
+#[napi(object, object_from_js = false)]
+pub struct JsCleanupStats {
+    pub found: i64,
+    pub aborted: i64,
+}
 
 #[napi]
 pub struct JsConnection {
     inner: Arc<Database>,
 }
 
-#[napi(object, object_to_js = false)]
-pub struct JsCreateTableOptions {
-    /// "create" or "overwrite".
-    pub mode: Option<String>,
-    pub exist_ok: Option<bool>,
-    pub storage_options: Option<serde_json::Value>,
-}
-
-fn create_mode(mode: Option<&str>) -> crate::error::Result<CreateMode> {
-    match mode.unwrap_or("create") {
-        "create" => Ok(CreateMode::Create),
-        "overwrite" => Ok(CreateMode::Overwrite),
-        other => Err(Error::invalid_argument(format!(
-            "mode '{other}' is not valid for createTable; use \"create\" or \"overwrite\""
-        ))),
-    }
-}
+handle_methods!(JsConnection);
 
 #[napi]
 impl JsConnection {
     #[napi(factory)]
-    pub async fn connect(
-        uri: String,
-        storage_options: Option<serde_json::Value>,
-        read_consistency_interval: Option<f64>,
-    ) -> napi::Result<JsConnection> {
+    pub async fn connect(options: JsConnectOptions) -> napi::Result<JsConnection> {
         guarded(async move {
-            let opts = raw_options(storage_options)?;
-            let interval = match read_consistency_interval {
-                Some(s) if !(s.is_finite() && s >= 0.0) => {
-                    return Err(Error::invalid_argument(format!(
-                        "readConsistencyInterval must be a non-negative number of seconds, got {s}"
-                    )))
-                }
-                other => other.map(std::time::Duration::from_secs_f64),
-            };
-            let db = Database::connect(&uri, opts, &ProcessEnv, interval).await?;
+            let req = ConnectRequest::try_from(options)?;
+            let db = Database::connect(
+                &req.uri,
+                req.storage_options,
+                &ProcessEnv,
+                req.read_consistency_interval,
+            )
+            .await?;
             Ok(JsConnection {
                 inner: Arc::new(db),
             })
@@ -63,39 +155,11 @@ impl JsConnection {
     }
 
     #[napi]
-    pub fn is_open(&self) -> bool {
-        self.inner.is_open()
-    }
-
-    #[napi]
-    pub fn close(&self) {
-        self.inner.close()
-    }
-
-    #[napi]
-    pub fn display(&self) -> String {
-        self.inner.display()
-    }
-
-    #[napi]
-    pub fn effective_storage_options(&self) -> Vec<JsEffectiveOption> {
-        self.inner
-            .effective_storage_options()
-            .into_iter()
-            .map(Into::into)
-            .collect()
-    }
-
-    #[napi]
-    pub async fn table_names(
-        &self,
-        start_after: Option<String>,
-        limit: Option<u32>,
-    ) -> napi::Result<Vec<String>> {
+    pub async fn table_names(&self, options: JsTableNamesOptions) -> napi::Result<Vec<String>> {
         let db = self.inner.clone();
         guarded(async move {
-            db.table_names(start_after.as_deref(), limit.map(|l| l as usize))
-                .await
+            let req = TableNamesRequest::try_from(options)?;
+            db.table_names(req.start_after.as_deref(), req.limit).await
         })
         .await
     }
@@ -104,63 +168,40 @@ impl JsConnection {
     pub async fn open_table(
         &self,
         name: String,
-        storage_options: Option<serde_json::Value>,
+        options: JsOpenTableOptions,
     ) -> napi::Result<JsTable> {
         let db = self.inner.clone();
         guarded(async move {
-            let opts = raw_options(storage_options)?;
+            let opts = raw_options(options.storage_options)?;
             Ok(JsTable::new(db.open_table(&name, &opts).await?))
         })
         .await
     }
 
-    /// `data` is an Arrow IPC stream carrying the schema (and maybe no rows).
     #[napi]
-    pub async fn create_table(
-        &self,
-        name: String,
-        data: Buffer,
-        options: Option<JsCreateTableOptions>,
-    ) -> napi::Result<JsTable> {
+    pub async fn create_table(&self, options: JsCreateTableOptions) -> napi::Result<JsTable> {
         let db = self.inner.clone();
         guarded(async move {
-            let (schema, batches) = ipc_to_batches(data)?;
-            let (mode, exist_ok, storage) = match options {
-                Some(o) => (
-                    create_mode(o.mode.as_deref())?,
-                    o.exist_ok.unwrap_or(false),
-                    raw_options(o.storage_options)?,
-                ),
-                None => (CreateMode::Create, false, Vec::new()),
-            };
-            let req = CreateTableRequest {
-                name,
-                schema,
-                batches,
-                mode,
-                exist_ok,
-                storage_options: storage,
-            };
+            let req = CreateTableRequest::try_from(options)?;
             Ok(JsTable::new(db.create_table(req).await?))
         })
         .await
     }
 
-    /// Aborts incomplete multipart uploads older than `older_than_ms`;
-    /// returns [found, aborted].
+    /// Aborts incomplete multipart uploads older than `older_than_ms`.
     #[napi]
-    pub async fn cleanup_incomplete_uploads(&self, older_than_ms: f64) -> napi::Result<Vec<i64>> {
+    pub async fn cleanup_incomplete_uploads(
+        &self,
+        #[napi(ts_arg_type = "number")] older_than_ms: Given<f64>,
+    ) -> napi::Result<JsCleanupStats> {
         let db = self.inner.clone();
         guarded(async move {
-            if !(older_than_ms.is_finite() && older_than_ms >= 0.0) {
-                return Err(Error::invalid_argument(
-                    "olderThan must be a non-negative number of milliseconds",
-                ));
-            }
-            let s = db
-                .cleanup_incomplete_uploads(std::time::Duration::from_millis(older_than_ms as u64))
-                .await?;
-            Ok(vec![s.found as i64, s.aborted as i64])
+            let age = args::duration("olderThan", "milliseconds", 0.001, older_than_ms)?;
+            let s = db.cleanup_incomplete_uploads(age).await?;
+            Ok(JsCleanupStats {
+                found: s.found as i64,
+                aborted: s.aborted as i64,
+            })
         })
         .await
     }

@@ -5,6 +5,41 @@
 //! `STOWAGE_ERR:<CODE>:`; lib/errors.ts turns that into a `StowageError`
 //! with `code` set (napi's async bridge only carries its own status codes).
 
+/// The methods both handle classes share, over their `inner` core handle
+/// (napi classes cannot inherit, so a second `#[napi] impl` block each).
+macro_rules! handle_methods {
+    ($js:ident) => {
+        #[napi_derive::napi]
+        impl $js {
+            #[napi]
+            pub fn is_open(&self) -> bool {
+                self.inner.is_open()
+            }
+
+            #[napi]
+            pub fn close(&self) {
+                self.inner.close()
+            }
+
+            #[napi]
+            pub fn display(&self) -> String {
+                self.inner.display()
+            }
+
+            /// Every resolved storage option, with its source; secrets masked.
+            #[napi]
+            pub fn effective_storage_options(&self) -> Vec<$crate::bindings::JsEffectiveOption> {
+                self.inner
+                    .effective_storage_options()
+                    .into_iter()
+                    .map(Into::into)
+                    .collect()
+            }
+        }
+    };
+}
+
+mod args;
 mod connection;
 mod table;
 
@@ -20,8 +55,10 @@ use napi::bindgen_prelude::Buffer;
 use crate::error::Error;
 use crate::storage::{EffectiveOption, RawOption, RawValue};
 
-pub use connection::JsConnection;
-pub use table::JsTable;
+pub use connection::{JsConnection, JsCreateMode};
+pub use table::{JsAddMode, JsDistanceType, JsTable};
+
+use args::Given;
 
 pub const ERROR_PREFIX: &str = "STOWAGE_ERR:";
 
@@ -54,16 +91,20 @@ where
 
 /// camelCase (or any) keys -> snake_case, here at the boundary, with the
 /// user's spelling kept for messages.
-pub fn raw_options(value: Option<serde_json::Value>) -> crate::error::Result<Vec<RawOption>> {
+pub fn raw_options(
+    value: Option<Given<serde_json::Value>>,
+) -> crate::error::Result<Vec<RawOption>> {
+    const EXPECTED: &str = "an object of option names to values";
     let Some(value) = value else {
         return Ok(Vec::new());
     };
+    let value = value.get("storageOptions", EXPECTED)?;
     let map = match value {
         serde_json::Value::Object(m) => m,
         serde_json::Value::Null => return Ok(Vec::new()),
         other => {
             return Err(Error::invalid_argument(format!(
-                "storageOptions must be an object of option names to values, not {}",
+                "storageOptions must be {EXPECTED}; got {}",
                 json_type(&other)
             )))
         }
@@ -237,33 +278,36 @@ fn kind_name(kind: crate::storage::registry::Kind) -> String {
     }
 }
 
-/// Runs the commit-store conformance suite against the store a URI names
-/// (tests use it on every backend, against real servers). Not part of the
-/// public API.
-#[napi_derive::napi(js_name = "_commitConformance")]
-pub async fn commit_conformance(
-    uri: String,
-    storage_options: Option<serde_json::Value>,
-) -> napi::Result<String> {
-    guarded(async move {
-        let opts = raw_options(storage_options)?;
-        let db_uri = crate::storage::DbUri::parse(&uri)?;
-        let resolved = crate::storage::StorageOptions::resolve(
-            db_uri.backend(),
-            None,
-            &opts,
-            &crate::storage::ProcessEnv,
-        )?;
-        let store = crate::storage::build_store(&db_uri, &resolved).await?;
-        let commits = crate::commit::for_uri(&db_uri, store.clone(), &resolved).await?;
-        let dir = store
-            .root
-            .clone()
-            .join(format!("conformance-{}.stowage", uuid::Uuid::new_v4()));
-        crate::commit::conformance::run_all(commits, dir.clone()).await;
-        Ok(dir.to_string())
-    })
-    .await
+/// Checks a count argument (a limit, an offset) where the API takes it,
+/// with the same rule the request conversion applies later.
+#[napi_derive::napi(js_name = "_checkCount")]
+pub fn check_count(
+    name: String,
+    #[napi(ts_arg_type = "unknown")] value: Given<f64>,
+) -> napi::Result<f64> {
+    args::integer(&name, value, args::COUNT)
+        .map(|n| n as f64)
+        .map_err(to_napi)
+}
+
+/// As [`check_count`], for arguments that start at 1 (nprobes, refine factor).
+#[napi_derive::napi(js_name = "_checkPositive")]
+pub fn check_positive(
+    name: String,
+    #[napi(ts_arg_type = "unknown")] value: Given<f64>,
+) -> napi::Result<f64> {
+    args::integer(&name, value, args::POSITIVE)
+        .map(|n| n as f64)
+        .map_err(to_napi)
+}
+
+/// Checks a distance type where the query builder takes it; returns it in
+/// canonical (lower) case.
+#[napi_derive::napi(js_name = "_checkDistanceType")]
+pub fn check_distance_type(
+    #[napi(ts_arg_type = "unknown")] value: Given<String>,
+) -> napi::Result<JsDistanceType> {
+    args::choice("distanceType", value).map_err(to_napi)
 }
 
 /// Aborts every upload in flight in this process (the SIGINT/SIGTERM path)

@@ -3,12 +3,210 @@ use std::sync::Arc;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
-use super::{batches_to_ipc, guarded, ipc_to_batches, JsEffectiveOption};
-use crate::error::Error;
-use crate::query::vector::{DistanceType, VectorRequest};
+use super::args::{self, Given, POSITIVE};
+use super::{batches_to_ipc, guarded, ipc_to_batches};
+use crate::error::{Error, Result};
+use crate::query::vector::{DistanceType, VectorRequest, DEFAULT_K};
 use crate::query::ScanRequest;
 use crate::table::ops::MergeFlags;
+use crate::table::request::{AddRequest, MergeInsertRequest, UpdateRequest};
 use crate::table::{AddMode, OptimizeOptions, Table};
+
+// How `add` treats the rows already in the table.
+string_enum! {
+    pub enum JsAddMode {
+        Append = "append",
+        Overwrite = "overwrite",
+    }
+}
+
+impl From<JsAddMode> for AddMode {
+    fn from(m: JsAddMode) -> Self {
+        match m {
+            JsAddMode::Append => AddMode::Append,
+            JsAddMode::Overwrite => AddMode::Overwrite,
+        }
+    }
+}
+
+// The distances a vector search ranks by, as in @lancedb/lancedb
+// (which rejects "euclidean" too).
+string_enum! {
+    pub enum JsDistanceType {
+        L2 = "l2",
+        Cosine = "cosine",
+        Dot = "dot",
+    }
+}
+
+impl From<JsDistanceType> for DistanceType {
+    fn from(d: JsDistanceType) -> Self {
+        match d {
+            JsDistanceType::L2 => DistanceType::L2,
+            JsDistanceType::Cosine => DistanceType::Cosine,
+            JsDistanceType::Dot => DistanceType::Dot,
+        }
+    }
+}
+
+#[napi(object, object_to_js = false)]
+pub struct JsAddOptions {
+    /// An Arrow IPC stream.
+    pub data: Buffer,
+    #[napi(ts_type = "JsAddMode")]
+    pub mode: Option<Given<String>>,
+}
+
+impl TryFrom<JsAddOptions> for AddRequest {
+    type Error = Error;
+
+    fn try_from(o: JsAddOptions) -> Result<Self> {
+        let mode = args::opt_choice::<JsAddMode>("mode", o.mode)?;
+        let (schema, batches) = ipc_to_batches(o.data)?;
+        Ok(AddRequest {
+            schema,
+            batches,
+            mode: mode.map(Into::into).unwrap_or_default(),
+        })
+    }
+}
+
+#[napi(object, object_to_js = false)]
+pub struct JsScanOptions {
+    pub columns: Option<Vec<String>>,
+    #[napi(ts_type = "number")]
+    pub limit: Option<Given<f64>>,
+    #[napi(ts_type = "number")]
+    pub offset: Option<Given<f64>>,
+    pub filter: Option<String>,
+    pub with_row_id: Option<bool>,
+    /// (alias, SQL expression) pairs, for select({ alias: "expr" }).
+    pub expressions: Option<Vec<(String, String)>>,
+}
+
+impl TryFrom<JsScanOptions> for ScanRequest {
+    type Error = Error;
+
+    fn try_from(o: JsScanOptions) -> Result<Self> {
+        Ok(ScanRequest {
+            columns: o.columns,
+            limit: args::opt_integer("limit", o.limit, args::COUNT)?,
+            offset: args::opt_integer("offset", o.offset, args::COUNT)?.unwrap_or_default(),
+            filter: o.filter,
+            with_row_id: o.with_row_id.unwrap_or_default(),
+            expressions: o.expressions,
+        })
+    }
+}
+
+#[napi(object, object_to_js = false)]
+pub struct JsVectorOptions {
+    #[napi(ts_type = "Array<number>")]
+    pub vector: Given<Vec<Given<f64>>>,
+    pub column: Option<String>,
+    #[napi(ts_type = "JsDistanceType")]
+    pub distance_type: Option<Given<String>>,
+    #[napi(ts_type = "number")]
+    pub limit: Option<Given<f64>>,
+    pub filter: Option<String>,
+    pub postfilter: Option<bool>,
+    pub columns: Option<Vec<String>>,
+    pub with_row_id: Option<bool>,
+}
+
+impl TryFrom<JsVectorOptions> for VectorRequest {
+    type Error = Error;
+
+    fn try_from(o: JsVectorOptions) -> Result<Self> {
+        Ok(VectorRequest {
+            vector: args::vector("vector", o.vector)?,
+            column: o.column,
+            distance: args::opt_choice::<JsDistanceType>("distanceType", o.distance_type)?
+                .map(Into::into)
+                .unwrap_or_default(),
+            k: args::opt_count("limit", o.limit)?.unwrap_or(DEFAULT_K),
+            filter: o.filter,
+            prefilter: !o.postfilter.unwrap_or_default(),
+            columns: o.columns,
+            with_row_id: o.with_row_id.unwrap_or_default(),
+        })
+    }
+}
+
+#[napi(object, object_to_js = false)]
+pub struct JsUpdateOptions {
+    /// A SQL predicate; unset: every row.
+    #[napi(js_name = "where")]
+    pub predicate: Option<String>,
+    /// (column, SQL expression) pairs.
+    pub assignments: Vec<(String, String)>,
+}
+
+impl From<JsUpdateOptions> for UpdateRequest {
+    fn from(o: JsUpdateOptions) -> Self {
+        UpdateRequest {
+            predicate: o.predicate,
+            assignments: o.assignments,
+        }
+    }
+}
+
+#[napi(object, object_from_js = false)]
+pub struct JsUpdateResult {
+    pub version: i64,
+    pub rows_updated: i64,
+}
+
+#[napi(object, object_to_js = false)]
+pub struct JsMergeInsertOptions {
+    /// An Arrow IPC stream.
+    pub data: Buffer,
+    pub on: Vec<String>,
+    pub when_matched_update_all: bool,
+    pub when_not_matched_insert_all: bool,
+    pub when_not_matched_by_source_delete: bool,
+}
+
+impl TryFrom<JsMergeInsertOptions> for MergeInsertRequest {
+    type Error = Error;
+
+    fn try_from(o: JsMergeInsertOptions) -> Result<Self> {
+        let (_, batches) = ipc_to_batches(o.data)?;
+        Ok(MergeInsertRequest {
+            on: o.on,
+            flags: MergeFlags {
+                when_matched_update_all: o.when_matched_update_all,
+                when_not_matched_insert_all: o.when_not_matched_insert_all,
+                when_not_matched_by_source_delete: o.when_not_matched_by_source_delete,
+            },
+            batches,
+        })
+    }
+}
+
+#[napi(object, object_from_js = false)]
+pub struct JsMergeResult {
+    pub version: i64,
+    pub num_inserted_rows: i64,
+    pub num_updated_rows: i64,
+    pub num_deleted_rows: i64,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct JsVersion {
+    pub version: i64,
+    pub timestamp_ms: f64,
+    pub operation: String,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct JsOptimizeStats {
+    pub fragments_removed: i64,
+    pub fragments_added: i64,
+    pub old_versions_removed: i64,
+    pub files_removed: i64,
+    pub bytes_removed: i64,
+}
 
 #[napi]
 pub struct JsTable {
@@ -21,108 +219,13 @@ impl JsTable {
     }
 }
 
-#[napi(object, object_to_js = false)]
-pub struct JsScanOptions {
-    pub columns: Option<Vec<String>>,
-    pub limit: Option<i64>,
-    pub offset: Option<i64>,
-    pub filter: Option<String>,
-    pub with_row_id: Option<bool>,
-    /// [alias, SQL expression] pairs, for select({ alias: "expr" }).
-    pub expressions: Option<Vec<Vec<String>>>,
-}
-
-fn non_negative(what: &str, v: Option<i64>) -> crate::error::Result<Option<u64>> {
-    match v {
-        Some(n) if n < 0 => Err(Error::invalid_argument(format!(
-            "{what} must be a non-negative integer, got {n}"
-        ))),
-        other => Ok(other.map(|n| n as u64)),
-    }
-}
-
-#[napi(object, object_to_js = false)]
-pub struct JsVectorOptions {
-    pub vector: Vec<f64>,
-    pub column: Option<String>,
-    pub distance_type: Option<String>,
-    pub limit: Option<i64>,
-    pub filter: Option<String>,
-    pub postfilter: Option<bool>,
-    pub columns: Option<Vec<String>>,
-    pub with_row_id: Option<bool>,
-}
-
-#[napi(object)]
-pub struct JsVersion {
-    pub version: i64,
-    pub timestamp_ms: f64,
-    pub operation: String,
-}
-
-#[napi(object, object_to_js = false)]
-pub struct JsMergeOptions {
-    pub on: Vec<String>,
-    pub when_matched_update_all: bool,
-    pub when_not_matched_insert_all: bool,
-    pub when_not_matched_by_source_delete: bool,
-}
-
-#[napi(object)]
-pub struct JsMergeResult {
-    pub version: i64,
-    pub num_inserted_rows: i64,
-    pub num_updated_rows: i64,
-    pub num_deleted_rows: i64,
-}
-
-#[napi(object)]
-pub struct JsOptimizeStats {
-    pub fragments_removed: i64,
-    pub fragments_added: i64,
-    pub old_versions_removed: i64,
-    pub files_removed: i64,
-    pub bytes_removed: i64,
-}
-
-fn version_arg(v: i64) -> crate::error::Result<u64> {
-    if v < 1 {
-        return Err(Error::invalid_argument(format!(
-            "versions start at 1, got {v}"
-        )));
-    }
-    Ok(v as u64)
-}
+handle_methods!(JsTable);
 
 #[napi]
 impl JsTable {
     #[napi(getter)]
     pub fn name(&self) -> String {
         self.inner.name().to_string()
-    }
-
-    #[napi]
-    pub fn is_open(&self) -> bool {
-        self.inner.is_open()
-    }
-
-    #[napi]
-    pub fn close(&self) {
-        self.inner.close()
-    }
-
-    #[napi]
-    pub fn display(&self) -> String {
-        self.inner.display()
-    }
-
-    #[napi]
-    pub fn effective_storage_options(&self) -> Vec<JsEffectiveOption> {
-        self.inner
-            .effective_storage_options()
-            .into_iter()
-            .map(Into::into)
-            .collect()
     }
 
     /// The schema as an Arrow IPC stream with no batches.
@@ -144,22 +247,13 @@ impl JsTable {
         guarded(async move { Ok(t.count_rows(filter.as_deref()).await? as i64) }).await
     }
 
-    /// `mode` is "append" or "overwrite"; returns the new version.
+    /// Returns the new version.
     #[napi]
-    pub async fn add(&self, data: Buffer, mode: Option<String>) -> napi::Result<i64> {
+    pub async fn add(&self, options: JsAddOptions) -> napi::Result<i64> {
         let t = self.inner.clone();
         guarded(async move {
-            let mode = match mode.as_deref().unwrap_or("append") {
-                "append" => AddMode::Append,
-                "overwrite" => AddMode::Overwrite,
-                other => {
-                    return Err(Error::invalid_argument(format!(
-                        "mode '{other}' is not valid for add; use \"append\" or \"overwrite\""
-                    )))
-                }
-            };
-            let (schema, batches) = ipc_to_batches(data)?;
-            Ok(t.add(schema, batches, mode).await? as i64)
+            let req = AddRequest::try_from(options)?;
+            Ok(t.add(req.schema, req.batches, req.mode).await? as i64)
         })
         .await
     }
@@ -169,17 +263,7 @@ impl JsTable {
     pub async fn vector_search(&self, options: JsVectorOptions) -> napi::Result<Buffer> {
         let t = self.inner.clone();
         guarded(async move {
-            let k = non_negative("limit", options.limit)?.unwrap_or(10) as usize;
-            let req = VectorRequest {
-                vector: options.vector.iter().map(|v| *v as f32).collect(),
-                column: options.column,
-                distance: DistanceType::parse(options.distance_type.as_deref().unwrap_or("l2"))?,
-                k,
-                filter: options.filter,
-                prefilter: !options.postfilter.unwrap_or(false),
-                columns: options.columns,
-                with_row_id: options.with_row_id.unwrap_or(false),
-            };
+            let req = VectorRequest::try_from(options)?;
             let (schema, batches) = t.vector_search(&req).await?;
             batches_to_ipc(&schema, &batches)
         })
@@ -193,45 +277,26 @@ impl JsTable {
         guarded(async move { Ok(t.delete(&predicate).await? as i64) }).await
     }
 
-    /// `assignments`: [column, SQL expression] pairs.
     #[napi]
-    pub async fn update(
-        &self,
-        predicate: Option<String>,
-        assignments: Vec<Vec<String>>,
-    ) -> napi::Result<Vec<i64>> {
+    pub async fn update(&self, options: JsUpdateOptions) -> napi::Result<JsUpdateResult> {
         let t = self.inner.clone();
         guarded(async move {
-            let pairs = assignments
-                .into_iter()
-                .map(|p| match <[String; 2]>::try_from(p) {
-                    Ok([c, e]) => Ok((c, e)),
-                    Err(_) => Err(Error::invalid_argument(
-                        "update assignments are [column, expression] pairs",
-                    )),
-                })
-                .collect::<crate::error::Result<Vec<_>>>()?;
-            let (version, rows) = t.update(predicate.as_deref(), pairs).await?;
-            Ok(vec![version as i64, rows as i64])
+            let req = UpdateRequest::from(options);
+            let (version, rows) = t.update(req.predicate.as_deref(), req.assignments).await?;
+            Ok(JsUpdateResult {
+                version: version as i64,
+                rows_updated: rows as i64,
+            })
         })
         .await
     }
 
     #[napi]
-    pub async fn merge_insert(
-        &self,
-        data: Buffer,
-        options: JsMergeOptions,
-    ) -> napi::Result<JsMergeResult> {
+    pub async fn merge_insert(&self, options: JsMergeInsertOptions) -> napi::Result<JsMergeResult> {
         let t = self.inner.clone();
         guarded(async move {
-            let (_, batches) = ipc_to_batches(data)?;
-            let flags = MergeFlags {
-                when_matched_update_all: options.when_matched_update_all,
-                when_not_matched_insert_all: options.when_not_matched_insert_all,
-                when_not_matched_by_source_delete: options.when_not_matched_by_source_delete,
-            };
-            let (version, stats) = t.merge_insert(options.on, flags, batches).await?;
+            let req = MergeInsertRequest::try_from(options)?;
+            let (version, stats) = t.merge_insert(req.on, req.flags, req.batches).await?;
             Ok(JsMergeResult {
                 version: version as i64,
                 num_inserted_rows: stats.inserted as i64,
@@ -260,9 +325,16 @@ impl JsTable {
     }
 
     #[napi]
-    pub async fn checkout(&self, version: i64) -> napi::Result<()> {
+    pub async fn checkout(
+        &self,
+        #[napi(ts_arg_type = "number")] version: Given<f64>,
+    ) -> napi::Result<()> {
         let t = self.inner.clone();
-        guarded(async move { t.checkout(version_arg(version)?).await }).await
+        guarded(async move {
+            t.checkout(args::integer("version", version, POSITIVE)?)
+                .await
+        })
+        .await
     }
 
     #[napi]
@@ -271,11 +343,15 @@ impl JsTable {
         guarded(async move { t.checkout_latest().await }).await
     }
 
+    /// Returns the new version.
     #[napi]
-    pub async fn restore(&self, version: Option<i64>) -> napi::Result<i64> {
+    pub async fn restore(
+        &self,
+        #[napi(ts_arg_type = "number | undefined | null")] version: Option<Given<f64>>,
+    ) -> napi::Result<i64> {
         let t = self.inner.clone();
         guarded(async move {
-            let v = version.map(version_arg).transpose()?;
+            let v = args::opt_integer("version", version, POSITIVE)?;
             Ok(t.restore(v).await? as i64)
         })
         .await
@@ -285,22 +361,23 @@ impl JsTable {
     #[napi]
     pub async fn optimize(
         &self,
-        cleanup_older_than_ms: f64,
-        delete_unverified: Option<bool>,
+        #[napi(ts_arg_type = "number")] cleanup_older_than_ms: Given<f64>,
+        #[napi(ts_arg_type = "boolean | undefined | null")] delete_unverified: Option<Given<bool>>,
     ) -> napi::Result<JsOptimizeStats> {
         let t = self.inner.clone();
         guarded(async move {
-            if !(cleanup_older_than_ms.is_finite() && cleanup_older_than_ms >= 0.0) {
-                return Err(Error::invalid_argument(
-                    "cleanupOlderThan must be a valid Date",
-                ));
-            }
-            let s = t
-                .optimize(OptimizeOptions {
-                    cleanup_older_than_ms: cleanup_older_than_ms as u64,
-                    delete_unverified: delete_unverified.unwrap_or(false),
-                })
-                .await?;
+            let opts = OptimizeOptions {
+                cleanup_older_than_ms: args::integer(
+                    "cleanupOlderThan",
+                    cleanup_older_than_ms,
+                    args::COUNT,
+                )?,
+                delete_unverified: match delete_unverified {
+                    Some(v) => v.get("deleteUnverified", "a boolean")?,
+                    None => false,
+                },
+            };
+            let s = t.optimize(opts).await?;
             Ok(JsOptimizeStats {
                 fragments_removed: s.fragments_removed as i64,
                 fragments_added: s.fragments_added as i64,
@@ -314,32 +391,10 @@ impl JsTable {
 
     /// Reads rows as an Arrow IPC stream.
     #[napi]
-    pub async fn scan(&self, options: Option<JsScanOptions>) -> napi::Result<Buffer> {
+    pub async fn scan(&self, options: JsScanOptions) -> napi::Result<Buffer> {
         let t = self.inner.clone();
         guarded(async move {
-            let req = match options {
-                Some(o) => ScanRequest {
-                    columns: o.columns,
-                    limit: non_negative("limit", o.limit)?,
-                    offset: non_negative("offset", o.offset)?.unwrap_or(0),
-                    filter: o.filter,
-                    with_row_id: o.with_row_id.unwrap_or(false),
-                    expressions: o
-                        .expressions
-                        .map(|list| {
-                            list.into_iter()
-                                .map(|p| match <[String; 2]>::try_from(p) {
-                                    Ok([a, e]) => Ok((a, e)),
-                                    Err(_) => Err(Error::invalid_argument(
-                                        "select expressions are [alias, expression] pairs",
-                                    )),
-                                })
-                                .collect::<crate::error::Result<Vec<_>>>()
-                        })
-                        .transpose()?,
-                },
-                None => ScanRequest::default(),
-            };
+            let req = ScanRequest::try_from(options)?;
             let (schema, batches) = t.scan(&req).await?;
             batches_to_ipc(&schema, &batches)
         })

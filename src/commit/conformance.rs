@@ -1,6 +1,7 @@
 //! The one conformance suite every [`CommitStore`] passes. Each backend's
-//! tests call [`run_all`] with a fresh store; emulator-backed stores run it
-//! from their own suites.
+//! tests call [`run_all`] with a fresh store; the emulator-backed stores run
+//! it through [`configured_store`], which `__test__/concurrency.test.ts`
+//! starts once per backend. Test-only: none of it is in the shipped addon.
 
 use std::sync::Arc;
 
@@ -81,4 +82,46 @@ async fn latest_never_goes_backwards(store: &dyn CommitStore, dir: &Path) {
         .await
         .unwrap();
     assert_eq!(store.latest_version(dir).await.unwrap(), Some(1_000));
+}
+
+/// The store `STOWAGE_CONFORMANCE_URI` names (with the storage options of
+/// the JSON object in `STOWAGE_CONFORMANCE_OPTIONS`), or `memory://` when
+/// unset, so a plain `cargo test` runs it too.
+#[cfg(test)]
+mod configured_store {
+    use crate::storage::{build_store, DbUri, ProcessEnv, RawOption, RawValue, StorageOptions};
+
+    fn options() -> Vec<RawOption> {
+        let Ok(json) = std::env::var("STOWAGE_CONFORMANCE_OPTIONS") else {
+            return Vec::new();
+        };
+        let map: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&json).expect("STOWAGE_CONFORMANCE_OPTIONS is a JSON object");
+        // Every registry kind parses from its string form.
+        map.into_iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => RawOption::new(k, RawValue::Str(s)),
+                other => RawOption::new(k, RawValue::Str(other.to_string())),
+            })
+            .collect()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn conforms() {
+        let uri = std::env::var("STOWAGE_CONFORMANCE_URI").unwrap_or_else(|_| "memory://".into());
+        let db_uri = DbUri::parse(&uri).unwrap();
+        let resolved =
+            StorageOptions::resolve(db_uri.backend(), None, &options(), &ProcessEnv).unwrap();
+        let store = build_store(&db_uri, &resolved).await.unwrap();
+        let commits = crate::commit::for_uri(&db_uri, store.clone(), &resolved)
+            .await
+            .unwrap();
+        let dir = store
+            .root
+            .clone()
+            .join(format!("conformance-{}.stowage", uuid::Uuid::new_v4()));
+        super::run_all(commits, dir.clone()).await;
+        // The Jest suite checks the run happened where it pointed it.
+        println!("conformance passed on {uri} at {dir}");
+    }
 }

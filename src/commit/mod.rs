@@ -18,6 +18,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 use crate::error::{Error, Result};
 use crate::storage::StoreHandle;
 
+#[cfg(test)]
 pub mod conformance;
 pub mod dynamodb;
 

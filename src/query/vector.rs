@@ -17,9 +17,10 @@ use crate::storage::StoreHandle;
 
 pub const DISTANCE: &str = "_distance";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DistanceType {
     /// Squared Euclidean distance.
+    #[default]
     L2,
     /// 1 - cosine similarity.
     Cosine,
@@ -27,18 +28,9 @@ pub enum DistanceType {
     Dot,
 }
 
-impl DistanceType {
-    pub fn parse(s: &str) -> Result<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "l2" | "euclidean" => Ok(DistanceType::L2),
-            "cosine" => Ok(DistanceType::Cosine),
-            "dot" => Ok(DistanceType::Dot),
-            other => Err(Error::invalid_argument(format!(
-                "distance type '{other}' is not supported; use \"l2\", \"cosine\" or \"dot\""
-            ))),
-        }
-    }
-}
+/// How many neighbours a search returns unless the caller says, as in
+/// @lancedb/lancedb.
+pub const DEFAULT_K: usize = 10;
 
 #[derive(Debug, Clone)]
 pub struct VectorRequest {

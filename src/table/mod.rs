@@ -7,6 +7,7 @@ mod cleanup;
 pub mod database;
 mod lifecycle;
 pub mod ops;
+pub mod request;
 #[cfg(test)]
 mod tests;
 pub(crate) mod txn;
@@ -38,8 +39,9 @@ pub use txn::CreateMode;
 /// version after a file of its version vanished (a concurrent cleanup).
 const READ_RETRIES: u32 = 3;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AddMode {
+    #[default]
     Append,
     Overwrite,
 }

@@ -53,8 +53,9 @@ const CONFIRMED_FOR: Duration = Duration::from_millis(50);
 const RELIST_ATTEMPTS: u32 = 5;
 
 /// What `createTable` does when the name is taken by the time it commits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CreateMode {
+    #[default]
     Create,
     Overwrite,
 }
