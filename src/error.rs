@@ -5,16 +5,32 @@ use std::fmt;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// How many characters of user input an error message quotes.
+pub const QUOTE_CHARS: usize = 200;
+
+/// `s`, or its first [`QUOTE_CHARS`] characters and its length, so that a
+/// message about a megabyte of input stays short.
+pub fn quote(s: &str) -> String {
+    match s.char_indices().nth(QUOTE_CHARS) {
+        None => s.to_string(),
+        Some((cut, _)) => format!("{}… ({} characters)", &s[..cut], s.chars().count()),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("Unknown storage option '{key}'{}. {hint}", suggestion.as_ref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default())]
+    #[error("Unknown storage option '{}'{}. {hint}", quote(key), suggestion.as_ref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default())]
     UnknownStorageOption {
         key: String,
         suggestion: Option<String>,
         hint: String,
     },
 
-    #[error("Invalid value {value} for storage option '{key}': {reason}")]
+    #[error(
+        "Invalid value {} for storage option '{}': {reason}",
+        quote(value),
+        quote(key)
+    )]
     InvalidStorageOption {
         key: String,
         /// Already redacted when the key is secret.

@@ -180,7 +180,7 @@ pub(crate) async fn plan_update(
         let i = schema.index_of(col).map_err(|_| {
             Error::invalid_argument(format!(
                 "cannot update column '{}': it does not exist; the table has: {}",
-                filter::quote(col),
+                crate::error::quote(col),
                 query::column_names(schema)
             ))
         })?;
@@ -218,8 +218,8 @@ pub(crate) async fn plan_update(
                             "cannot set column '{}' ({}) to {}: {}",
                             field.name(),
                             field.data_type(),
-                            filter::quote(sql),
-                            filter::quote(&err.to_string())
+                            crate::error::quote(sql),
+                            crate::error::quote(&err.to_string())
                         ))
                     })?
                 };

@@ -21,7 +21,7 @@ use arrow_schema::{ArrowError, DataType, TimeUnit};
 
 use super::invalid;
 use super::parse::{ArithOp, CmpOp, Expr, Literal};
-use crate::error::{Error, Result};
+use crate::error::{quote, Error, Result};
 
 /// Fewer `x = literal` terms than this on one column are evaluated one by one:
 /// building a hash set does not pay for itself below that.
@@ -234,13 +234,13 @@ fn user(sql: &str, op: &str, e: ArrowError) -> Error {
 fn column(cx: &Ctx, path: &[String]) -> Result<Val> {
     let sql = cx.sql;
     let mut arr: ArrayRef = cx.batch.column_by_name(&path[0]).cloned().ok_or_else(|| {
-        let c = super::quote(&path[0]);
+        let c = quote(&path[0]);
         invalid(sql, 0, &path[0], format!("no column '{c}'"))
     })?;
     for part in &path[1..] {
         let at = sql.find(part.as_str()).unwrap_or(0);
         let s = arr.as_any().downcast_ref::<StructArray>().ok_or_else(|| {
-            let (top, field) = (super::quote(&path[0]), super::quote(part));
+            let (top, field) = (quote(&path[0]), quote(part));
             invalid(
                 sql,
                 at,
@@ -249,7 +249,7 @@ fn column(cx: &Ctx, path: &[String]) -> Result<Val> {
             )
         })?;
         let child = s.column_by_name(part).cloned().ok_or_else(|| {
-            let field = super::quote(part);
+            let field = quote(part);
             invalid(sql, at, part, format!("the struct has no field '{field}'"))
         })?;
         // A null struct makes its fields null too.
@@ -343,7 +343,7 @@ fn cast_lit(sql: &str, text: &str, a: &ArrayRef, to: &DataType) -> Result<ArrayR
         ..Default::default()
     };
     arrow_cast::cast_with_options(a.as_ref(), to, &opts).map_err(|_| {
-        let shown = super::quote(text);
+        let shown = quote(text);
         invalid(
             sql,
             sql.find(text).unwrap_or(0),
@@ -415,7 +415,7 @@ fn coerce(sql: &str, l: Val, r: Val) -> Result<(Val, Val)> {
                     sql,
                     sql.find(&shown).unwrap_or(0),
                     &shown,
-                    format!("{} is not a valid {target}", super::quote(&shown)),
+                    format!("{} is not a valid {target}", quote(&shown)),
                 )
             })
         })

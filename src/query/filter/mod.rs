@@ -40,21 +40,9 @@ use std::sync::Arc;
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use arrow_schema::{DataType, Schema};
 
-use crate::error::{Error, Result};
+use crate::error::{quote, Error, Result, QUOTE_CHARS};
 use eval::{Ctx, Val};
 pub use parse::{Expr, Literal, MAX_DEPTH};
-
-/// How many characters of user text an error message quotes.
-pub const QUOTE_CHARS: usize = 200;
-
-/// `s`, or its first [`QUOTE_CHARS`] characters and its length, so a message
-/// about a megabyte of input stays short.
-pub fn quote(s: &str) -> String {
-    match s.char_indices().nth(QUOTE_CHARS) {
-        None => s.to_string(),
-        Some((cut, _)) => format!("{}… ({} characters)", &s[..cut], s.chars().count()),
-    }
-}
 
 /// Our own reason text plus quoted fragments: bounded as a whole too, in case
 /// a kernel's message repeats a value.

@@ -7,7 +7,7 @@
 //! with a count.
 
 use super::invalid;
-use crate::error::{Error, Result};
+use crate::error::{quote, Error, Result};
 
 /// How deeply parentheses (including IN lists) may nest. Every recursive walk
 /// of an expression is bounded by this, not by the number of terms: one level
@@ -247,7 +247,7 @@ impl Parser<'_> {
                 self.sql,
                 t.pos,
                 &t.text,
-                format!("unexpected '{}'; expected {what}", super::quote(&t.text)),
+                format!("unexpected '{}'; expected {what}", quote(&t.text)),
             ),
             None => invalid(
                 self.sql,
@@ -316,31 +316,37 @@ impl Parser<'_> {
     }
 
     fn expr(&mut self) -> Result<Expr> {
-        let first = self.and()?;
-        if !self.keyword("OR") {
-            return Ok(first);
-        }
-        let mut terms = Vec::new();
-        push_flat(&mut terms, first, Logic::Or);
-        while self.eat_keyword("OR") {
-            let t = self.and()?;
-            push_flat(&mut terms, t, Logic::Or);
-        }
-        Ok(Expr::Or(terms))
+        self.logic_chain(Logic::Or, Self::and)
     }
 
     fn and(&mut self) -> Result<Expr> {
-        let first = self.not()?;
-        if !self.keyword("AND") {
+        self.logic_chain(Logic::And, Self::not)
+    }
+
+    /// `operand (OR operand)*` or the same with AND, as one n-ary node.
+    fn logic_chain(
+        &mut self,
+        logic: Logic,
+        operand: fn(&mut Self) -> Result<Expr>,
+    ) -> Result<Expr> {
+        let kw = match logic {
+            Logic::And => "AND",
+            Logic::Or => "OR",
+        };
+        let first = operand(self)?;
+        if !self.keyword(kw) {
             return Ok(first);
         }
         let mut terms = Vec::new();
-        push_flat(&mut terms, first, Logic::And);
-        while self.eat_keyword("AND") {
-            let t = self.not()?;
-            push_flat(&mut terms, t, Logic::And);
+        push_flat(&mut terms, first, logic);
+        while self.eat_keyword(kw) {
+            let t = operand(self)?;
+            push_flat(&mut terms, t, logic);
         }
-        Ok(Expr::And(terms))
+        Ok(match logic {
+            Logic::And => Expr::And(terms),
+            Logic::Or => Expr::Or(terms),
+        })
     }
 
     fn not(&mut self) -> Result<Expr> {
