@@ -7,8 +7,22 @@ use crate::StringEnum;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// How many characters of user input an error message quotes.
+pub const QUOTE_CHARS: usize = 200;
+
+/// `s`, or its first [`QUOTE_CHARS`] characters and its length, so that a
+/// message about a megabyte of input stays short.
+pub fn quote(s: &str) -> String {
+    match s.char_indices().nth(QUOTE_CHARS) {
+        None => s.to_string(),
+        Some((cut, _)) => format!("{}… ({} characters)", &s[..cut], s.chars().count()),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// `key` and `value` are already quoted (see [`quote`]) where the error
+    /// is made.
     #[error("Unknown storage option '{key}'{}. {hint}", suggestion.as_ref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default())]
     UnknownStorageOption {
         key: String,
@@ -136,21 +150,6 @@ string_enum! {
     }
 }
 
-/// How many characters of a user's input an error message quotes.
-pub const QUOTE_LIMIT: usize = 200;
-
-/// User input for an error message: the whole of it when short, else its
-/// first [`QUOTE_LIMIT`] characters and its length, so a huge value cannot
-/// flood a log.
-pub fn quote_input(s: &str) -> String {
-    let len = s.chars().count();
-    if len <= QUOTE_LIMIT {
-        return s.to_string();
-    }
-    let head: String = s.chars().take(QUOTE_LIMIT).collect();
-    format!("{head}\u{2026} ({len} characters)")
-}
-
 impl Error {
     /// The stable `code` a JavaScript caller sees on the error.
     pub fn code(&self) -> &'static str {
@@ -216,10 +215,25 @@ mod tests {
 
     #[test]
     fn long_input_is_quoted_by_prefix_and_length() {
-        assert_eq!(quote_input("short"), "short");
-        let q = quote_input(&"x".repeat(1000));
-        assert!(q.starts_with(&"x".repeat(QUOTE_LIMIT)), "{q}");
+        assert_eq!(quote("short"), "short");
+        let q = quote(&"x".repeat(1000));
+        assert!(q.starts_with(&"x".repeat(QUOTE_CHARS)), "{q}");
         assert!(q.ends_with("\u{2026} (1000 characters)"), "{q}");
-        assert_eq!(q.matches('x').count(), QUOTE_LIMIT);
+        assert_eq!(q.matches('x').count(), QUOTE_CHARS);
+    }
+
+    #[test]
+    fn short_text_is_whole_long_text_is_cut_at_the_limit() {
+        assert_eq!(quote("abc"), "abc");
+        let exact = "x".repeat(QUOTE_CHARS);
+        assert_eq!(quote(&exact), exact);
+        let long = "é".repeat(1_000_000);
+        let b = quote(&long);
+        assert!(b.starts_with(&"é".repeat(QUOTE_CHARS)));
+        assert!(b.ends_with("… (1000000 characters)"));
+        assert_eq!(
+            b.chars().count(),
+            QUOTE_CHARS + "… (1000000 characters)".chars().count()
+        );
     }
 }

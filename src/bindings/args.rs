@@ -14,7 +14,7 @@ use std::time::Duration;
 use napi::bindgen_prelude::FromNapiValue;
 use napi::sys;
 
-use crate::error::{quote_input, Error, Result};
+use crate::error::{quote, Error, Result};
 use crate::StringEnum;
 
 /// A JS value converted to `T` if it is one, or a description of what it
@@ -78,7 +78,7 @@ unsafe fn describe(env: sys::napi_env, value: sys::napi_value) -> Received {
             let mut exception = std::ptr::null_mut();
             sys::napi_get_and_clear_last_exception(env, &mut exception);
             let text = js_string(env, exception).unwrap_or_else(|| "an exception".into());
-            return Received::Threw(quote_input(&text));
+            return Received::Threw(quote(&text));
         }
         let mut kind = 0;
         if sys::napi_typeof(env, value, &mut kind) != sys::Status::napi_ok {
@@ -93,7 +93,7 @@ unsafe fn describe(env: sys::napi_env, value: sys::napi_value) -> Received {
                 Err(_) => "a number".into(),
             },
             sys::ValueType::napi_string => match String::from_napi_value(env, value) {
-                Ok(s) => format!("the string '{}'", quote_input(&s)),
+                Ok(s) => format!("the string '{}'", quote(&s)),
                 Err(_) => "a string".into(),
             },
             sys::ValueType::napi_symbol => "a symbol".into(),
@@ -240,10 +240,7 @@ pub fn choice<E: StringEnum>(name: &str, value: Given<String>) -> Result<E> {
         .copied()
         .find(|e| e.as_str().eq_ignore_ascii_case(&s))
         .ok_or_else(|| {
-            Error::invalid_argument(format!(
-                "{name} must be {expected}; got '{}'",
-                quote_input(&s)
-            ))
+            Error::invalid_argument(format!("{name} must be {expected}; got '{}'", quote(&s)))
         })
 }
 

@@ -106,12 +106,15 @@ pub async fn scan(
     };
     // Computed columns: read the columns the expressions use, then evaluate.
     let mut parsed = Vec::with_capacity(exprs.len());
-    let mut needed = Vec::new();
+    let mut needed: Vec<String> = Vec::new();
     for (alias, sql) in exprs {
-        let e = filter::parse(sql)?;
-        filter::check_columns(sql, &e, schema)?;
-        filter::columns(&e, &mut needed);
-        parsed.push((alias.clone(), sql.clone(), e));
+        let f = filter::CompiledFilter::new(sql, schema)?;
+        for c in f.columns() {
+            if !needed.contains(c) {
+                needed.push(c.clone());
+            }
+        }
+        parsed.push((alias.clone(), f));
     }
     if needed.is_empty() {
         // Constant expressions still need the row count.
@@ -130,8 +133,8 @@ pub async fn scan(
     for b in batches {
         let mut fields = Vec::with_capacity(parsed.len() + 1);
         let mut cols = Vec::with_capacity(parsed.len() + 1);
-        for (alias, sql, e) in &parsed {
-            let v = filter::evaluate_value(sql, e, &b)?;
+        for (alias, f) in &parsed {
+            let v = f.evaluate_value(&b)?;
             fields.push(Field::new(alias, v.data_type().clone(), true));
             cols.push(v);
         }
@@ -157,10 +160,10 @@ pub async fn scan(
             let empty = RecordBatch::new_empty(schema.clone());
             let fields = parsed
                 .iter()
-                .map(|(alias, sql, e)| {
+                .map(|(alias, f)| {
                     Ok(Field::new(
                         alias,
-                        filter::evaluate_value(sql, e, &empty)?.data_type().clone(),
+                        f.evaluate_value(&empty)?.data_type().clone(),
                         true,
                     ))
                 })
@@ -188,15 +191,7 @@ async fn scan_columns(
     } else {
         out_schema
     };
-    let filter = match &req.filter {
-        Some(sql) if !sql.trim().is_empty() => {
-            let e = filter::parse(sql)?;
-            filter::check_columns(sql, &e, schema)?;
-            Some((sql.as_str(), e))
-        }
-        _ => None,
-    };
-    let Some((sql, e)) = filter else {
+    let Some(pred) = filter::CompiledFilter::optional(req.filter.as_deref(), schema)? else {
         return scan_plain(
             store,
             table_dir,
@@ -211,15 +206,9 @@ async fn scan_columns(
     // Filtered: evaluate the filter on its own columns first, then fetch the
     // output columns of the passing rows only (late materialization), and
     // stop once the limit is reached.
-    let mut fcols = Vec::new();
-    filter::columns(&e, &mut fcols);
-    let filter_idx: Vec<usize> = fcols
-        .iter()
-        .map(|c| schema.index_of(c))
-        .collect::<Result<_, _>>()?;
     let mut stream = futures::stream::iter(manifest.fragments.iter().cloned())
         .map(|frag| {
-            let (filter_idx, e) = (filter_idx.clone(), e.clone());
+            let pred = pred.clone();
             let schema = schema.clone();
             async move {
                 let mut offsets = Vec::new();
@@ -228,12 +217,12 @@ async fn scan_columns(
                     table_dir,
                     &schema,
                     &Slice::whole(&frag),
-                    &filter_idx,
+                    pred.indices(),
                     true,
                 )
                 .await?
                 {
-                    let mask = filter::evaluate(sql, &e, &b)?;
+                    let mask = pred.evaluate(&b)?;
                     offsets.extend(row_offsets(&arrow_select::filter::filter_record_batch(
                         &b, &mask,
                     )?)?);
@@ -336,14 +325,7 @@ pub async fn count(
     schema: &SchemaRef,
     sql: &str,
 ) -> Result<u64> {
-    let e = filter::parse(sql)?;
-    filter::check_columns(sql, &e, schema)?;
-    let mut cols = Vec::new();
-    filter::columns(&e, &mut cols);
-    let idx: Vec<usize> = cols
-        .iter()
-        .map(|c| schema.index_of(c))
-        .collect::<Result<_, _>>()?;
+    let pred = filter::CompiledFilter::new(sql, schema)?;
     let slices: Vec<Slice> = manifest
         .fragments
         .iter()
@@ -355,12 +337,14 @@ pub async fn count(
         .collect();
     let counts: Vec<u64> = futures::stream::iter(slices)
         .map(|slice| {
-            let (idx, e) = (idx.clone(), e.clone());
+            let pred = pred.clone();
             let schema = schema.clone();
             async move {
                 let mut n = 0u64;
-                for b in read_slice(store, table_dir, &schema, &slice, &idx, false).await? {
-                    n += filter::evaluate(sql, &e, &b)?.true_count() as u64;
+                for b in
+                    read_slice(store, table_dir, &schema, &slice, pred.indices(), false).await?
+                {
+                    n += pred.evaluate(&b)?.true_count() as u64;
                 }
                 Ok::<u64, Error>(n)
             }

@@ -203,23 +203,8 @@ pub async fn search(
     let column = vector_column(schema, req.column.as_deref(), req.vector.len())?;
     let vec_idx = schema.index_of(&column)?;
     let (out_schema, out_idx) = project(schema, &req.columns)?;
-    let filter = match &req.filter {
-        Some(sql) if !sql.trim().is_empty() => {
-            let e = filter::parse(sql)?;
-            filter::check_columns(sql, &e, schema)?;
-            Some((sql.clone(), e))
-        }
-        _ => None,
-    };
-    let mut filter_idx = Vec::new();
-    if let Some((_, e)) = &filter {
-        let mut cols = Vec::new();
-        filter::columns(e, &mut cols);
-        filter_idx = cols
-            .iter()
-            .map(|c| schema.index_of(c))
-            .collect::<Result<_, _>>()?;
-    }
+    let filter = filter::CompiledFilter::optional(req.filter.as_deref(), schema)?;
+    let filter_idx = filter.as_ref().map(|f| f.indices()).unwrap_or_default();
     // Phase 1: distances over the vector column (and the pre-filter's
     // columns) only; other columns are never read for losing rows.
     let mut scan_idx = vec![vec_idx];
@@ -248,7 +233,7 @@ pub async fn search(
                     let mut best = Vec::new();
                     for b in batches {
                         let allowed = match (req.prefilter, &filter) {
-                            (true, Some((sql, e))) => Some(filter::evaluate(sql, e, &b)?),
+                            (true, Some(f)) => Some(f.evaluate(&b)?),
                             _ => None,
                         };
                         let offsets = super::row_offsets(&b)?;
@@ -346,8 +331,8 @@ pub async fn search(
             .map(|c| arrow_select::take::take(c.as_ref(), &order, None))
             .collect::<std::result::Result<Vec<_>, _>>()?,
     )?;
-    if let (false, Some((sql, e))) = (req.prefilter, &filter) {
-        let mask = filter::evaluate(sql, e, &best)?;
+    if let (false, Some(f)) = (req.prefilter, &filter) {
+        let mask = f.evaluate(&best)?;
         best = arrow_select::filter::filter_record_batch(&best, &mask)?;
     }
     let cols = result_schema

@@ -18,9 +18,9 @@ use super::config::{AzureConfig, BackendConfig, ClientConfig, Endpoint, GcsConfi
 use super::credentials::aws_credentials;
 use super::options::StorageOptions;
 use super::secret::Redactor;
-use super::text::bounded;
 use super::uri::{DbUri, Location};
 use super::StoreHandle;
+use crate::error::quote;
 use crate::error::{Error, Result};
 
 /// The same store with a table's own options applied. A `memory://` store
@@ -101,7 +101,7 @@ pub async fn build_store(uri: &DbUri, opts: &StorageOptions) -> Result<StoreHand
 fn local_store(uri: &DbUri, path: &std::path::Path) -> Result<Arc<dyn ObjectStore>> {
     let dir = normalise_local(path);
     let prefix = Path::from_absolute_path(&dir).map_err(|e| Error::InvalidUri {
-        uri: bounded(&uri.raw),
+        uri: quote(&uri.raw),
         reason: format!("cannot use directory {}: {e}", dir.display()),
     })?;
     Ok(Arc::new(PrefixStore::new(LocalFileSystem::new(), prefix)))
@@ -145,9 +145,9 @@ fn require_allow_http(client: &ClientConfig, endpoint: Option<&Endpoint>, gcs: b
         Some(e) if e.url.starts_with("http://") && !client.allow_http => Err(Error::InvalidStorageOption {
             key: e.given_as.clone(),
             value: if gcs {
-                format!("(GCS endpoint '{}')", bounded(&e.url))
+                format!("(GCS endpoint '{}')", quote(&e.url))
             } else {
-                format!("'{}'", bounded(&e.url))
+                format!("'{}'", quote(&e.url))
             },
             reason: format!("the {}endpoint uses plain http:// but allow_http is not set; pass storageOptions {{ allowHttp: \"true\" }} (or ALLOW_HTTP=true) to allow non-TLS connections, or use https://", if gcs { "GCS " } else { "" }),
         }),

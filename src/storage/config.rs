@@ -15,7 +15,7 @@ use object_store::{ClientConfigKey, ClientOptions, RetryConfig};
 use super::options::{ResolvedSet, Value};
 use super::registry::{self as keys, Backend, KeyDef, Target};
 use super::secret::{Secret, MASK};
-use super::text::bounded;
+use crate::error::quote;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -162,7 +162,7 @@ fn defaulted<T>(v: Option<T>, def: &KeyDef) -> T {
 
 fn given_as(set: ResolvedSet<'_>, def: &'static KeyDef) -> String {
     set.get(def)
-        .map(|r| bounded(&r.given_as))
+        .map(|r| quote(&r.given_as))
         .unwrap_or_else(|| def.name.to_string())
 }
 
@@ -400,7 +400,7 @@ fn gcs(set: ResolvedSet<'_>) -> Result<GcsConfig> {
             if !std::path::Path::new(p).is_file() {
                 return Err(Error::InvalidStorageOption {
                     key: given_as(set, path_key),
-                    value: format!("'{}'", bounded(p)),
+                    value: format!("'{}'", quote(p)),
                     reason: "no such file; give the path of the service account JSON file".into(),
                 });
             }

@@ -10,7 +10,6 @@ pub mod credentials;
 pub mod options;
 pub mod registry;
 pub mod secret;
-pub mod text;
 pub mod uploads;
 pub mod uri;
 

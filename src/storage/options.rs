@@ -11,7 +11,7 @@ use heck::{ToLowerCamelCase, ToShoutySnakeCase};
 use super::config::StorageConfig;
 use super::registry::{self, Backend, KeyDef, Kind, Lookup, REGISTRY};
 use super::secret::{Redactor, Secret, MASK};
-use super::text::bounded;
+use crate::error::quote;
 use crate::error::{Error, Result};
 
 /// A value as the user gave it, before validation.
@@ -389,7 +389,7 @@ fn check_combinations(set: ResolvedSet<'_>) -> Result<()> {
         if !algo.is_some_and(|a| registry::KMS_ALGORITHMS.contains(&a)) {
             return Err(Error::InvalidStorageOption {
                 key: kms.given_as.clone(),
-                value: format!("'{}'", bounded(&kms.value.display())),
+                value: format!("'{}'", quote(&kms.value.display())),
                 reason: format!(
                     "a KMS key id needs aws_server_side_encryption set to one of {} (it is {})",
                     registry::KMS_ALGORITHMS.join(", "),
@@ -413,7 +413,7 @@ fn parse_tier(backend: Backend, raw: &[RawOption]) -> Result<Tier> {
                 let suggestion =
                     registry::suggest(&opt.key, backend).map(|s| restyle(s, &opt.given));
                 return Err(Error::UnknownStorageOption {
-                    key: bounded(&opt.given),
+                    key: quote(&opt.given),
                     suggestion,
                     hint: format!(
                         "See the storage options of the {} backend in the README (keys are case-insensitive: camelCase, snake_case and UPPER_CASE all work)",
@@ -426,11 +426,11 @@ fn parse_tier(backend: Backend, raw: &[RawOption]) -> Result<Tier> {
         if let Some((prev_given, prev)) = tier.get(def.name) {
             if *prev != value {
                 return Err(Error::InvalidStorageOption {
-                    key: bounded(&opt.given),
+                    key: quote(&opt.given),
                     value: shown(def, &opt.value),
                     reason: format!(
                         "'{}' names the same option with a different value; give it once",
-                        bounded(prev_given)
+                        quote(prev_given)
                     ),
                 });
             }
@@ -460,16 +460,16 @@ fn shown(def: &KeyDef, raw: &RawValue) -> String {
         return MASK.to_string();
     }
     match raw {
-        RawValue::Str(s) => format!("'{}'", bounded(s)),
+        RawValue::Str(s) => format!("'{}'", quote(s)),
         RawValue::Bool(b) => b.to_string(),
         RawValue::Num(n) => n.to_string(),
-        RawValue::Other(t) => format!("of type {}", bounded(t)),
+        RawValue::Other(t) => format!("of type {}", quote(t)),
     }
 }
 
 fn parse_value(def: &'static KeyDef, given: &str, raw: &RawValue) -> Result<Value> {
     let bad = |reason: String| Error::InvalidStorageOption {
-        key: bounded(given),
+        key: quote(given),
         value: shown(def, raw),
         reason,
     };

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use super::registry::Backend;
-use super::text::bounded;
+use crate::error::quote;
 use crate::error::{Error, Result};
 
 pub const ACCEPTED: &str = "a local path (relative or absolute), file:///abs/path, memory://[name], s3://bucket/path, s3+ddb://bucket/path?ddbTableName=T, gs://bucket/path or az://container/path";
@@ -104,7 +104,7 @@ impl DbUri {
             if let Some(q) = query {
                 return Err(bad(format!(
                     "query parameters ('?{}') are only accepted on s3+ddb:// URIs",
-                    bounded(q)
+                    quote(q)
                 )));
             }
         }
@@ -167,7 +167,7 @@ impl DbUri {
             other => {
                 return Err(bad(format!(
                     "unknown scheme '{}://'; expected {ACCEPTED}",
-                    bounded(other)
+                    quote(other)
                 )))
             }
         };
@@ -191,7 +191,7 @@ fn shown_uri(uri: &str) -> String {
         }
         None => uri.to_string(),
     };
-    bounded(&masked)
+    quote(&masked)
 }
 
 fn split_scheme(s: &str) -> Option<(&str, &str)> {
@@ -215,7 +215,7 @@ fn check_bucket(name: &str, what: &str) -> std::result::Result<(), String> {
     {
         return Err(format!(
             "the {what} name '{}' contains '{c}'; {what} names use letters, digits, '-', '.' and '_'",
-            bounded(name)
+            quote(name)
         ));
     }
     Ok(())
@@ -239,7 +239,7 @@ fn parse_ddb_query(query: Option<&str>) -> std::result::Result<String, String> {
             other => {
                 return Err(format!(
                     "unknown query parameter '{}'; the only accepted parameter is ddbTableName ({example})",
-                    bounded(other)
+                    quote(other)
                 ))
             }
         }
@@ -251,7 +251,7 @@ fn parse_ddb_query(query: Option<&str>) -> std::result::Result<String, String> {
     if !valid {
         return Err(format!(
             "ddbTableName '{}' is not a valid DynamoDB table name (3-255 characters of letters, digits, '_', '-' and '.')",
-            bounded(&t)
+            quote(&t)
         ));
     }
     Ok(t)
@@ -260,7 +260,7 @@ fn parse_ddb_query(query: Option<&str>) -> std::result::Result<String, String> {
 /// Table names become one path segment; keep them portable.
 pub fn check_table_name(name: &str) -> Result<()> {
     let bad = |reason: &str| Error::InvalidTableName {
-        name: bounded(name),
+        name: quote(name),
         reason: reason.to_string(),
     };
     if name.is_empty() {

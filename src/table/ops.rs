@@ -109,14 +109,6 @@ fn all_columns(schema: &SchemaRef) -> Vec<usize> {
     (0..schema.fields().len()).collect()
 }
 
-fn filter_columns(schema: &SchemaRef, e: Option<&filter::Expr>) -> Result<Vec<usize>> {
-    let mut cols = Vec::new();
-    if let Some(e) = e {
-        filter::columns(e, &mut cols);
-    }
-    cols.iter().map(|c| Ok(schema.index_of(c)?)).collect()
-}
-
 pub(crate) async fn plan_delete(
     store: &StoreHandle,
     dir: &Path,
@@ -124,16 +116,14 @@ pub(crate) async fn plan_delete(
     schema: &SchemaRef,
     sql: &str,
 ) -> Result<Rewrite> {
-    let e = filter::parse(sql)?;
-    filter::check_columns(sql, &e, schema)?;
-    let idx = filter_columns(schema, Some(&e))?;
+    let pred = filter::CompiledFilter::new(sql, schema)?;
     let mut rw = Rewrite::default();
     let mut deleted = 0u64;
     for frag in &base.fragments {
         let slice = Slice::whole(frag);
         let mut offsets = Vec::new();
-        for b in query::read_slice(store, dir, schema, &slice, &idx, true).await? {
-            let mask = filter::evaluate(sql, &e, &b)?;
+        for b in query::read_slice(store, dir, schema, &slice, pred.indices(), true).await? {
+            let mask = pred.evaluate(&b)?;
             let hit = arrow_select::filter::filter_record_batch(&b, &mask)?;
             offsets.extend(row_offsets(&hit)?);
         }
@@ -153,14 +143,7 @@ pub(crate) async fn plan_update(
     predicate: Option<&str>,
     assignments: &[(String, String)],
 ) -> Result<Rewrite> {
-    let pred = match predicate.filter(|p| !p.trim().is_empty()) {
-        Some(sql) => {
-            let e = filter::parse(sql)?;
-            filter::check_columns(sql, &e, schema)?;
-            Some((sql, e))
-        }
-        None => None,
-    };
+    let pred = filter::CompiledFilter::optional(predicate, schema)?;
     if assignments.is_empty() {
         return Err(Error::invalid_argument(
             "update needs at least one column to set (values or valuesSql)",
@@ -170,13 +153,12 @@ pub(crate) async fn plan_update(
     for (col, sql) in assignments {
         let i = schema.index_of(col).map_err(|_| {
             Error::invalid_argument(format!(
-                "cannot update column '{col}': it does not exist; the table has: {}",
+                "cannot update column '{}': it does not exist; the table has: {}",
+                crate::error::quote(col),
                 query::column_names(schema)
             ))
         })?;
-        let e = filter::parse(sql)?;
-        filter::check_columns(sql, &e, schema)?;
-        sets.push((i, sql.as_str(), e));
+        sets.push((i, sql.as_str(), filter::CompiledFilter::new(sql, schema)?));
     }
     let mut rw = Rewrite::default();
     let mut updated: Vec<RecordBatch> = Vec::new();
@@ -185,9 +167,7 @@ pub(crate) async fn plan_update(
         let mut offsets = Vec::new();
         for b in query::read_slice(store, dir, schema, &slice, &all_columns(schema), true).await? {
             let hit = match &pred {
-                Some((sql, e)) => {
-                    arrow_select::filter::filter_record_batch(&b, &filter::evaluate(sql, e, &b)?)?
-                }
+                Some(p) => arrow_select::filter::filter_record_batch(&b, &p.evaluate(&b)?)?,
                 None => b,
             };
             if hit.num_rows() == 0 {
@@ -197,9 +177,9 @@ pub(crate) async fn plan_update(
             let mut cols: Vec<ArrayRef> = (0..schema.fields().len())
                 .map(|i| hit.column(i).clone())
                 .collect();
-            for (i, sql, e) in &sets {
+            for (i, sql, set) in &sets {
                 let field = schema.field(*i);
-                let v = filter::evaluate_value(sql, e, &hit)?;
+                let v = set.evaluate_value(&hit)?;
                 let opts = arrow_cast::CastOptions {
                     safe: false,
                     ..Default::default()
@@ -209,9 +189,11 @@ pub(crate) async fn plan_update(
                 } else {
                     arrow_cast::cast_with_options(&v, field.data_type(), &opts).map_err(|err| {
                         Error::invalid_argument(format!(
-                            "cannot set column '{}' ({}) to {sql}: {err}",
+                            "cannot set column '{}' ({}) to {}: {}",
                             field.name(),
-                            field.data_type()
+                            field.data_type(),
+                            crate::error::quote(sql),
+                            crate::error::quote(&err.to_string())
                         ))
                     })?
                 };
