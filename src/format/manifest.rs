@@ -27,6 +27,14 @@ pub struct Manifest {
     /// so a [`ManifestSummary`] can be read from a short prefix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table_id: Option<String>,
+    /// This manifest's own id (a UUID), and the id of the manifest it was
+    /// built on: the lineage lets a writer tell a commit on the table's chain
+    /// from one on a version number a cleanup freed (see `table::txn`).
+    /// Absent in older tables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
     /// The Arrow schema as an IPC stream (schema message, no batches), base64.
     pub schema: String,
     pub fragments: Vec<Fragment>,
@@ -240,6 +248,8 @@ mod tests {
             }],
             next_fragment_id: 1,
             table_id: Some("5b0c".into()),
+            commit_id: Some("c1".into()),
+            parent: Some("c0".into()),
         };
         let back = Manifest::from_bytes("t", &m.to_bytes().unwrap()).unwrap();
         assert_eq!(back, m);
@@ -261,6 +271,8 @@ mod tests {
                 deleted: 3,
             },
             table_id: Some("abc".into()),
+            commit_id: Some("6f1d0b9e-3c55-4d4b-9e0c-6a6a3d0f7c11".into()),
+            parent: Some("0c9b6a1e-5d2f-4e7a-8b3c-1f2e3d4c5b6a".into()),
             schema: encode_schema(&schema).unwrap(),
             fragments: Vec::new(),
             next_fragment_id: 0,

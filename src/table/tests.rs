@@ -288,6 +288,32 @@ async fn a_delete_whose_file_was_compacted_away_is_planned_again() {
 }
 
 #[tokio::test]
+async fn a_put_on_a_version_number_cleanup_freed_is_taken_back_and_redone() {
+    let store = memory_store().await;
+    let faulty = Faulty::new(plain(&store));
+    let w = create(&store, faulty.clone(), &[1]).await;
+    let other = Arc::new(open(&store, plain(&store)).await);
+    let (o2, commits) = (other.clone(), plain(&store));
+    let dir = table_dir(&store.root, "t");
+    // Between w confirming version 1 and its put of version 2, another
+    // writer commits 2 and 3 and a cleanup removes 1 and 2: w's create-only
+    // put of 2 then succeeds on the freed number, beside the chain.
+    faulty.inject(Fault::Before(Box::new(move || {
+        Box::pin(async move {
+            add(&o2, &[2]).await.unwrap();
+            add(&o2, &[3]).await.unwrap();
+            commits.delete_version(&dir, 1).await.unwrap();
+            commits.delete_version(&dir, 2).await.unwrap();
+        })
+    })));
+    assert_eq!(add(&w, &[4]).await.unwrap(), 4);
+    let t = open(&store, plain(&store)).await;
+    assert_eq!(rows(&t).await, vec![1, 2, 3, 4]);
+    // The stray version 2 was taken back: 3 (other's) and 4 (w's, redone).
+    assert_eq!(versions(&t).await, vec![3, 4]);
+}
+
+#[tokio::test]
 async fn a_lost_answer_keeps_the_data_and_never_duplicates_it() {
     let store = memory_store().await;
     let faulty = Faulty::new(plain(&store));
@@ -529,6 +555,8 @@ mod rewrite {
             timestamp_ms: 0,
             operation: Operation::Append { rows: 0 },
             table_id: None,
+            commit_id: None,
+            parent: None,
             schema: String::new(),
             next_fragment_id: fragments.len() as u64,
             fragments,

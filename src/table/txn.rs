@@ -87,6 +87,9 @@ pub(crate) enum Change {
 }
 
 /// A change lined up with a base.
+// One is made per commit attempt and consumed at once: boxing the manifest
+// would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 enum Rebased {
     Commit(Manifest),
@@ -233,6 +236,8 @@ fn next_manifest(
         timestamp_ms: now_ms(),
         operation,
         table_id: base.table_id.clone(),
+        commit_id: Some(uuid::Uuid::new_v4().to_string()),
+        parent: base.commit_id.clone(),
         schema: encode_schema(schema)?,
         fragments,
         next_fragment_id,
@@ -254,6 +259,8 @@ fn first_manifest(
         timestamp_ms: now_ms(),
         operation: Operation::Create { rows },
         table_id: Some(table_id),
+        commit_id: Some(uuid::Uuid::new_v4().to_string()),
+        parent: None,
         schema: encode_schema(schema)?,
         fragments,
         next_fragment_id: next_id,
@@ -372,6 +379,28 @@ impl TableRef<'_> {
         }
     }
 
+    /// Whether `committed`, just put as version `base + 1`, is beside the
+    /// table's chain: a cleanup removed `base` and `base + 1` after the
+    /// writer confirmed `base`, and the create-only put then succeeded on the
+    /// freed number while newer versions already existed. Cleanup removes
+    /// versions in ascending order, so while `base` exists, `base + 1` was
+    /// not freed before the put; once `base` is gone, the version after ours
+    /// tells: built on ours, its `parent` is our `commit_id`. When that
+    /// version is gone too (three removals and two commits by others inside
+    /// this check's two requests), the commit is taken as on the chain.
+    async fn committed_off_chain(&self, base: &Snapshot, committed: &Manifest) -> Result<bool> {
+        if self.commits.load(self.dir, base.version()).await?.is_some() {
+            return Ok(false);
+        }
+        match self.commits.load(self.dir, committed.version + 1).await? {
+            Some(bytes) => {
+                let next = Manifest::from_bytes(self.name, &bytes)?;
+                Ok(next.parent.is_some() && next.parent != committed.commit_id)
+            }
+            None => Ok(false),
+        }
+    }
+
     /// Deletes what an uncommitted change wrote. Best effort: a leftover is
     /// an unreferenced file that cleanup removes.
     async fn discard(&self, change: &Change) {
@@ -485,8 +514,33 @@ where
             .await
         {
             Ok(()) => {
-                let snapshot = Arc::new(table.snapshot(manifest)?);
-                return Ok(Committed { snapshot, output });
+                let off_chain = match &base {
+                    Some(b) => table.committed_off_chain(b, &manifest).await?,
+                    None => false,
+                };
+                if !off_chain {
+                    let snapshot = Arc::new(table.snapshot(manifest)?);
+                    return Ok(Committed { snapshot, output });
+                }
+                // Our number had been freed by a cleanup and our manifest
+                // sits beside the table's chain, where no reader will look
+                // for it: take it back and commit on the latest version, as
+                // after a lost race. Nothing was built on it (the version
+                // after it already existed).
+                table
+                    .commits
+                    .delete_version(table.dir, manifest.version)
+                    .await?;
+                lost_races = true;
+                tokio::time::sleep(backoff(attempt)).await;
+                let b = base
+                    .as_ref()
+                    .map(|b| b.manifest.table_id.clone())
+                    .unwrap_or_default();
+                base = Some(Arc::new(table.latest_of(&b).await?));
+                confirmed = Some(Instant::now());
+                planned = Some((change, output));
+                attempt += 1;
             }
             Err(CommitError::Conflict { .. }) => {
                 lost_races = true;
