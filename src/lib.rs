@@ -44,6 +44,7 @@ pub mod bindings;
 pub mod commit;
 pub mod error;
 pub mod format;
+pub mod index;
 pub mod query;
 pub mod storage;
 pub mod table;

@@ -1,0 +1,684 @@
+//! IVF-Flat and IVF-PQ: training, the streaming encoder that writes the two
+//! index objects, and search over them. The byte layout is in
+//! `FORMAT-index.md`.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::distance::{normalize, DistanceType};
+use super::ivf::Ivf;
+use super::kmeans::{sample_indices, KMeansParams};
+use super::lists::{coalesce, CoalescedRead, ListSource};
+use super::object::{self, le_f32s, put_f32s};
+use super::pq::ProductQuantizer;
+use super::refine::{refine, VectorSource};
+use super::topk::TopK;
+use super::{checksum, Codec, RowFilter};
+use crate::error::{Error, Result};
+
+pub const IVF_MAGIC: &[u8; 8] = b"STWIVF01";
+
+/// Options of `Index.ivfFlat()` / `Index.ivfPq()`, after defaults.
+#[derive(Debug, Clone)]
+pub struct IvfBuildParams {
+    pub num_partitions: usize,
+    pub distance_type: DistanceType,
+    pub max_iterations: usize,
+    pub sample_rate: usize,
+    pub codec: Codec,
+    pub seed: u64,
+    /// Buffered codes beyond this many bytes spill to a temporary file, so
+    /// the encoder's memory stays bounded whatever the table's size.
+    pub spill_bytes: usize,
+}
+
+impl IvfBuildParams {
+    /// Defaults for a table of `num_rows` vectors of `dim` values.
+    pub fn new(num_rows: usize, codec: Codec) -> Self {
+        IvfBuildParams {
+            num_partitions: default_num_partitions(num_rows),
+            distance_type: DistanceType::L2,
+            max_iterations: 50,
+            sample_rate: 256,
+            codec,
+            seed: 42,
+            spill_bytes: 256 << 20,
+        }
+    }
+
+    /// How many vectors the caller should sample from the table to train:
+    /// `sample_rate` per partition, as LanceDB defines it.
+    pub fn training_sample_size(&self, num_rows: usize) -> usize {
+        let pq_min = match self.codec {
+            Codec::Pq { num_bits, .. } => 1usize << num_bits,
+            Codec::Flat => 0,
+        };
+        (self.num_partitions * self.sample_rate)
+            .max(pq_min)
+            .min(num_rows)
+    }
+}
+
+/// `sqrt(num_rows)` partitions (LanceDB documents the same): about as many
+/// partitions as rows in each, which balances the centroid scan against the
+/// partition scan.
+pub fn default_num_partitions(num_rows: usize) -> usize {
+    ((num_rows as f64).sqrt().round() as usize).clamp(1, 65536)
+}
+
+/// The default `numSubVectors`: dim/8 when it divides (16 bytes per vector
+/// at 128-d), else dim/4, else 1. LanceDB's dim/16 halves the code and
+/// with it the recall reachable without refinement.
+pub fn default_num_sub_vectors(dim: usize) -> usize {
+    if dim.is_multiple_of(8) {
+        dim / 8
+    } else if dim.is_multiple_of(4) {
+        dim / 4
+    } else {
+        1
+    }
+}
+
+/// The metadata object's header, stored as JSON so fields can be added.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+struct Header {
+    kind: String,
+    dim: usize,
+    distance_type: String,
+    num_partitions: usize,
+    num_rows: u64,
+    codec: Codec,
+    code_size: usize,
+    partitions_bytes: u64,
+    partitions_checksum: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionEntry {
+    pub offset: u64,
+    pub count: u32,
+    pub checksum: u64,
+}
+
+/// A trained IVF index: everything in the metadata object. Cheap to keep
+/// cached; the partitions stay in their object and are read per query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IvfIndex {
+    pub distance_type: DistanceType,
+    pub ivf: Ivf,
+    pub codec: Codec,
+    pub pq: Option<ProductQuantizer>,
+    pub partitions: Vec<PartitionEntry>,
+    pub num_rows: u64,
+    pub partitions_bytes: u64,
+    pub partitions_checksum: u64,
+}
+
+/// Options of one search.
+#[derive(Clone, Copy)]
+pub struct IvfSearchParams<'a> {
+    pub k: usize,
+    pub nprobes: usize,
+    /// Re-rank `k × refine_factor` candidates with exact distances (PQ).
+    pub refine_factor: Option<u32>,
+    /// Only rows for which this returns true are candidates.
+    pub filter: Option<RowFilter<'a>>,
+    /// Probed partitions this close in the object are read in one request.
+    pub coalesce_gap: u64,
+}
+
+impl IvfSearchParams<'_> {
+    pub fn new(k: usize, nprobes: usize) -> Self {
+        IvfSearchParams {
+            k,
+            nprobes,
+            refine_factor: None,
+            filter: None,
+            coalesce_gap: 0,
+        }
+    }
+}
+
+/// The reads a query needs: the probed partitions (nearest first, with the
+/// internal distance to their centroid) and the coalesced ranges.
+#[derive(Debug, Clone)]
+pub struct IvfPlan {
+    pub probes: Vec<(u32, f32)>,
+    pub reads: Vec<CoalescedRead>,
+}
+
+fn prepare(dt: DistanceType, v: &[f32]) -> Cow<'_, [f32]> {
+    if dt == DistanceType::Cosine {
+        let mut v = v.to_vec();
+        normalize(&mut v);
+        Cow::Owned(v)
+    } else {
+        Cow::Borrowed(v)
+    }
+}
+
+impl IvfIndex {
+    pub fn dim(&self) -> usize {
+        self.ivf.dim
+    }
+
+    pub fn code_size(&self) -> usize {
+        match &self.pq {
+            Some(pq) => pq.code_size(),
+            None => self.dim() * 4,
+        }
+    }
+
+    fn residual(&self) -> bool {
+        matches!(self.codec, Codec::Pq { residual: true, .. })
+    }
+
+    pub fn partition_range(&self, p: usize) -> std::ops::Range<u64> {
+        let e = &self.partitions[p];
+        e.offset..e.offset + e.count as u64 * (8 + self.code_size() as u64)
+    }
+
+    pub fn plan(&self, query: &[f32], nprobes: usize, coalesce_gap: u64) -> Result<IvfPlan> {
+        self.check_query(query)?;
+        let q = prepare(self.distance_type, query);
+        let probes = self.ivf.probe(self.distance_type, &q, nprobes.max(1));
+        let requests: Vec<(u32, std::ops::Range<u64>)> = probes
+            .iter()
+            .map(|&(p, _)| (p, self.partition_range(p as usize)))
+            .collect();
+        Ok(IvfPlan {
+            probes,
+            reads: coalesce(&requests, coalesce_gap),
+        })
+    }
+
+    fn check_query(&self, query: &[f32]) -> Result<()> {
+        if query.len() != self.dim() {
+            return Err(Error::invalid_argument(format!(
+                "query vector has {} values but the index is on vectors of {}",
+                query.len(),
+                self.dim()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Scans the planned partitions (`data[i]` is the bytes of
+    /// `plan.reads[i]`) and returns the `limit` best candidates by the
+    /// index's (approximate, for PQ) distance. CPU only: run it off the IO
+    /// threads.
+    pub fn scan(
+        &self,
+        query: &[f32],
+        plan: &IvfPlan,
+        data: &[Bytes],
+        limit: usize,
+        filter: Option<RowFilter<'_>>,
+    ) -> Result<Vec<(u64, f32)>> {
+        self.check_query(query)?;
+        if data.len() != plan.reads.len() {
+            return Err(Error::internal("IVF scan got data for a different plan"));
+        }
+        let dt = self.distance_type;
+        let q = prepare(dt, query);
+        let dim = self.dim();
+        let code_size = self.code_size();
+        let mut top = TopK::new(limit);
+        let mut table = Vec::new();
+        let mut shifted = vec![0f32; dim];
+        if let (Some(pq), false) = (&self.pq, self.residual() && dt == DistanceType::L2) {
+            pq.lookup_table(dt, &q, &mut table);
+        }
+        for (read, bytes) in plan.reads.iter().zip(data) {
+            if bytes.len() as u64 != read.range.end - read.range.start {
+                return Err(self.corrupt("a partition read returned the wrong number of bytes"));
+            }
+            for (p, range) in &read.parts {
+                let p = *p as usize;
+                let part = &bytes[range.clone()];
+                let entry = &self.partitions[p];
+                if checksum(part) != entry.checksum {
+                    return Err(self.corrupt(&format!("partition {p} fails its checksum")));
+                }
+                let n = entry.count as usize;
+                let (ids, codes) = part.split_at(n * 8);
+                let ids = ids
+                    .chunks_exact(8)
+                    .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+                match &self.pq {
+                    None => {
+                        let floats = le_f32s(codes);
+                        for (id, v) in ids.zip(floats.chunks_exact(dim)) {
+                            if filter.is_none_or(|f| f(id)) {
+                                top.push(id, dt.internal(&q, v));
+                            }
+                        }
+                    }
+                    Some(pq) => {
+                        let c = self.ivf.centroid(p);
+                        let bias = match (dt, self.residual()) {
+                            (DistanceType::L2, true) => {
+                                for ((s, a), b) in shifted.iter_mut().zip(q.iter()).zip(c) {
+                                    *s = a - b;
+                                }
+                                pq.lookup_table(dt, &shifted, &mut table);
+                                0.0
+                            }
+                            (DistanceType::L2, false) => 0.0,
+                            (_, true) => dt.internal(&q, c),
+                            (_, false) => 1.0,
+                        };
+                        for (id, code) in ids.zip(codes.chunks_exact(code_size)) {
+                            if filter.is_none_or(|f| f(id)) {
+                                top.push(id, pq.adc(&table, code, bias));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(top.into_sorted())
+    }
+
+    /// The `k` nearest rows: probe, read each probed partition (adjacent
+    /// ones in one request), scan, and re-rank with exact vectors when a
+    /// refine factor is given (PQ only; IVF-Flat distances are exact).
+    pub async fn search(
+        &self,
+        query: &[f32],
+        params: &IvfSearchParams<'_>,
+        lists: &dyn ListSource,
+        vectors: Option<&dyn VectorSource>,
+    ) -> Result<Vec<(u64, f32)>> {
+        let plan = self.plan(query, params.nprobes, params.coalesce_gap)?;
+        let data = futures::future::try_join_all(
+            plan.reads.iter().map(|r| lists.read_range(r.range.clone())),
+        )
+        .await?;
+        let refine_factor = match (&self.pq, params.refine_factor) {
+            (Some(_), Some(f)) if f > 1 || vectors.is_some() => Some(f.max(1) as usize),
+            _ => None,
+        };
+        let limit = params.k * refine_factor.unwrap_or(1);
+        let mut found = self.scan(query, &plan, &data, limit, params.filter)?;
+        match refine_factor {
+            None => {
+                found.truncate(params.k);
+                Ok(found)
+            }
+            Some(_) => {
+                let source = vectors.ok_or_else(|| {
+                    Error::internal("refineFactor needs the exact vectors, and none were given")
+                })?;
+                refine(self.distance_type, query, &found, params.k, source).await
+            }
+        }
+    }
+
+    fn corrupt(&self, reason: &str) -> Error {
+        object::corrupt("IVF index", reason)
+    }
+
+    /// The metadata object.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let header = Header {
+            kind: match self.codec {
+                Codec::Flat => "IVF_FLAT".into(),
+                Codec::Pq { .. } => "IVF_PQ".into(),
+            },
+            dim: self.dim(),
+            distance_type: self.distance_type.as_str().into(),
+            num_partitions: self.ivf.num_partitions(),
+            num_rows: self.num_rows,
+            codec: self.codec,
+            code_size: self.code_size(),
+            partitions_bytes: self.partitions_bytes,
+            partitions_checksum: self.partitions_checksum,
+        };
+        let mut out = object::begin(IVF_MAGIC, &header);
+        put_f32s(&mut out, &self.ivf.centroids);
+        if let Some(pq) = &self.pq {
+            put_f32s(&mut out, &pq.codebooks);
+        }
+        for e in &self.partitions {
+            out.extend_from_slice(&e.offset.to_le_bytes());
+            out.extend_from_slice(&e.count.to_le_bytes());
+            out.extend_from_slice(&0u32.to_le_bytes());
+            out.extend_from_slice(&e.checksum.to_le_bytes());
+        }
+        object::seal(out)
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let corrupt = |r: &str| object::corrupt("IVF index metadata", r);
+        let (header, mut r): (Header, _) = object::open(bytes, IVF_MAGIC, "IVF index metadata")?;
+        let distance_type = DistanceType::parse(&header.distance_type)?;
+        let dim = header.dim;
+        let centroids = r.f32s(header.num_partitions * dim)?;
+        let pq = match header.codec {
+            Codec::Flat => None,
+            Codec::Pq {
+                num_sub_vectors,
+                num_bits,
+                ..
+            } => {
+                ProductQuantizer::validate(dim, num_sub_vectors, num_bits)?;
+                let len = num_sub_vectors * (1 << num_bits) * (dim / num_sub_vectors);
+                Some(ProductQuantizer {
+                    dim,
+                    num_sub_vectors,
+                    num_bits,
+                    codebooks: r.f32s(len)?,
+                })
+            }
+        };
+        let mut partitions = Vec::with_capacity(header.num_partitions);
+        for _ in 0..header.num_partitions {
+            let offset = r.u64()?;
+            let count = r.u32()?;
+            r.u32()?;
+            let checksum = r.u64()?;
+            partitions.push(PartitionEntry {
+                offset,
+                count,
+                checksum,
+            });
+        }
+        if !r.done() {
+            return Err(corrupt("trailing bytes"));
+        }
+        let index = IvfIndex {
+            distance_type,
+            ivf: Ivf { dim, centroids },
+            codec: header.codec,
+            pq,
+            partitions,
+            num_rows: header.num_rows,
+            partitions_bytes: header.partitions_bytes,
+            partitions_checksum: header.partitions_checksum,
+        };
+        if index.code_size() != header.code_size
+            || (0..header.num_partitions)
+                .any(|p| index.partition_range(p).end > header.partitions_bytes)
+        {
+            return Err(corrupt(
+                "partition table does not fit the partitions object",
+            ));
+        }
+        Ok(index)
+    }
+}
+
+/// Streams (row id, vector) batches into partition-major order.
+///
+/// Codes are small (16 bytes a vector for PQ at 128-d), so 1M rows buffer
+/// in ~24 MB; IVF-Flat codes are the vectors themselves (512 MB at 1M ×
+/// 128-d), so past `spill_bytes` the buffers are appended to a temporary
+/// file as runs tagged by partition and merged back in partition order by
+/// `finish`: an external bucket sort with one pass over the spill.
+pub struct IvfBuilder {
+    index: IvfIndex,
+    ids: Vec<Vec<u64>>,
+    codes: Vec<Vec<u8>>,
+    buffered: usize,
+    spill_bytes: usize,
+    spill: Option<Spill>,
+}
+
+struct Spill {
+    path: PathBuf,
+    file: BufWriter<File>,
+    len: u64,
+    /// Per partition: (offset in the spill, rows) of each run, in order.
+    runs: Vec<Vec<(u64, usize)>>,
+}
+
+impl Drop for Spill {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl IvfBuilder {
+    /// Trains the centroids (and the PQ codebooks) on `sample`, the rows a
+    /// caller picked with [`sample_indices`] over
+    /// [`IvfBuildParams::training_sample_size`].
+    pub fn train(params: &IvfBuildParams, dim: usize, sample: &[f32]) -> Result<Self> {
+        let dt = params.distance_type;
+        if dim == 0 || !sample.len().is_multiple_of(dim) {
+            return Err(Error::internal(
+                "training sample does not form whole vectors",
+            ));
+        }
+        let mut sample = sample.to_vec();
+        if dt == DistanceType::Cosine {
+            sample.par_chunks_mut(dim).for_each(normalize);
+        }
+        let n = sample.len() / dim;
+        if params.num_partitions == 0 || params.num_partitions > n {
+            return Err(Error::invalid_argument(format!(
+                "numPartitions ({}) must be between 1 and the number of vectors sampled for training ({n})",
+                params.num_partitions
+            )));
+        }
+        let mut km = KMeansParams::new(params.num_partitions);
+        km.max_iterations = params.max_iterations;
+        km.seed = params.seed;
+        let ivf = Ivf::train(&sample, dim, &km)?;
+        let pq = match params.codec {
+            Codec::Flat => None,
+            Codec::Pq {
+                num_sub_vectors,
+                num_bits,
+                residual,
+            } => {
+                ProductQuantizer::validate(dim, num_sub_vectors, num_bits)?;
+                // 256 points per codeword is where FAISS stops sampling too;
+                // more only slows the 2^bits-means of each sub-space.
+                let keep = sample_indices(n, 256 << num_bits, params.seed ^ 0x5eed);
+                let mut train: Vec<f32> = Vec::with_capacity(keep.len() * dim);
+                for i in keep {
+                    let v = &sample[i * dim..(i + 1) * dim];
+                    if residual {
+                        let c = ivf.centroid(ivf.assign(v) as usize);
+                        train.extend(v.iter().zip(c).map(|(a, b)| a - b));
+                    } else {
+                        train.extend_from_slice(v);
+                    }
+                }
+                Some(ProductQuantizer::train(
+                    &train,
+                    dim,
+                    num_sub_vectors,
+                    num_bits,
+                    params.max_iterations,
+                    params.seed,
+                )?)
+            }
+        };
+        let p = ivf.num_partitions();
+        Ok(IvfBuilder {
+            index: IvfIndex {
+                distance_type: dt,
+                ivf,
+                codec: params.codec,
+                pq,
+                partitions: Vec::new(),
+                num_rows: 0,
+                partitions_bytes: 0,
+                partitions_checksum: 0,
+            },
+            ids: vec![Vec::new(); p],
+            codes: vec![Vec::new(); p],
+            buffered: 0,
+            spill_bytes: params.spill_bytes,
+            spill: None,
+        })
+    }
+
+    /// Assigns and encodes one batch (all cores), then appends it to the
+    /// partition buffers. `vectors` is row-major, `row_ids.len() × dim`.
+    pub fn add(&mut self, row_ids: &[u64], vectors: &[f32]) -> Result<()> {
+        let dim = self.index.dim();
+        if vectors.len() != row_ids.len() * dim {
+            return Err(Error::internal(format!(
+                "batch of {} row ids with {} floats (dimension {dim})",
+                row_ids.len(),
+                vectors.len()
+            )));
+        }
+        let index = &self.index;
+        let code_size = index.code_size();
+        let dt = index.distance_type;
+        let encoded: Vec<(u32, Vec<u8>)> = vectors
+            .par_chunks(dim)
+            .map(|v| {
+                let v = prepare(dt, v);
+                let p = index.ivf.assign(&v);
+                let mut code = vec![0u8; code_size];
+                match &index.pq {
+                    None => {
+                        for (o, x) in code.chunks_exact_mut(4).zip(v.iter()) {
+                            o.copy_from_slice(&x.to_le_bytes());
+                        }
+                    }
+                    Some(pq) if index.residual() => {
+                        let c = index.ivf.centroid(p as usize);
+                        let r: Vec<f32> = v.iter().zip(c).map(|(a, b)| a - b).collect();
+                        pq.encode(&r, &mut code);
+                    }
+                    Some(pq) => pq.encode(&v, &mut code),
+                }
+                (p, code)
+            })
+            .collect();
+        for ((p, code), (&id, v)) in encoded
+            .into_iter()
+            .zip(row_ids.iter().zip(vectors.chunks(dim)))
+        {
+            // A zero vector has no direction: cosine can never rank it, and
+            // LanceDB never returns one.
+            if dt == DistanceType::Cosine && v.iter().all(|x| *x == 0.0) {
+                continue;
+            }
+            self.ids[p as usize].push(id);
+            self.codes[p as usize].extend_from_slice(&code);
+            self.buffered += 8 + code_size;
+        }
+        self.index.num_rows += row_ids.len() as u64;
+        if self.buffered > self.spill_bytes {
+            self.spill_buffers()?;
+        }
+        Ok(())
+    }
+
+    fn spill_buffers(&mut self) -> Result<()> {
+        let io = |e: std::io::Error| Error::internal(format!("index build spill file: {e}"));
+        if self.spill.is_none() {
+            let path =
+                std::env::temp_dir().join(format!("stowage-ivf-{}.spill", uuid::Uuid::new_v4()));
+            let file = File::create(&path).map_err(io)?;
+            self.spill = Some(Spill {
+                path,
+                file: BufWriter::new(file),
+                len: 0,
+                runs: vec![Vec::new(); self.ids.len()],
+            });
+        }
+        let spill = self
+            .spill
+            .as_mut()
+            .ok_or_else(|| Error::internal("no spill"))?;
+        for (p, (ids, codes)) in self.ids.iter_mut().zip(self.codes.iter_mut()).enumerate() {
+            if ids.is_empty() {
+                continue;
+            }
+            spill.runs[p].push((spill.len, ids.len()));
+            for id in ids.iter() {
+                spill.file.write_all(&id.to_le_bytes()).map_err(io)?;
+            }
+            spill.file.write_all(codes).map_err(io)?;
+            spill.len += (ids.len() * 8 + codes.len()) as u64;
+            *ids = Vec::new();
+            *codes = Vec::new();
+        }
+        self.buffered = 0;
+        Ok(())
+    }
+
+    /// Writes the partitions object to `out` and returns the index, whose
+    /// [`IvfIndex::to_bytes`] is the metadata object.
+    pub fn finish(mut self, out: &mut dyn Write) -> Result<IvfIndex> {
+        let io = |e: std::io::Error| Error::internal(format!("writing IVF partitions: {e}"));
+        let code_size = self.index.code_size();
+        let mut spill = match self.spill.take() {
+            Some(mut s) => {
+                s.file.flush().map_err(io)?;
+                let f = File::open(&s.path).map_err(io)?;
+                Some((s, f))
+            }
+            None => None,
+        };
+        let mut offset = 0u64;
+        let mut whole = twox_hash::XxHash64::with_seed(0);
+        let mut partitions = Vec::with_capacity(self.ids.len());
+        let mut part = Vec::new();
+        let mut run = Vec::new();
+        for p in 0..self.ids.len() {
+            part.clear();
+            let mut count = 0usize;
+            let runs: &[(u64, usize)] = spill.as_ref().map_or(&[], |(s, _)| &s.runs[p]);
+            let runs = runs.to_vec();
+            // Row ids of every run first, then codes, in the same order.
+            for pass in 0..2 {
+                for &(at, n) in &runs {
+                    if let Some((_, f)) = spill.as_mut() {
+                        let (skip, len) = if pass == 0 {
+                            (0, n * 8)
+                        } else {
+                            (n * 8, n * code_size)
+                        };
+                        f.seek(SeekFrom::Start(at + skip as u64)).map_err(io)?;
+                        run.resize(len, 0);
+                        f.read_exact(&mut run).map_err(io)?;
+                        part.extend_from_slice(&run);
+                    }
+                    count += if pass == 0 { n } else { 0 };
+                }
+                if pass == 0 {
+                    for id in &self.ids[p] {
+                        part.extend_from_slice(&id.to_le_bytes());
+                    }
+                    count += self.ids[p].len();
+                } else {
+                    part.extend_from_slice(&self.codes[p]);
+                }
+            }
+            self.ids[p] = Vec::new();
+            self.codes[p] = Vec::new();
+            let count = u32::try_from(count).map_err(|_| {
+                Error::invalid_argument("a partition holds over 2^32 rows; use more numPartitions")
+            })?;
+            out.write_all(&part).map_err(io)?;
+            std::hash::Hasher::write(&mut whole, &part);
+            partitions.push(PartitionEntry {
+                offset,
+                count,
+                checksum: checksum(&part),
+            });
+            offset += part.len() as u64;
+        }
+        out.flush().map_err(io)?;
+        drop(spill);
+        self.index.partitions = partitions;
+        self.index.partitions_bytes = offset;
+        self.index.partitions_checksum = std::hash::Hasher::finish(&whole);
+        Ok(self.index)
+    }
+}

@@ -1,0 +1,217 @@
+//! Product quantisation: `m` sub-vectors, each replaced by the nearest of
+//! `2^bits` codewords (4 or 8 bits). Search compares a query with codes
+//! through a lookup table of query-to-codeword distances (ADC), one table
+//! per query (per partition for residual L2), so a candidate costs `m`
+//! table reads and no allocation.
+
+use rayon::prelude::*;
+
+use super::distance::{dot, l2_sq, nearest_l2, DistanceType};
+use super::kmeans::{self, KMeansParams};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductQuantizer {
+    pub dim: usize,
+    pub num_sub_vectors: usize,
+    pub num_bits: u32,
+    /// `num_sub_vectors × 2^num_bits × sub_dim`, row-major.
+    pub codebooks: Vec<f32>,
+}
+
+impl ProductQuantizer {
+    pub fn validate(dim: usize, num_sub_vectors: usize, num_bits: u32) -> Result<()> {
+        if num_bits != 4 && num_bits != 8 {
+            return Err(Error::invalid_argument(format!(
+                "numBits must be 4 or 8, got {num_bits}"
+            )));
+        }
+        if num_sub_vectors == 0 || !dim.is_multiple_of(num_sub_vectors) {
+            return Err(Error::invalid_argument(format!(
+                "numSubVectors ({num_sub_vectors}) must divide the vector dimension ({dim})"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Trains one codebook per sub-vector on `sample`, the sub-spaces in
+    /// parallel (each k-means is itself parallel; rayon balances the two).
+    pub fn train(
+        sample: &[f32],
+        dim: usize,
+        num_sub_vectors: usize,
+        num_bits: u32,
+        max_iterations: usize,
+        seed: u64,
+    ) -> Result<Self> {
+        Self::validate(dim, num_sub_vectors, num_bits)?;
+        let n = sample.len() / dim;
+        let sub = dim / num_sub_vectors;
+        let ksub = 1usize << num_bits;
+        if n < ksub {
+            return Err(Error::invalid_argument(format!(
+                "product quantisation with numBits = {num_bits} needs at least {ksub} vectors to train, the table has {n}"
+            )));
+        }
+        let books: Vec<Vec<f32>> = (0..num_sub_vectors)
+            .into_par_iter()
+            .map(|s| {
+                let part: Vec<f32> = sample
+                    .chunks_exact(dim)
+                    .flat_map(|v| v[s * sub..(s + 1) * sub].iter().copied())
+                    .collect();
+                let mut p = KMeansParams::new(ksub);
+                p.max_iterations = max_iterations;
+                p.seed = seed.wrapping_add(s as u64);
+                kmeans::train(&part, sub, &p).map(|k| k.centroids)
+            })
+            .collect::<Result<_>>()?;
+        Ok(ProductQuantizer {
+            dim,
+            num_sub_vectors,
+            num_bits,
+            codebooks: books.concat(),
+        })
+    }
+
+    pub fn sub_dim(&self) -> usize {
+        self.dim / self.num_sub_vectors
+    }
+
+    pub fn ksub(&self) -> usize {
+        1 << self.num_bits
+    }
+
+    /// Bytes per coded vector; 4-bit codes pack two to a byte, low nibble
+    /// first.
+    pub fn code_size(&self) -> usize {
+        (self.num_sub_vectors * self.num_bits as usize).div_ceil(8)
+    }
+
+    fn book(&self, s: usize) -> &[f32] {
+        let len = self.ksub() * self.sub_dim();
+        &self.codebooks[s * len..(s + 1) * len]
+    }
+
+    pub fn encode(&self, v: &[f32], out: &mut [u8]) {
+        let sub = self.sub_dim();
+        out.fill(0);
+        for s in 0..self.num_sub_vectors {
+            let (c, _) = nearest_l2(&v[s * sub..(s + 1) * sub], self.book(s));
+            if self.num_bits == 8 {
+                out[s] = c as u8;
+            } else {
+                out[s / 2] |= (c as u8) << ((s % 2) * 4);
+            }
+        }
+    }
+
+    pub fn decode(&self, code: &[u8], out: &mut [f32]) {
+        let sub = self.sub_dim();
+        for s in 0..self.num_sub_vectors {
+            let c = self.code_at(code, s);
+            out[s * sub..(s + 1) * sub].copy_from_slice(&self.book(s)[c * sub..(c + 1) * sub]);
+        }
+    }
+
+    #[inline]
+    fn code_at(&self, code: &[u8], s: usize) -> usize {
+        if self.num_bits == 8 {
+            code[s] as usize
+        } else {
+            ((code[s / 2] >> ((s % 2) * 4)) & 0xf) as usize
+        }
+    }
+
+    /// Fills `table` (`num_sub_vectors × 2^bits`) with the contribution of
+    /// each codeword to the internal distance from `q`: squared L2 for L2,
+    /// minus the dot product otherwise (the caller adds `1 - q·centroid`).
+    pub fn lookup_table(&self, dt: DistanceType, q: &[f32], table: &mut Vec<f32>) {
+        let sub = self.sub_dim();
+        table.clear();
+        for s in 0..self.num_sub_vectors {
+            let qs = &q[s * sub..(s + 1) * sub];
+            for cw in self.book(s).chunks_exact(sub) {
+                table.push(match dt {
+                    DistanceType::L2 => l2_sq(qs, cw),
+                    DistanceType::Dot | DistanceType::Cosine => -dot(qs, cw),
+                });
+            }
+        }
+    }
+
+    /// The ADC distance of one code: `bias` plus its table entries.
+    #[inline]
+    pub fn adc(&self, table: &[f32], code: &[u8], bias: f32) -> f32 {
+        let mut d = bias;
+        if self.num_bits == 8 {
+            // Fixed-size rows let the compiler drop the bounds checks: a u8
+            // always indexes a 256-entry row.
+            for (row, &c) in table.chunks_exact(256).zip(code) {
+                if let Ok(row) = <&[f32; 256]>::try_from(row) {
+                    d += row[c as usize];
+                }
+            }
+        } else {
+            for (rows, &c) in table.chunks_exact(32).zip(code) {
+                d += rows[(c & 0xf) as usize] + rows[16 + (c >> 4) as usize];
+            }
+            if self.num_sub_vectors % 2 == 1 {
+                let s = self.num_sub_vectors - 1;
+                d += table[s * 16 + self.code_at(code, s)];
+            }
+        }
+        d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(n: usize, dim: usize) -> Vec<f32> {
+        (0..n * dim)
+            .map(|i| ((i * 7919 % 1009) as f32 / 1009.0 - 0.5) * (1 + (i % dim) % 3) as f32)
+            .collect()
+    }
+
+    #[test]
+    fn adc_equals_distance_to_the_decoded_vector() {
+        let dim = 16;
+        let d = data(600, dim);
+        for bits in [4u32, 8] {
+            for m in [4usize, 8, 16] {
+                let pq = ProductQuantizer::train(&d, dim, m, bits, 10, 1).unwrap();
+                let q = &d[5 * dim..6 * dim];
+                let v = &d[77 * dim..78 * dim];
+                let mut code = vec![0u8; pq.code_size()];
+                pq.encode(v, &mut code);
+                let mut back = vec![0f32; dim];
+                pq.decode(&code, &mut back);
+                let mut table = Vec::new();
+                for dt in [DistanceType::L2, DistanceType::Dot] {
+                    pq.lookup_table(dt, q, &mut table);
+                    let bias = if dt == DistanceType::L2 { 0.0 } else { 1.0 };
+                    let adc = pq.adc(&table, &code, bias);
+                    let exact = dt.internal(q, &back);
+                    assert!((adc - exact).abs() < 1e-4, "bits {bits} m {m} {dt:?}");
+                }
+                // The quantisation error is far below the spread of the data.
+                let err = l2_sq(v, &back);
+                assert!(err < l2_sq(v, q), "bits {bits} m {m}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn validates_options() {
+        assert!(ProductQuantizer::validate(16, 5, 8)
+            .unwrap_err()
+            .to_string()
+            .contains("numSubVectors (5)"));
+        assert!(ProductQuantizer::validate(16, 4, 6)
+            .unwrap_err()
+            .to_string()
+            .contains("numBits"));
+    }
+}
