@@ -84,6 +84,11 @@ impl Snapshot {
         self.manifest.version
     }
 
+    /// Where the version's objects are, its manifest and its schema.
+    pub fn parts(&self) -> (&StoreHandle, &Path, &Manifest, &SchemaRef) {
+        (&self.store, &self.dir, &self.manifest, &self.schema)
+    }
+
     /// The object path of a file this version names.
     pub fn path(&self, rel: &str) -> Path {
         data_path(&self.dir, rel)

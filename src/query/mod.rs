@@ -10,7 +10,8 @@ use object_store::path::Path;
 
 use crate::error::{Error, Result};
 use crate::format::datafile::{read_columns, RowSpec};
-use crate::format::manifest::{Fragment, Manifest};
+use crate::format::manifest::Fragment;
+use crate::format::Snapshot;
 pub use crate::format::{data_path, row_offsets, ROW_ID};
 use crate::storage::StoreHandle;
 
@@ -94,15 +95,10 @@ impl Slice {
     }
 }
 
-pub async fn scan(
-    store: &StoreHandle,
-    table_dir: &Path,
-    manifest: &Manifest,
-    schema: &SchemaRef,
-    req: &ScanRequest,
-) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+pub async fn scan(snap: &Snapshot, req: &ScanRequest) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let schema = &snap.schema;
     let Some(exprs) = &req.expressions else {
-        return scan_columns(store, table_dir, manifest, schema, req).await;
+        return scan_columns(snap, req).await;
     };
     // Computed columns: read the columns the expressions use, then evaluate.
     let mut parsed = Vec::with_capacity(exprs.len());
@@ -127,7 +123,7 @@ pub async fn scan(
         expressions: None,
         ..req.clone()
     };
-    let (_, batches) = scan_columns(store, table_dir, manifest, schema, &inner).await?;
+    let (_, batches) = scan_columns(snap, &inner).await?;
     let mut out_schema: Option<SchemaRef> = None;
     let mut out = Vec::with_capacity(batches.len());
     for b in batches {
@@ -178,13 +174,8 @@ pub async fn scan(
     Ok((schema_out, out))
 }
 
-async fn scan_columns(
-    store: &StoreHandle,
-    table_dir: &Path,
-    manifest: &Manifest,
-    schema: &SchemaRef,
-    req: &ScanRequest,
-) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+async fn scan_columns(snap: &Snapshot, req: &ScanRequest) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let (manifest, schema) = (&snap.manifest, &snap.schema);
     let (out_schema, out_idx) = project(schema, &req.columns)?;
     let out_schema = if req.with_row_id {
         with_row_id_field(&out_schema)
@@ -192,16 +183,7 @@ async fn scan_columns(
         out_schema
     };
     let Some(pred) = filter::CompiledFilter::optional(req.filter.as_deref(), schema)? else {
-        return scan_plain(
-            store,
-            table_dir,
-            manifest,
-            schema,
-            req,
-            &out_schema,
-            &out_idx,
-        )
-        .await;
+        return scan_plain(snap, req, &out_schema, &out_idx).await;
     };
     // Filtered: evaluate the filter on its own columns first, then fetch the
     // output columns of the passing rows only (late materialization), and
@@ -209,19 +191,9 @@ async fn scan_columns(
     let mut stream = futures::stream::iter(manifest.fragments.iter().cloned())
         .map(|frag| {
             let pred = pred.clone();
-            let schema = schema.clone();
             async move {
                 let mut offsets = Vec::new();
-                for b in read_slice(
-                    store,
-                    table_dir,
-                    &schema,
-                    &Slice::whole(&frag),
-                    pred.indices(),
-                    true,
-                )
-                .await?
-                {
+                for b in read_slice(snap, &Slice::whole(&frag), pred.indices(), true).await? {
                     let mask = pred.evaluate(&b)?;
                     offsets.extend(row_offsets(&arrow_select::filter::filter_record_batch(
                         &b, &mask,
@@ -247,16 +219,7 @@ async fn scan_columns(
         let chosen = &offsets[skip as usize..(skip + take) as usize];
         skip = 0;
         remaining -= take;
-        let batch = read_rows(
-            store,
-            table_dir,
-            schema,
-            &frag,
-            &out_idx,
-            chosen,
-            req.with_row_id,
-        )
-        .await?;
+        let batch = read_rows(snap, &frag, &out_idx, chosen, req.with_row_id).await?;
         out.push(reorder(&batch, &out_schema)?);
     }
     Ok((out_schema, out))
@@ -265,29 +228,21 @@ async fn scan_columns(
 /// An unfiltered scan: planned from the manifest's row counts when no file
 /// has deletions, so files wholly outside offset/limit are never opened.
 async fn scan_plain(
-    store: &StoreHandle,
-    table_dir: &Path,
-    manifest: &Manifest,
-    schema: &SchemaRef,
+    snap: &Snapshot,
     req: &ScanRequest,
     out_schema: &SchemaRef,
     out_idx: &[usize],
 ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let manifest = &snap.manifest;
     let planned = manifest.fragments.iter().all(|f| f.deletion.is_none());
     let slices = if planned {
         plan_slices(&manifest.fragments, req.offset, req.limit)
     } else {
         manifest.fragments.iter().map(Slice::whole).collect()
     };
-    let mut stream =
-        futures::stream::iter(slices)
-            .map(|slice| {
-                let schema = schema.clone();
-                async move {
-                    read_slice(store, table_dir, &schema, &slice, out_idx, req.with_row_id).await
-                }
-            })
-            .buffered(READ_AHEAD);
+    let mut stream = futures::stream::iter(slices)
+        .map(|slice| async move { read_slice(snap, &slice, out_idx, req.with_row_id).await })
+        .buffered(READ_AHEAD);
     let (mut skip, mut remaining) = if planned {
         (0, u64::MAX)
     } else {
@@ -318,13 +273,8 @@ async fn scan_plain(
 }
 
 /// Counts the rows a filter passes, reading only the filter's columns.
-pub async fn count(
-    store: &StoreHandle,
-    table_dir: &Path,
-    manifest: &Manifest,
-    schema: &SchemaRef,
-    sql: &str,
-) -> Result<u64> {
+pub async fn count(snap: &Snapshot, sql: &str) -> Result<u64> {
+    let (manifest, schema) = (&snap.manifest, &snap.schema);
     let pred = filter::CompiledFilter::new(sql, schema)?;
     let slices: Vec<Slice> = manifest
         .fragments
@@ -338,12 +288,9 @@ pub async fn count(
     let counts: Vec<u64> = futures::stream::iter(slices)
         .map(|slice| {
             let pred = pred.clone();
-            let schema = schema.clone();
             async move {
                 let mut n = 0u64;
-                for b in
-                    read_slice(store, table_dir, &schema, &slice, pred.indices(), false).await?
-                {
+                for b in read_slice(snap, &slice, pred.indices(), false).await? {
                     n += pred.evaluate(&b)?.true_count() as u64;
                 }
                 Ok::<u64, Error>(n)
@@ -414,13 +361,8 @@ fn concat_column(parts: &[ArrayRef], dt: &DataType) -> Result<ArrayRef> {
 }
 
 /// Whole-file columns, from the column cache or decoded (and cached).
-async fn whole_columns(
-    store: &StoreHandle,
-    table_dir: &Path,
-    schema: &SchemaRef,
-    frag: &Fragment,
-    idx: &[usize],
-) -> Result<Vec<ArrayRef>> {
+async fn whole_columns(snap: &Snapshot, frag: &Fragment, idx: &[usize]) -> Result<Vec<ArrayRef>> {
+    let (store, table_dir, _, schema) = snap.parts();
     let cache = cache::global();
     let key = cache_key(store, table_dir, frag);
     let mut cols: Vec<Option<ArrayRef>> = idx.iter().map(|i| cache.get(&key, *i)).collect();
@@ -453,11 +395,8 @@ fn sorted_unique(idx: &[usize]) -> Vec<usize> {
     sorted
 }
 
-async fn deleted_offsets(
-    store: &StoreHandle,
-    table_dir: &Path,
-    frag: &Fragment,
-) -> Result<Option<Vec<u32>>> {
+async fn deleted_offsets(snap: &Snapshot, frag: &Fragment) -> Result<Option<Vec<u32>>> {
+    let (store, table_dir, _, _) = snap.parts();
     match &frag.deletion {
         Some(d) => Ok(Some(
             crate::format::deletion::read(store, table_dir, d).await?,
@@ -470,13 +409,12 @@ async fn deleted_offsets(
 /// one batch with the table's field definitions (in table order), plus
 /// `_rowid` if asked, without the rows deleted since the file was written.
 pub(crate) async fn read_slice(
-    store: &StoreHandle,
-    table_dir: &Path,
-    schema: &SchemaRef,
+    snap: &Snapshot,
     slice: &Slice,
     idx: &[usize],
     with_row_id: bool,
 ) -> Result<Vec<RecordBatch>> {
+    let (store, table_dir, _, schema) = snap.parts();
     let frag = &slice.fragment;
     let sorted = sorted_unique(idx);
     let read_schema = Arc::new(schema.project(&sorted)?);
@@ -491,7 +429,7 @@ pub(crate) async fn read_slice(
         .unwrap_or(frag.rows - slice.offset.min(frag.rows))
         .min(frag.rows - slice.offset.min(frag.rows));
     let mut cols: Vec<ArrayRef> = if whole && cache::global().enabled() {
-        whole_columns(store, table_dir, schema, frag, &sorted).await?
+        whole_columns(snap, frag, &sorted).await?
     } else {
         let batches = read_columns(
             store,
@@ -529,7 +467,7 @@ pub(crate) async fn read_slice(
     )?;
     // Rows deleted since the file was written are dropped here, so every
     // reader above sees only live rows.
-    match deleted_offsets(store, table_dir, frag).await? {
+    match deleted_offsets(snap, frag).await? {
         Some(del) => {
             let keep: arrow_array::BooleanArray = (first..first + len)
                 .map(|r| Some(del.binary_search(&(r as u32)).is_err()))
@@ -546,14 +484,13 @@ pub(crate) async fn read_slice(
 /// from the column cache when it has them, otherwise decoding only those
 /// rows. The batch carries the table's field definitions (in table order).
 pub(crate) async fn read_rows(
-    store: &StoreHandle,
-    table_dir: &Path,
-    schema: &SchemaRef,
+    snap: &Snapshot,
     frag: &Fragment,
     idx: &[usize],
     offsets: &[u32],
     with_row_id: bool,
 ) -> Result<RecordBatch> {
+    let (store, table_dir, _, schema) = snap.parts();
     let sorted = sorted_unique(idx);
     let read_schema = Arc::new(schema.project(&sorted)?);
     let read_schema = if with_row_id {

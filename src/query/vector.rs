@@ -8,12 +8,10 @@ use arrow_array::types::Float32Type;
 use arrow_array::{Array, ArrayRef, FixedSizeListArray, Float32Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::{StreamExt, TryStreamExt};
-use object_store::path::Path;
 
 use super::{filter, project, read_rows, read_slice, Slice, READ_AHEAD, ROW_ID};
 use crate::error::{Error, Result};
-use crate::format::manifest::Manifest;
-use crate::storage::StoreHandle;
+use crate::format::Snapshot;
 
 pub const DISTANCE: &str = "_distance";
 
@@ -185,13 +183,8 @@ fn file_top_k(
     Ok(top_k(all, req.k))
 }
 
-pub async fn search(
-    store: &StoreHandle,
-    table_dir: &Path,
-    manifest: &Manifest,
-    schema: &SchemaRef,
-    req: &VectorRequest,
-) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+pub async fn search(snap: &Snapshot, req: &VectorRequest) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let (_, _, manifest, schema) = snap.parts();
     if req.vector.is_empty() {
         return Err(Error::invalid_argument("the query vector is empty"));
     }
@@ -214,22 +207,9 @@ pub async fn search(
     let per_file: Vec<(usize, Vec<(f32, u32)>)> =
         futures::stream::iter(manifest.fragments.iter().cloned().enumerate())
             .map(|(fi, frag)| {
-                let (scan_idx, column, filter, schema) = (
-                    scan_idx.clone(),
-                    column.clone(),
-                    filter.clone(),
-                    schema.clone(),
-                );
+                let (scan_idx, column, filter) = (scan_idx.clone(), column.clone(), filter.clone());
                 async move {
-                    let batches = read_slice(
-                        store,
-                        table_dir,
-                        &schema,
-                        &Slice::whole(&frag),
-                        &scan_idx,
-                        true,
-                    )
-                    .await?;
+                    let batches = read_slice(snap, &Slice::whole(&frag), &scan_idx, true).await?;
                     let mut best = Vec::new();
                     for b in batches {
                         let allowed = match (req.prefilter, &filter) {
@@ -297,7 +277,7 @@ pub async fn search(
             .collect();
         rows.sort_unstable_by_key(|r| r.0);
         let offsets: Vec<u32> = rows.iter().map(|r| r.0).collect();
-        let b = read_rows(store, table_dir, schema, frag, &fetch_idx, &offsets, true).await?;
+        let b = read_rows(snap, frag, &fetch_idx, &offsets, true).await?;
         parts.push(with_distance(
             &b,
             Float32Array::from(rows.iter().map(|r| r.1).collect::<Vec<_>>()),

@@ -22,7 +22,8 @@ use crate::error::{Error, StorageErrorKind};
 pub use backend::{build_store, store_for_table};
 pub use config::{StorageConfig, UploadSettings};
 pub use options::{
-    EffectiveOption, EnvSource, ProcessEnv, RawOption, RawValue, Source, StorageOptions,
+    snapshot_env, EffectiveOption, EnvSource, ProcessEnv, RawOption, RawValue, Source,
+    StorageOptions,
 };
 pub use registry::Backend;
 pub use secret::Redactor;

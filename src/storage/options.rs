@@ -119,6 +119,21 @@ pub trait EnvSource: Sync {
 
 pub struct ProcessEnv;
 
+/// The values of every environment variable a registry row reads, taken
+/// once (at connect): tables opened later resolve against the same values,
+/// whatever changed the process environment meanwhile.
+pub fn snapshot_env(env: &dyn EnvSource) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for def in super::registry::REGISTRY {
+        for var in def.env {
+            if let Some(v) = env.var(var) {
+                out.insert(var.to_string(), v);
+            }
+        }
+    }
+    out
+}
+
 impl EnvSource for ProcessEnv {
     fn var(&self, name: &str) -> Option<String> {
         std::env::var(name).ok().filter(|v| !v.is_empty())

@@ -54,7 +54,7 @@ impl Database {
         read_consistency: Option<std::time::Duration>,
     ) -> Result<Database> {
         let uri = DbUri::parse(uri)?;
-        let env = snapshot_env(env);
+        let env = crate::storage::snapshot_env(env);
         let options = Arc::new(StorageOptions::resolve(
             uri.backend(),
             None,
@@ -295,16 +295,4 @@ impl Database {
         // list as a table.
         Ok(self.store.remove_local_dir(dir).await? || count > 0)
     }
-}
-
-fn snapshot_env(env: &dyn EnvSource) -> std::collections::BTreeMap<String, String> {
-    let mut out = std::collections::BTreeMap::new();
-    for def in crate::storage::registry::REGISTRY {
-        for var in def.env {
-            if let Some(v) = env.var(var) {
-                out.insert(var.to_string(), v);
-            }
-        }
-    }
-    out
 }

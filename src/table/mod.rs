@@ -404,16 +404,7 @@ impl Table {
         self.commit(|base| async move {
             let base = txn_base(base)?;
             Ok((
-                Change::Rewrite(
-                    ops::plan_delete(
-                        &base.store,
-                        &base.dir,
-                        &base.manifest,
-                        &base.schema,
-                        predicate,
-                    )
-                    .await?,
-                ),
+                Change::Rewrite(ops::plan_delete(&base, predicate).await?),
                 (),
             ))
         })
@@ -430,15 +421,7 @@ impl Table {
         let assignments = &assignments;
         self.commit(|base| async move {
             let base = txn_base(base)?;
-            let rw = ops::plan_update(
-                &base.store,
-                &base.dir,
-                &base.manifest,
-                &base.schema,
-                predicate,
-                assignments,
-            )
-            .await?;
+            let rw = ops::plan_update(&base, predicate, assignments).await?;
             let rows = match rw.operation {
                 Some(Operation::Update { rows }) => rows,
                 _ => 0,
@@ -467,16 +450,7 @@ impl Table {
                         .into(),
                 });
             }
-            let (rw, stats) = ops::plan_merge(
-                &base.store,
-                &base.dir,
-                &base.manifest,
-                &base.schema,
-                on,
-                flags,
-                batches,
-            )
-            .await?;
+            let (rw, stats) = ops::plan_merge(&base, on, flags, batches).await?;
             Ok((Change::Rewrite(rw), stats))
         })
         .await
@@ -488,8 +462,7 @@ impl Table {
         let (_, compacted) = self
             .commit(|base| async move {
                 let base = txn_base(base)?;
-                let rw =
-                    ops::plan_compact(&base.store, &base.dir, &base.manifest, &base.schema).await?;
+                let rw = ops::plan_compact(&base).await?;
                 let counts = match rw.operation {
                     Some(Operation::Compact {
                         fragments_removed,
@@ -519,29 +492,23 @@ impl Table {
         match filter.filter(|f| !f.trim().is_empty()) {
             None => Ok(self.snapshot().await?.manifest.rows()),
             Some(sql) => {
-                self.read(|s| async move {
-                    query::count(&s.store, &s.dir, &s.manifest, &s.schema, sql).await
-                })
-                .await
+                self.read(|s| async move { query::count(&s, sql).await })
+                    .await
             }
         }
     }
 
     pub async fn scan(&self, req: &ScanRequest) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-        self.read(
-            |s| async move { query::scan(&s.store, &s.dir, &s.manifest, &s.schema, req).await },
-        )
-        .await
+        self.read(|s| async move { query::scan(&s, req).await })
+            .await
     }
 
     pub async fn vector_search(
         &self,
         req: &query::vector::VectorRequest,
     ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-        self.read(|s| async move {
-            query::vector::search(&s.store, &s.dir, &s.manifest, &s.schema, req).await
-        })
-        .await
+        self.read(|s| async move { query::vector::search(&s, req).await })
+            .await
     }
 
     /// Appends or overwrites; returns the committed version.

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::format::datafile::write_fragment;
 use crate::format::deletion;
 use crate::format::manifest::{Fragment, Manifest, Operation};
-use crate::format::row_offsets;
+use crate::format::{row_offsets, Snapshot};
 use crate::query::{self, filter, Slice};
 use crate::storage::StoreHandle;
 
@@ -109,20 +109,15 @@ fn all_columns(schema: &SchemaRef) -> Vec<usize> {
     (0..schema.fields().len()).collect()
 }
 
-pub(crate) async fn plan_delete(
-    store: &StoreHandle,
-    dir: &Path,
-    base: &Manifest,
-    schema: &SchemaRef,
-    sql: &str,
-) -> Result<Rewrite> {
+pub(crate) async fn plan_delete(snap: &Snapshot, sql: &str) -> Result<Rewrite> {
+    let (store, dir, base, schema) = snap.parts();
     let pred = filter::CompiledFilter::new(sql, schema)?;
     let mut rw = Rewrite::default();
     let mut deleted = 0u64;
     for frag in &base.fragments {
         let slice = Slice::whole(frag);
         let mut offsets = Vec::new();
-        for b in query::read_slice(store, dir, schema, &slice, pred.indices(), true).await? {
+        for b in query::read_slice(snap, &slice, pred.indices(), true).await? {
             let mask = pred.evaluate(&b)?;
             let hit = arrow_select::filter::filter_record_batch(&b, &mask)?;
             offsets.extend(row_offsets(&hit)?);
@@ -136,13 +131,11 @@ pub(crate) async fn plan_delete(
 
 /// `assignments`: column -> SQL expression over the row's old values.
 pub(crate) async fn plan_update(
-    store: &StoreHandle,
-    dir: &Path,
-    base: &Manifest,
-    schema: &SchemaRef,
+    snap: &Snapshot,
     predicate: Option<&str>,
     assignments: &[(String, String)],
 ) -> Result<Rewrite> {
+    let (store, dir, base, schema) = snap.parts();
     let pred = filter::CompiledFilter::optional(predicate, schema)?;
     if assignments.is_empty() {
         return Err(Error::invalid_argument(
@@ -165,7 +158,7 @@ pub(crate) async fn plan_update(
     for frag in &base.fragments {
         let slice = Slice::whole(frag);
         let mut offsets = Vec::new();
-        for b in query::read_slice(store, dir, schema, &slice, &all_columns(schema), true).await? {
+        for b in query::read_slice(snap, &slice, &all_columns(schema), true).await? {
             let hit = match &pred {
                 Some(p) => arrow_select::filter::filter_record_batch(&b, &p.evaluate(&b)?)?,
                 None => b,
@@ -232,14 +225,12 @@ pub struct MergeStats {
 }
 
 pub(crate) async fn plan_merge(
-    store: &StoreHandle,
-    dir: &Path,
-    base: &Manifest,
-    schema: &SchemaRef,
+    snap: &Snapshot,
     on: &[String],
     flags: MergeFlags,
     source: &[RecordBatch],
 ) -> Result<(Rewrite, MergeStats)> {
+    let (store, dir, base, schema) = snap.parts();
     if on.is_empty() {
         return Err(Error::invalid_argument(
             "mergeInsert needs at least one key column",
@@ -289,7 +280,7 @@ pub(crate) async fn plan_merge(
     for frag in &base.fragments {
         let slice = Slice::whole(frag);
         let mut offsets = Vec::new();
-        for b in query::read_slice(store, dir, schema, &slice, &key_idx, true).await? {
+        for b in query::read_slice(snap, &slice, &key_idx, true).await? {
             // read_slice returns the key columns in table order.
             let mut sorted = key_idx.clone();
             sorted.sort_unstable();
@@ -357,12 +348,8 @@ pub const COMPACT_TARGET_ROWS: u64 = 1024 * 1024;
 
 /// Merges small data files and files with deletions into as few files as
 /// possible, each up to [`COMPACT_TARGET_ROWS`] rows.
-pub(crate) async fn plan_compact(
-    store: &StoreHandle,
-    dir: &Path,
-    base: &Manifest,
-    schema: &SchemaRef,
-) -> Result<Rewrite> {
+pub(crate) async fn plan_compact(snap: &Snapshot) -> Result<Rewrite> {
+    let (store, dir, base, schema) = snap.parts();
     let candidates: Vec<&Fragment> = base
         .fragments
         .iter()
@@ -376,16 +363,7 @@ pub(crate) async fn plan_compact(
     let mut pending: Vec<RecordBatch> = Vec::new();
     let mut pending_rows = 0u64;
     for frag in &candidates {
-        for b in query::read_slice(
-            store,
-            dir,
-            schema,
-            &Slice::whole(frag),
-            &all_columns(schema),
-            false,
-        )
-        .await?
-        {
+        for b in query::read_slice(snap, &Slice::whole(frag), &all_columns(schema), false).await? {
             pending_rows += b.num_rows() as u64;
             pending.push(b);
             if pending_rows >= COMPACT_TARGET_ROWS {

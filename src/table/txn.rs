@@ -361,6 +361,17 @@ impl TableRef<'_> {
         }
     }
 
+    /// The latest version to commit on after `base` went stale: of the same
+    /// table (`TABLE_NOT_FOUND` once it was dropped), or, when creating,
+    /// whatever table won version 1 (the change decides then: exists,
+    /// existOk or overwrite).
+    async fn reload(&self, base: &Option<Arc<Snapshot>>) -> Result<Option<Arc<Snapshot>>> {
+        match base {
+            Some(b) => Ok(Some(Arc::new(self.latest_of(&b.manifest.table_id).await?))),
+            None => Ok(self.load_latest().await?.map(Arc::new)),
+        }
+    }
+
     /// Checks that `base`, which this writer has not just loaded, is still a
     /// version of its table; returns the version to rebase onto when cleanup
     /// removed it meanwhile. A stale handle of a dropped table must not
@@ -464,11 +475,7 @@ where
                 // The base's files vanished under the plan (a cleanup after
                 // a newer version landed): plan again on the latest.
                 Err(e) if is_not_found(&e) && base.is_some() => {
-                    let b = base
-                        .as_ref()
-                        .map(|b| b.manifest.table_id.clone())
-                        .unwrap_or_default();
-                    base = Some(Arc::new(table.latest_of(&b).await?));
+                    base = table.reload(&base).await?;
                     confirmed = Some(Instant::now());
                     attempt += 1;
                     continue;
@@ -533,11 +540,7 @@ where
                     .await?;
                 lost_races = true;
                 tokio::time::sleep(backoff(attempt)).await;
-                let b = base
-                    .as_ref()
-                    .map(|b| b.manifest.table_id.clone())
-                    .unwrap_or_default();
-                base = Some(Arc::new(table.latest_of(&b).await?));
+                base = table.reload(&base).await?;
                 confirmed = Some(Instant::now());
                 planned = Some((change, output));
                 attempt += 1;
@@ -547,16 +550,7 @@ where
                 // Back off first, then look: the base must be as fresh as
                 // possible when the next put goes out.
                 tokio::time::sleep(backoff(attempt)).await;
-                let reloaded = match &base {
-                    Some(b) => table
-                        .latest_of(&b.manifest.table_id)
-                        .await
-                        .map(|l| Some(Arc::new(l))),
-                    // Creating: whatever table won version 1 is the base now
-                    // (the change decides: exists, existOk or overwrite).
-                    None => table.load_latest().await.map(|l| l.map(Arc::new)),
-                };
-                base = match reloaded {
+                base = match table.reload(&base).await {
                     Ok(b) => b,
                     Err(e) => {
                         table.discard(&change).await;
