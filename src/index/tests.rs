@@ -54,6 +54,21 @@ fn build_ivf(data: &[f32], params: &IvfBuildParams) -> (IvfIndex, MemoryListSour
     (index, MemoryListSource::new(parts))
 }
 
+/// Recall@K of `search` (nearest first) against exact search.
+fn recall_of(
+    dt: DistanceType,
+    data: &[f32],
+    queries: &[f32],
+    search: impl Fn(&[f32]) -> Vec<(u64, f32)>,
+) -> f64 {
+    let truth = exact_knn(dt, data, queries, DIM, K, None);
+    let found: Vec<Vec<u64>> = queries
+        .chunks(DIM)
+        .map(|q| search(q).into_iter().map(|(id, _)| id).collect())
+        .collect();
+    recall(&truth, &found)
+}
+
 fn ivf_recall(
     index: &IvfIndex,
     lists: &MemoryListSource,
@@ -62,19 +77,14 @@ fn ivf_recall(
     nprobes: usize,
     refine: Option<u32>,
 ) -> f64 {
-    let truth = exact_knn(index.distance_type, data, queries, DIM, K, None);
     let rows = Rows(data);
-    let found: Vec<Vec<u64>> = queries
-        .chunks(DIM)
-        .map(|q| {
-            let mut p = IvfSearchParams::new(K, nprobes);
-            p.refine_factor = refine;
-            let r = futures::executor::block_on(index.search(q, &p, lists, Some(&rows))).unwrap();
-            assert!(r.len() == K && r.windows(2).all(|w| w[0].1 <= w[1].1));
-            r.into_iter().map(|(id, _)| id).collect()
-        })
-        .collect();
-    recall(&truth, &found)
+    recall_of(index.distance_type, data, queries, |q| {
+        let mut p = IvfSearchParams::new(K, nprobes);
+        p.refine_factor = refine;
+        let r = futures::executor::block_on(index.search(q, &p, lists, Some(&rows))).unwrap();
+        assert!(r.len() == K && r.windows(2).all(|w| w[0].1 <= w[1].1));
+        r
+    })
 }
 
 fn pq(m: usize, residual: bool) -> Codec {
@@ -154,18 +164,12 @@ fn hnsw_recall(
     ef: usize,
     refine: Option<u32>,
 ) -> f64 {
-    let truth = exact_knn(index.distance_type, data, queries, DIM, K, None);
     let rows = Rows(data);
-    let found: Vec<Vec<u64>> = queries
-        .chunks(DIM)
-        .map(|q| {
-            let mut p = HnswSearchParams::new(K, ef);
-            p.refine_factor = refine;
-            let r = futures::executor::block_on(index.search(q, &p, Some(&rows))).unwrap();
-            r.into_iter().map(|(id, _)| id).collect()
-        })
-        .collect();
-    recall(&truth, &found)
+    recall_of(index.distance_type, data, queries, |q| {
+        let mut p = HnswSearchParams::new(K, ef);
+        p.refine_factor = refine;
+        futures::executor::block_on(index.search(q, &p, Some(&rows))).unwrap()
+    })
 }
 
 #[test]

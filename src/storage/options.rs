@@ -795,13 +795,7 @@ mod tests {
 
     #[test]
     fn defaults_parse_and_are_reported() {
-        for b in [
-            Backend::Local,
-            Backend::Memory,
-            Backend::S3,
-            Backend::Gcs,
-            Backend::Azure,
-        ] {
+        for b in Backend::ALL {
             let r = StorageOptions::resolve(b, None, &[], &env(&[])).unwrap();
             for def in REGISTRY
                 .iter()
@@ -1466,13 +1460,7 @@ mod tests {
         }
 
         fn backend() -> impl Strategy<Value = Backend> {
-            proptest::sample::select(vec![
-                Backend::Local,
-                Backend::Memory,
-                Backend::S3,
-                Backend::Gcs,
-                Backend::Azure,
-            ])
+            proptest::sample::select(Backend::ALL.to_vec())
         }
 
         proptest! {

@@ -13,6 +13,15 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// Every backend, for checks that must hold on each.
+    pub const ALL: [Backend; 5] = [
+        Backend::Local,
+        Backend::Memory,
+        Backend::S3,
+        Backend::Gcs,
+        Backend::Azure,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Backend::Local => "local",
@@ -501,13 +510,7 @@ mod tests {
 
     #[test]
     fn spellings_are_unambiguous_within_a_backend() {
-        for b in [
-            Backend::Local,
-            Backend::Memory,
-            Backend::S3,
-            Backend::Gcs,
-            Backend::Azure,
-        ] {
+        for b in Backend::ALL {
             let mut seen: HashMap<&str, &str> = HashMap::new();
             for def in REGISTRY.iter().filter(|d| d.applies_to(b)) {
                 for s in def.spellings() {
