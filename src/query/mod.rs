@@ -360,18 +360,30 @@ fn concat_column(parts: &[ArrayRef], dt: &DataType) -> Result<ArrayRef> {
     }
 }
 
-/// Whole-file columns, from the column cache or decoded (and cached).
-async fn whole_columns(snap: &Snapshot, frag: &Fragment, idx: &[usize]) -> Result<Vec<ArrayRef>> {
-    let (store, table_dir, _, schema) = snap.parts();
+/// The cache key of a data file's columns, the cached columns among `idx`
+/// (in `idx` order) and the indices that are not cached.
+fn cached_columns(
+    snap: &Snapshot,
+    frag: &Fragment,
+    idx: &[usize],
+) -> (String, Vec<Option<ArrayRef>>, Vec<usize>) {
     let cache = cache::global();
-    let key = cache_key(store, table_dir, frag);
-    let mut cols: Vec<Option<ArrayRef>> = idx.iter().map(|i| cache.get(&key, *i)).collect();
-    let missing: Vec<usize> = idx
+    let key = cache_key(&snap.store, &snap.dir, frag);
+    let cols: Vec<Option<ArrayRef>> = idx.iter().map(|i| cache.get(&key, *i)).collect();
+    let missing = idx
         .iter()
         .zip(&cols)
         .filter(|(_, c)| c.is_none())
         .map(|(i, _)| *i)
         .collect();
+    (key, cols, missing)
+}
+
+/// Whole-file columns, from the column cache or decoded (and cached).
+async fn whole_columns(snap: &Snapshot, frag: &Fragment, idx: &[usize]) -> Result<Vec<ArrayRef>> {
+    let (store, table_dir, _, schema) = snap.parts();
+    let (key, mut cols, missing) = cached_columns(snap, frag, idx);
+    let cache = cache::global();
     if !missing.is_empty() {
         let batches =
             read_columns(store, table_dir, schema, frag, &missing, RowSpec::default()).await?;
@@ -498,15 +510,7 @@ pub(crate) async fn read_rows(
     } else {
         read_schema
     };
-    let cache = cache::global();
-    let key = cache_key(store, table_dir, frag);
-    let cached: Vec<Option<ArrayRef>> = sorted.iter().map(|i| cache.get(&key, *i)).collect();
-    let missing: Vec<usize> = sorted
-        .iter()
-        .zip(&cached)
-        .filter(|(_, c)| c.is_none())
-        .map(|(i, _)| *i)
-        .collect();
+    let (_, cached, missing) = cached_columns(snap, frag, &sorted);
     let take = arrow_array::UInt32Array::from(offsets.to_vec());
     let mut read: Vec<ArrayRef> = Vec::new();
     if !missing.is_empty() && !offsets.is_empty() {
