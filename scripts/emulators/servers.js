@@ -144,10 +144,14 @@ async function stopRecs(recs) {
 // --- moto --------------------------------------------------------------------------------------
 // Requests to moto's IAM API while auth is still off. The fake Authorization header only tells moto's
 // dispatcher which service is meant (it parses the SigV4 credential scope); nothing is verified yet.
+// moto loads its IAM backend (with the AWS managed policies) on the first IAM call: about 2 s on this
+// 2-core machine while the other emulators start, so these get far more than the 2 s default.
+const BOOTSTRAP_TIMEOUT_MS = 30000;
+
 async function iamCall(endpoint, params) {
   const body = new URLSearchParams({ Version: '2010-05-08', ...params }).toString();
   const r = await httpRequest(`${endpoint}/`, {
-    method: 'POST', body,
+    method: 'POST', body, timeout: BOOTSTRAP_TIMEOUT_MS,
     headers: {
       'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
       authorization: `AWS4-HMAC-SHA256 Credential=bootstrap/20250101/${S3_REGION}/iam/aws4_request, SignedHeaders=host, Signature=0`,
@@ -166,7 +170,9 @@ async function enableMotoAuth(endpoint, userName = 'stowage-test') {
   const xml = await iamCall(endpoint, { Action: 'CreateAccessKey', UserName: userName });
   const accessKeyId = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(xml)[1];
   const secretAccessKey = /<SecretAccessKey>([^<]+)<\/SecretAccessKey>/.exec(xml)[1];
-  const r = await httpRequest(`${endpoint}/moto-api/reset-auth`, { method: 'POST', body: '0', headers: { 'content-type': 'text/plain' } });
+  const r = await httpRequest(`${endpoint}/moto-api/reset-auth`, {
+    method: 'POST', body: '0', timeout: BOOTSTRAP_TIMEOUT_MS, headers: { 'content-type': 'text/plain' },
+  });
   if (r.status !== 200) throw new Error(`moto reset-auth failed: ${r.status} ${r.body}`);
   return { accessKeyId, secretAccessKey, userName };
 }
