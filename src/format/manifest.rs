@@ -27,19 +27,24 @@ pub struct Manifest {
     /// so a [`ManifestSummary`] can be read from a short prefix.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub table_id: Option<String>,
-    /// This manifest's own id (a UUID), and the id of the manifest it was
-    /// built on: the lineage lets a writer tell a commit on the table's chain
-    /// from one on a version number a cleanup freed (see `table::txn`).
-    /// Absent in older tables.
+    /// This manifest's own id (a UUID). With `ancestry` it lets a writer
+    /// tell a commit on the table's chain from one on a version number a
+    /// cleanup freed (see `table::txn`). Absent in older tables.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parent: Option<String>,
     /// The Arrow schema as an IPC stream (schema message, no batches), base64.
     pub schema: String,
     pub fragments: Vec<Fragment>,
     pub next_fragment_id: u64,
+    /// The `commit_id`s of the versions this one was built on, newest (the
+    /// parent) first, at most [`ANCESTRY_LEN`]. Last in the object, so the
+    /// summary prefix stays short.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ancestry: Vec<String>,
 }
+
+/// How many ancestors a manifest names.
+pub const ANCESTRY_LEN: usize = 32;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -249,7 +254,7 @@ mod tests {
             next_fragment_id: 1,
             table_id: Some("5b0c".into()),
             commit_id: Some("c1".into()),
-            parent: Some("c0".into()),
+            ancestry: vec!["c0".into()],
         };
         let back = Manifest::from_bytes("t", &m.to_bytes().unwrap()).unwrap();
         assert_eq!(back, m);
@@ -272,10 +277,10 @@ mod tests {
             },
             table_id: Some("abc".into()),
             commit_id: Some("6f1d0b9e-3c55-4d4b-9e0c-6a6a3d0f7c11".into()),
-            parent: Some("0c9b6a1e-5d2f-4e7a-8b3c-1f2e3d4c5b6a".into()),
             schema: encode_schema(&schema).unwrap(),
             fragments: Vec::new(),
             next_fragment_id: 0,
+            ancestry: vec!["0c9b6a1e-5d2f-4e7a-8b3c-1f2e3d4c5b6a".into()],
         };
         for i in 0..2000 {
             m.fragments.push(Fragment {

@@ -314,6 +314,32 @@ async fn a_put_on_a_version_number_cleanup_freed_is_taken_back_and_redone() {
 }
 
 #[tokio::test]
+async fn a_freed_number_is_detected_when_the_cleanup_removed_the_next_version_too() {
+    let store = memory_store().await;
+    let faulty = Faulty::new(plain(&store));
+    let w = create(&store, faulty.clone(), &[1]).await;
+    let other = Arc::new(open(&store, plain(&store)).await);
+    let (o2, commits) = (other.clone(), plain(&store));
+    let dir = table_dir(&store.root, "t");
+    // The same cleanup pass that frees 2 goes on to remove 3: only the
+    // latest version's ancestry can tell w that its 2 is beside the chain.
+    faulty.inject(Fault::Before(Box::new(move || {
+        Box::pin(async move {
+            for id in [2, 3, 4] {
+                add(&o2, &[id]).await.unwrap();
+            }
+            for v in [1, 2, 3] {
+                commits.delete_version(&dir, v).await.unwrap();
+            }
+        })
+    })));
+    assert_eq!(add(&w, &[5]).await.unwrap(), 5);
+    let t = open(&store, plain(&store)).await;
+    assert_eq!(rows(&t).await, vec![1, 2, 3, 4, 5]);
+    assert_eq!(versions(&t).await, vec![4, 5]);
+}
+
+#[tokio::test]
 async fn a_lost_answer_keeps_the_data_and_never_duplicates_it() {
     let store = memory_store().await;
     let faulty = Faulty::new(plain(&store));
@@ -556,7 +582,7 @@ mod rewrite {
             operation: Operation::Append { rows: 0 },
             table_id: None,
             commit_id: None,
-            parent: None,
+            ancestry: Vec::new(),
             schema: String::new(),
             next_fragment_id: fragments.len() as u64,
             fragments,

@@ -36,7 +36,7 @@ use super::ops::Rewrite;
 use crate::commit::{CommitError, CommitStore};
 use crate::error::{Error, Result};
 use crate::format::manifest::{
-    encode_schema, now_ms, Fragment, Manifest, Operation, FORMAT, FORMAT_VERSION,
+    encode_schema, now_ms, Fragment, Manifest, Operation, ANCESTRY_LEN, FORMAT, FORMAT_VERSION,
 };
 use crate::format::{data_path, Snapshot};
 use crate::storage::StoreHandle;
@@ -237,10 +237,16 @@ fn next_manifest(
         operation,
         table_id: base.table_id.clone(),
         commit_id: Some(uuid::Uuid::new_v4().to_string()),
-        parent: base.commit_id.clone(),
         schema: encode_schema(schema)?,
         fragments,
         next_fragment_id,
+        ancestry: base
+            .commit_id
+            .iter()
+            .chain(&base.ancestry)
+            .take(ANCESTRY_LEN)
+            .cloned()
+            .collect(),
     })
 }
 
@@ -260,10 +266,10 @@ fn first_manifest(
         operation: Operation::Create { rows },
         table_id: Some(table_id),
         commit_id: Some(uuid::Uuid::new_v4().to_string()),
-        parent: None,
         schema: encode_schema(schema)?,
         fragments,
         next_fragment_id: next_id,
+        ancestry: Vec::new(),
     })
 }
 
@@ -395,21 +401,28 @@ impl TableRef<'_> {
     /// writer confirmed `base`, and the create-only put then succeeded on the
     /// freed number while newer versions already existed. Cleanup removes
     /// versions in ascending order, so while `base` exists, `base + 1` was
-    /// not freed before the put; once `base` is gone, the version after ours
-    /// tells: built on ours, its `parent` is our `commit_id`. When that
-    /// version is gone too (three removals and two commits by others inside
-    /// this check's two requests), the commit is taken as on the chain.
+    /// not freed before the put (one request). Once `base` is gone, the
+    /// latest version tells (two more): built on ours, it names our
+    /// `commit_id` among its ancestors. A latest version more than
+    /// [`ANCESTRY_LEN`] versions ahead, or one written before ancestry
+    /// existed, cannot tell and the commit is taken as on the chain.
     async fn committed_off_chain(&self, base: &Snapshot, committed: &Manifest) -> Result<bool> {
         if self.commits.load(self.dir, base.version()).await?.is_some() {
             return Ok(false);
         }
-        match self.commits.load(self.dir, committed.version + 1).await? {
-            Some(bytes) => {
-                let next = Manifest::from_bytes(self.name, &bytes)?;
-                Ok(next.parent.is_some() && next.parent != committed.commit_id)
-            }
-            None => Ok(false),
+        let Some(latest) = self.load_latest().await? else {
+            return Ok(false);
+        };
+        let latest = &latest.manifest;
+        if latest.version <= committed.version || committed.commit_id.is_none() {
+            return Ok(false);
         }
+        let ahead = (latest.version - committed.version) as usize;
+        let on_chain = latest
+            .ancestry
+            .iter()
+            .any(|a| Some(a) == committed.commit_id.as_ref());
+        Ok(!on_chain && ahead <= latest.ancestry.len())
     }
 
     /// Deletes what an uncommitted change wrote. Best effort: a leftover is
