@@ -24,10 +24,6 @@ pub mod dynamodb;
 
 pub const VERSIONS_DIR: &str = "_versions";
 const MANIFEST_SUFFIX: &str = ".manifest";
-/// On stores that list in no order (a local directory): the last version a
-/// writer committed, as decimal text, at `<table dir>/_latest`. Advisory;
-/// see `latest_from_hint`.
-const LATEST_HINT: &str = "_latest";
 
 /// The outcome of a commit that did not succeed.
 #[derive(Debug)]
@@ -154,7 +150,10 @@ pub fn manifest_path(table_dir: &Path, version: u64) -> Path {
 }
 
 fn version_of(path: &Path) -> Option<u64> {
-    let name = path.filename()?;
+    version_of_name(path.filename()?)
+}
+
+fn version_of_name(name: &str) -> Option<u64> {
     let digits = name.strip_suffix(MANIFEST_SUFFIX)?;
     if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -309,51 +308,41 @@ impl ConditionalPutStore {
         }
     }
 
-    /// The latest version from the hint an unordered store keeps (a local
-    /// directory lists in no order, so finding the newest manifest would
-    /// read the whole directory): start at the hinted version, which must
-    /// exist, and step up while the next one exists. Versions are committed
-    /// in order, so this finds the latest; a missing or stale hint falls
-    /// back to a full listing. `None`: no usable hint.
-    async fn latest_from_hint(&self, table_dir: &Path) -> Result<Option<u64>> {
-        let hint = table_dir.clone().join(LATEST_HINT);
-        let Ok(r) = self.object_store().get(&hint).await else {
+    /// On a local directory, the latest version from one read of the
+    /// `_versions` directory, names only. object_store's listing stats every
+    /// entry (59 ms at 5,000 versions); the names alone are enough, and a
+    /// listing (unlike a hint a writer updates after its commit, which could
+    /// name a version a lineage check is about to take back) always includes
+    /// the true latest version, which cleanup never removes.
+    /// `None`: not a local store.
+    async fn latest_from_local_dir(&self, table_dir: &Path) -> Result<Option<Option<u64>>> {
+        let Some(root) = self.store.local_dir.clone() else {
             return Ok(None);
         };
-        let Ok(bytes) = r.bytes().await else {
-            return Ok(None);
-        };
-        let Some(mut v) = std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(|t| t.trim().parse::<u64>().ok())
-        else {
-            return Ok(None);
-        };
-        if !self.exists(&manifest_path(table_dir, v)).await? {
-            return Ok(None);
-        }
-        while self.exists(&manifest_path(table_dir, v + 1)).await? {
-            v += 1;
-        }
-        Ok(Some(v))
-    }
-
-    async fn exists(&self, path: &Path) -> Result<bool> {
-        match self.object_store().head(path).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(self.store.error(e, format!("Looking for {path}"))),
-        }
-    }
-
-    /// Best effort: the hint is advisory (readers verify it), so a failed or
-    /// out-of-order write costs a longer lookup, never a wrong answer.
-    async fn write_hint(&self, table_dir: &Path, version: u64) {
-        let hint = table_dir.clone().join(LATEST_HINT);
-        let _ = self
-            .object_store()
-            .put(&hint, PutPayload::from(version.to_string().into_bytes()))
-            .await;
+        let dir = table_dir
+            .clone()
+            .join(VERSIONS_DIR)
+            .parts()
+            .fold(root, |p, part| p.join(part.as_ref()));
+        let read = tokio::task::spawn_blocking(move || -> std::io::Result<Option<u64>> {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let mut latest = None;
+            for entry in entries {
+                let name = entry?.file_name();
+                if let Some(v) = name.to_str().and_then(version_of_name) {
+                    latest = latest.max(Some(v));
+                }
+            }
+            Ok(latest)
+        })
+        .await
+        .map_err(|e| Error::internal(format!("listing versions: {e}")))?;
+        read.map(Some)
+            .map_err(|e| Error::internal(format!("listing the versions of {table_dir}: {e}")))
     }
 
     fn object_store(&self) -> &Arc<dyn ObjectStore> {
@@ -364,10 +353,8 @@ impl ConditionalPutStore {
 #[async_trait]
 impl CommitStore for ConditionalPutStore {
     async fn latest_version(&self, table_dir: &Path) -> Result<Option<u64>> {
-        if !self.store.ordered_listing {
-            if let Some(v) = self.latest_from_hint(table_dir).await? {
-                return Ok(Some(v));
-            }
+        if let Some(v) = self.latest_from_local_dir(table_dir).await? {
+            return Ok(v);
         }
         let dir = table_dir.clone().join(VERSIONS_DIR);
         let mut listing = self.object_store().list(Some(&dir));
@@ -414,13 +401,8 @@ impl CommitStore for ConditionalPutStore {
                 return self.commit_unconditionally(&path, version, manifest).await
             }
         }
-        let result = self
-            .create_manifest(table_dir, &path, version, manifest)
-            .await;
-        if result.is_ok() && !self.store.ordered_listing {
-            self.write_hint(table_dir, version).await;
-        }
-        result
+        self.create_manifest(table_dir, &path, version, manifest)
+            .await
     }
 
     async fn load_prefix(
