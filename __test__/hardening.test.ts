@@ -573,7 +573,7 @@ describe("local: files no version names", () => {
 
 // ---- listVersions on many versions; the local latest-version hint ----------------------------------
 
-describe("local: many versions and the _latest hint", () => {
+describe("local: many versions, and finding the latest one in _versions/", () => {
   test("listVersions() on 3,000 versions returns each once, in order, with its operation", async () => {
     const dir = localDb();
     const db = await lancedb.connect(dir);
@@ -611,17 +611,16 @@ describe("local: many versions and the _latest hint", () => {
     expect(await t.version()).toBe(3000);
   }, 120_000);
 
-  describe("openTable() and version() find the true latest version whatever _latest holds", () => {
-    const cases: [string, (hint: string) => void][] = [
-      ["deleted", (h) => fs.rmSync(h)],
-      ["stale (an older version)", (h) => fs.writeFileSync(h, "3")],
-      ["a version that does not exist", (h) => fs.writeFileSync(h, "9")],
-      ["a version cleanup removed", (h) => fs.writeFileSync(h, "1")],
-      ["garbage", (h) => fs.writeFileSync(h, "banana\u0000\u00ff")],
-      ["empty", (h) => fs.writeFileSync(h, "")],
-      ["too large a number", (h) => fs.writeFileSync(h, "99999999999999999999999")],
-      ["negative", (h) => fs.writeFileSync(h, "-5")],
-      ["a directory", (h) => (fs.rmSync(h), fs.mkdirSync(h))],
+  describe("openTable() and version() find the true latest version whatever else _versions/ holds", () => {
+    // The name version 99 would have (u64::MAX - 99, 20 digits).
+    const v99 = (18446744073709551615n - 99n).toString().padStart(20, "0");
+    const cases: [string, (versions: string) => void][] = [
+      ["nothing else", () => undefined],
+      ["a staged write of a higher version (`<name>#1`, not yet linked into place)", (d) => fs.writeFileSync(path.join(d, `${v99}.manifest#1`), "{}")],
+      ["a file with another suffix", (d) => fs.writeFileSync(path.join(d, `${v99}.json`), "{}")],
+      ["a name that is not 20 digits", (d) => fs.writeFileSync(path.join(d, "99.manifest"), "{}")],
+      ["a directory", (d) => fs.mkdirSync(path.join(d, "subdir"))],
+      ["a stray _latest file from an earlier Stowage", (d) => fs.writeFileSync(path.join(d, "..", "_latest"), "3")],
     ];
     test.each(cases)("%s", async (_what, spoil) => {
       const dir = localDb();
@@ -640,12 +639,10 @@ describe("local: many versions and the _latest hint", () => {
         [5, "append"],
         [6, "compact"],
       ]);
-      const hint = path.join(dir, "t.stowage", "_latest");
-      expect(fs.readFileSync(hint, "utf8").trim()).toBe("6");
-      spoil(hint);
+      spoil(path.join(dir, "t.stowage", "_versions"));
       const reader = await (await lancedb.connect(dir)).openTable("t");
       expect({ version: await reader.version(), rows: await reader.countRows() }).toEqual({ version: 6, rows: 5 });
-      // a writer that trusted a bad hint would try to commit a version that exists already
+      // a writer that took a wrong latest would try to commit a version that exists already
       const writer = await (await lancedb.connect(dir)).openTable("t");
       expect((await writer.add([{ id: 6 }])).version).toBe(7);
       const again = await (await lancedb.connect(dir, { readConsistencyInterval: 0 })).openTable("t");
