@@ -316,14 +316,9 @@ impl ConditionalPutStore {
     /// the true latest version, which cleanup never removes.
     /// `None`: not a local store.
     async fn latest_from_local_dir(&self, table_dir: &Path) -> Result<Option<Option<u64>>> {
-        let Some(root) = self.store.local_dir.clone() else {
+        let Some(dir) = self.store.local_path(&table_dir.clone().join(VERSIONS_DIR)) else {
             return Ok(None);
         };
-        let dir = table_dir
-            .clone()
-            .join(VERSIONS_DIR)
-            .parts()
-            .fold(root, |p, part| p.join(part.as_ref()));
         let read = tokio::task::spawn_blocking(move || -> std::io::Result<Option<u64>> {
             let entries = match std::fs::read_dir(&dir) {
                 Ok(e) => e,

@@ -40,15 +40,18 @@ impl StoreHandle {
         Ok(())
     }
 
+    /// The file-system path of `path` on a local database; `None` elsewhere.
+    pub fn local_path(&self, path: &Path) -> Option<std::path::PathBuf> {
+        let root = self.local_dir.clone()?;
+        Some(path.parts().fold(root, |p, part| p.join(part.as_ref())))
+    }
+
     /// On a local database, removes the (emptied) directory of `dir`, which a
     /// file system would otherwise keep and list. Whether it existed.
     pub async fn remove_local_dir(&self, dir: &Path) -> Result<bool> {
-        let Some(local) = &self.local_dir else {
+        let Some(path) = self.local_path(dir) else {
             return Ok(false);
         };
-        let path = dir
-            .parts()
-            .fold(local.clone(), |p, part| p.join(part.as_ref()));
         match tokio::fs::remove_dir_all(&path).await {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
@@ -60,12 +63,9 @@ impl StoreHandle {
     /// (a writer that found its table dropped removed its files; the empty
     /// directories would still list as a table). Never removes a file.
     pub async fn remove_empty_local_dirs(&self, dir: &Path) {
-        let Some(local) = &self.local_dir else {
+        let Some(path) = self.local_path(dir) else {
             return;
         };
-        let path = dir
-            .parts()
-            .fold(local.clone(), |p, part| p.join(part.as_ref()));
         if let Ok(mut entries) = tokio::fs::read_dir(&path).await {
             while let Ok(Some(e)) = entries.next_entry().await {
                 // Fails on a directory that is not empty, which is the point.

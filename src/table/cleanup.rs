@@ -185,11 +185,7 @@ async fn list_files(table: &TableRef<'_>) -> Result<Vec<Candidate>> {
     }
     // A local store writes `<file>#<n>` and renames it into place; object
     // listings skip these, so a crashed writer's would stay forever.
-    if let Some(root) = &table.store.local_dir {
-        let table_path = table
-            .dir
-            .parts()
-            .fold(root.clone(), |p, part| p.join(part.as_ref()));
+    if let Some(table_path) = table.store.local_path(table.dir) {
         for sub in [DATA_DIR, DELETIONS_DIR, crate::commit::VERSIONS_DIR] {
             let dir = table_path.join(sub);
             let mut entries = match tokio::fs::read_dir(&dir).await {
