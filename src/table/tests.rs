@@ -287,56 +287,53 @@ async fn a_delete_whose_file_was_compacted_away_is_planned_again() {
     assert_eq!(rows(&b).await, vec![1, 3, 4]);
 }
 
-#[tokio::test]
-async fn a_put_on_a_version_number_cleanup_freed_is_taken_back_and_redone() {
+/// Between `w` confirming version 1 and its put of version 2, another
+/// writer appends `others` (versions 2, 3, ...) and a cleanup removes
+/// `removed`: `w`'s create-only put of 2 then succeeds on the freed number,
+/// beside the chain. Returns the version `w`'s append reports and the table's
+/// rows and versions afterwards.
+async fn freed_number(
+    others: &'static [i64],
+    removed: &'static [u64],
+) -> (u64, Vec<i64>, Vec<u64>) {
     let store = memory_store().await;
     let faulty = Faulty::new(plain(&store));
     let w = create(&store, faulty.clone(), &[1]).await;
     let other = Arc::new(open(&store, plain(&store)).await);
-    let (o2, commits) = (other.clone(), plain(&store));
+    let commits = plain(&store);
     let dir = table_dir(&store.root, "t");
-    // Between w confirming version 1 and its put of version 2, another
-    // writer commits 2 and 3 and a cleanup removes 1 and 2: w's create-only
-    // put of 2 then succeeds on the freed number, beside the chain.
     faulty.inject(Fault::Before(Box::new(move || {
         Box::pin(async move {
-            add(&o2, &[2]).await.unwrap();
-            add(&o2, &[3]).await.unwrap();
-            commits.delete_version(&dir, 1).await.unwrap();
-            commits.delete_version(&dir, 2).await.unwrap();
+            for id in others {
+                add(&other, &[*id]).await.unwrap();
+            }
+            for v in removed {
+                commits.delete_version(&dir, *v).await.unwrap();
+            }
         })
     })));
-    assert_eq!(add(&w, &[4]).await.unwrap(), 4);
+    let v = add(&w, &[100]).await.unwrap();
     let t = open(&store, plain(&store)).await;
-    assert_eq!(rows(&t).await, vec![1, 2, 3, 4]);
-    // The stray version 2 was taken back: 3 (other's) and 4 (w's, redone).
-    assert_eq!(versions(&t).await, vec![3, 4]);
+    (v, rows(&t).await, versions(&t).await)
+}
+
+#[tokio::test]
+async fn a_put_on_a_version_number_cleanup_freed_is_taken_back_and_redone() {
+    // The stray version 2 is taken back: 3 (other's) and 4 (w's, redone).
+    assert_eq!(
+        freed_number(&[2, 3], &[1, 2]).await,
+        (4, vec![1, 2, 3, 100], vec![3, 4])
+    );
 }
 
 #[tokio::test]
 async fn a_freed_number_is_detected_when_the_cleanup_removed_the_next_version_too() {
-    let store = memory_store().await;
-    let faulty = Faulty::new(plain(&store));
-    let w = create(&store, faulty.clone(), &[1]).await;
-    let other = Arc::new(open(&store, plain(&store)).await);
-    let (o2, commits) = (other.clone(), plain(&store));
-    let dir = table_dir(&store.root, "t");
     // The same cleanup pass that frees 2 goes on to remove 3: only the
     // latest version's ancestry can tell w that its 2 is beside the chain.
-    faulty.inject(Fault::Before(Box::new(move || {
-        Box::pin(async move {
-            for id in [2, 3, 4] {
-                add(&o2, &[id]).await.unwrap();
-            }
-            for v in [1, 2, 3] {
-                commits.delete_version(&dir, v).await.unwrap();
-            }
-        })
-    })));
-    assert_eq!(add(&w, &[5]).await.unwrap(), 5);
-    let t = open(&store, plain(&store)).await;
-    assert_eq!(rows(&t).await, vec![1, 2, 3, 4, 5]);
-    assert_eq!(versions(&t).await, vec![4, 5]);
+    assert_eq!(
+        freed_number(&[2, 3, 4], &[1, 2, 3]).await,
+        (5, vec![1, 2, 3, 4, 100], vec![4, 5])
+    );
 }
 
 #[tokio::test]
