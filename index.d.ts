@@ -27,7 +27,11 @@ export declare class JsConnection {
 }
 
 export declare class JsTable {
-  createIndex(options: JsCreateIndexOptions): Promise<void>
+  /**
+   * `progress` is called with each build phase (from any thread; the
+   * caller's function must not throw: lib/table.ts wraps it).
+   */
+  createIndex(options: JsCreateIndexOptions, progress?: ProgressTsfn | undefined | null): Promise<void>
   listIndices(): Promise<Array<JsIndexInfo>>
   indexStats(name: string): Promise<JsIndexStats | null>
   dropIndex(name: string): Promise<void>
@@ -186,6 +190,13 @@ export interface JsIndexInfo {
 
 export type JsIndexKind = 'ivf_pq' | 'ivf_rq' | 'ivf_flat' | 'hnsw_pq' | 'hnsw_sq' | 'btree' | 'bitmap' | 'label_list' | 'fts' | 'fm'
 
+/** A build's progress, for `createIndex({ progress })`. */
+export interface JsIndexProgress {
+  phase: string
+  rowsDone: number
+  rowsTotal: number
+}
+
 /** `indexStats(name)` (the reference's `IndexStatistics`). */
 export interface JsIndexStats {
   numIndexedRows: number
@@ -271,6 +282,15 @@ export interface JsVectorOptions {
   postfilter?: boolean
   columns?: Array<string>
   withRowId?: boolean
+  minimumNprobes?: number
+  /** 0: no maximum. */
+  maximumNprobes?: number
+  refineFactor?: number
+  ef?: number
+  bypassVectorIndex?: boolean
+  fastSearch?: boolean
+  distanceLower?: number
+  distanceUpper?: number
 }
 
 export interface JsVersion {

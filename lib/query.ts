@@ -168,20 +168,75 @@ export class VectorQuery extends QueryBase {
     return this;
   }
 
-  /** Search is always exact (flat); accepted for compatibility. */
+  // ---- Index search settings (docs/indexes.md) ----
+  private ann: {
+    minimumNprobes?: number;
+    maximumNprobes?: number;
+    refineFactor?: number;
+    ef?: number;
+    bypassVectorIndex?: boolean;
+    fastSearch?: boolean;
+    distanceLower?: number;
+    distanceUpper?: number;
+  } = {};
+
+  /** Search exactly even when the column has a vector index. */
   bypassVectorIndex(): this {
+    this.ann.bypassVectorIndex = true;
     return this;
   }
 
-  /** Accepted (and checked) for compatibility: searches are exact, there is no index to tune. */
+  /** Partitions an IVF index probes (default 20): sets both minimum and maximum. */
   nprobes(n: number): this {
     callSync(() => native._checkPositive("nprobes", n));
+    this.ann.minimumNprobes = n;
+    this.ann.maximumNprobes = n;
     return this;
   }
 
-  /** Accepted (and checked) for compatibility: searches are exact, there is no index to tune. */
+  /** Partitions always probed (default 20). */
+  minimumNprobes(n: number): this {
+    callSync(() => native._checkPositive("minimumNprobes", n));
+    this.ann.minimumNprobes = n;
+    return this;
+  }
+
+  /** Partitions probed at most when fewer than `limit` rows were found (0: no maximum). */
+  maximumNprobes(n: number): this {
+    if (n !== 0) callSync(() => native._checkPositive("maximumNprobes", n));
+    this.ann.maximumNprobes = n;
+    return this;
+  }
+
+  /** Re-rank `limit × n` index candidates by exact distance (default 10 for IVF-PQ, 4 for HNSW). */
   refineFactor(n: number): this {
     callSync(() => native._checkPositive("refineFactor", n));
+    this.ann.refineFactor = n;
+    return this;
+  }
+
+  /** HNSW candidates kept during the search (default 64). */
+  ef(n: number): this {
+    callSync(() => native._checkPositive("ef", n));
+    this.ann.ef = n;
+    return this;
+  }
+
+  /** Search only the indexed rows (skips rows added since the index was built or optimized). */
+  fastSearch(): this {
+    this.ann.fastSearch = true;
+    return this;
+  }
+
+  /** Only rows with `lowerBound <= _distance < upperBound` (either may be undefined). */
+  distanceRange(lowerBound?: number, upperBound?: number): this {
+    for (const [name, v] of [["lowerBound", lowerBound], ["upperBound", upperBound]] as const) {
+      if (v !== undefined && v !== null && (typeof v !== "number" || Number.isNaN(v))) {
+        throw new StowageError("INVALID_ARGUMENT", `distanceRange: ${name} must be a number or undefined`);
+      }
+    }
+    this.ann.distanceLower = lowerBound ?? undefined;
+    this.ann.distanceUpper = upperBound ?? undefined;
     return this;
   }
 
@@ -201,6 +256,7 @@ export class VectorQuery extends QueryBase {
       postfilter: this.post,
       columns: this.columns,
       withRowId: this.rowId,
+      ...this.ann,
     });
   }
 }

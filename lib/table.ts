@@ -6,7 +6,7 @@ import { Handle } from "./handle";
 import { call, NativeTable } from "./native";
 import { MergeInsertBuilder, MergeResult } from "./merge";
 import { IntoVector, Query, VectorQuery } from "./query";
-import { Index, IndexConfig, IndexOptions, IndexStatistics } from "./indices";
+import { Index, IndexConfig, IndexOptions, IndexProgress, IndexStatistics } from "./indices";
 
 export interface AddDataOptions {
   /** "append" (the default) adds rows; "overwrite" replaces the table's rows. */
@@ -61,6 +61,19 @@ export function toSqlLiteral(column: string, v: unknown): string {
   if (typeof v === "string") return `'${v.replace(/'/g, "''")}'`;
   if (v instanceof Date) return `TIMESTAMP '${v.toISOString().replace("T", " ").replace("Z", "")}'`;
   throw new StowageError("NOT_SUPPORTED", `update: cannot set '${column}' to a ${Array.isArray(v) ? "list" : typeof v} value; use a number, string, boolean, Date or null`);
+}
+
+/** The user's progress callback, never throwing into the addon. */
+function progressOf(f: IndexOptions["progress"]): ((p: IndexProgress) => void) | undefined {
+  if (f === undefined || f === null) return undefined;
+  if (typeof f !== "function") throw new StowageError("INVALID_ARGUMENT", "createIndex: progress must be a function");
+  return (p) => {
+    try {
+      f(p);
+    } catch {
+      // A failing progress callback must not end the build.
+    }
+  };
 }
 
 /** A table, as in @lancedb/lancedb. */
@@ -266,7 +279,7 @@ export class Table extends Handle<NativeTable> {
         replace: options?.replace,
         name: options?.name,
         train: options?.train,
-      }),
+      }, progressOf(options?.progress)),
     );
   }
 

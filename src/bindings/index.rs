@@ -2,6 +2,9 @@
 //! `dropIndex`, `waitForIndex`, `prewarmIndex`. Conversion only; the work
 //! is in `table::indexing`.
 
+use std::sync::Arc;
+
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 use super::args::{self, Given};
@@ -141,6 +144,22 @@ impl TryFrom<JsCreateIndexOptions> for CreateIndexRequest {
     }
 }
 
+/// A build's progress, for `createIndex({ progress })`.
+#[napi(object)]
+pub struct JsIndexProgress {
+    pub phase: String,
+    pub rows_done: f64,
+    pub rows_total: f64,
+}
+
+type ProgressTsfn = ThreadsafeFunction<
+    JsIndexProgress,
+    napi::Unknown<'static>,
+    JsIndexProgress,
+    napi::Status,
+    false,
+>;
+
 /// One entry of `listIndices()` (the reference's `IndexConfig`).
 #[napi(object, object_from_js = false)]
 pub struct JsIndexInfo {
@@ -198,10 +217,33 @@ impl From<IndexStats> for JsIndexStats {
 
 #[napi]
 impl JsTable {
+    /// `progress` is called with each build phase (from any thread; the
+    /// caller's function must not throw: lib/table.ts wraps it).
     #[napi]
-    pub async fn create_index(&self, options: JsCreateIndexOptions) -> napi::Result<()> {
+    pub async fn create_index(
+        &self,
+        options: JsCreateIndexOptions,
+        progress: Option<ProgressTsfn>,
+    ) -> napi::Result<()> {
         let t = self.inner.clone();
-        guarded(async move { t.create_index(CreateIndexRequest::try_from(options)?).await }).await
+        guarded(async move {
+            let mut req = CreateIndexRequest::try_from(options)?;
+            if let Some(f) = progress {
+                let f = Arc::new(f);
+                req.progress = Some(Arc::new(move |phase: &str, done: u64, total: u64| {
+                    f.call(
+                        JsIndexProgress {
+                            phase: phase.to_string(),
+                            rows_done: done as f64,
+                            rows_total: total as f64,
+                        },
+                        ThreadsafeFunctionCallMode::NonBlocking,
+                    );
+                }));
+            }
+            t.create_index(req).await
+        })
+        .await
     }
 
     #[napi]

@@ -112,6 +112,20 @@ pub struct JsVectorOptions {
     pub postfilter: Option<bool>,
     pub columns: Option<Vec<String>>,
     pub with_row_id: Option<bool>,
+    // Index search settings (the reference's names).
+    #[napi(ts_type = "number")]
+    pub minimum_nprobes: Option<Given<f64>>,
+    /// 0: no maximum.
+    #[napi(ts_type = "number")]
+    pub maximum_nprobes: Option<Given<f64>>,
+    #[napi(ts_type = "number")]
+    pub refine_factor: Option<Given<f64>>,
+    #[napi(ts_type = "number")]
+    pub ef: Option<Given<f64>>,
+    pub bypass_vector_index: Option<bool>,
+    pub fast_search: Option<bool>,
+    pub distance_lower: Option<f64>,
+    pub distance_upper: Option<f64>,
 }
 
 impl TryFrom<JsVectorOptions> for VectorRequest {
@@ -122,13 +136,24 @@ impl TryFrom<JsVectorOptions> for VectorRequest {
             vector: args::vector("vector", o.vector)?,
             column: o.column,
             distance: args::opt_choice::<JsDistanceType>("distanceType", o.distance_type)?
-                .map(Into::into)
-                .unwrap_or_default(),
+                .map(Into::into),
             k: args::opt_count("limit", o.limit)?.unwrap_or(DEFAULT_K),
             filter: o.filter,
             prefilter: !o.postfilter.unwrap_or_default(),
             columns: o.columns,
             with_row_id: o.with_row_id.unwrap_or_default(),
+            minimum_nprobes: args::opt_integer("minimumNprobes", o.minimum_nprobes, POSITIVE)?
+                .map(|n| n as usize),
+            maximum_nprobes: args::opt_count("maximumNprobes", o.maximum_nprobes)?,
+            refine_factor: args::opt_integer("refineFactor", o.refine_factor, POSITIVE)?
+                .map(|n| n.min(u32::MAX as u64) as u32),
+            ef: args::opt_integer("ef", o.ef, POSITIVE)?.map(|n| n as usize),
+            bypass_index: o.bypass_vector_index.unwrap_or_default(),
+            fast_search: o.fast_search.unwrap_or_default(),
+            distance_range: (
+                o.distance_lower.map(|d| d as f32),
+                o.distance_upper.map(|d| d as f32),
+            ),
         })
     }
 }

@@ -164,6 +164,28 @@ fn prepare(dt: DistanceType, v: &[f32]) -> Cow<'_, [f32]> {
 }
 
 impl IvfIndex {
+    /// The row ids and codes of partition `p`, from its bytes (as read at
+    /// [`Self::partition_range`]), checksum verified.
+    pub fn split_partition<'a>(&self, p: usize, part: &'a [u8]) -> Result<(Vec<u64>, &'a [u8])> {
+        let entry = self
+            .partitions
+            .get(p)
+            .ok_or_else(|| self.corrupt("partition out of range"))?;
+        if checksum(part) != entry.checksum {
+            return Err(self.corrupt(&format!("partition {p} fails its checksum")));
+        }
+        let n = entry.count as usize;
+        if part.len() != n * (8 + self.code_size()) {
+            return Err(self.corrupt("partition has the wrong length"));
+        }
+        let (ids, codes) = part.split_at(n * 8);
+        let ids = ids
+            .chunks_exact(8)
+            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+            .collect();
+        Ok((ids, codes))
+    }
+
     pub fn dim(&self) -> usize {
         self.ivf.dim
     }
@@ -520,6 +542,44 @@ impl IvfBuilder {
             spill_bytes: params.spill_bytes,
             spill: None,
         })
+    }
+
+    /// A builder that assigns and encodes with an index's trained centroids
+    /// and codebooks (no training): `optimize()` adds new rows to existing
+    /// partitions with it, and merges segments through [`Self::add_encoded`].
+    pub fn from_index(index: &IvfIndex, spill_bytes: usize) -> Self {
+        let p = index.ivf.num_partitions();
+        IvfBuilder {
+            index: IvfIndex {
+                partitions: Vec::new(),
+                num_rows: 0,
+                partitions_bytes: 0,
+                partitions_checksum: 0,
+                ..index.clone()
+            },
+            ids: vec![Vec::new(); p],
+            codes: vec![Vec::new(); p],
+            buffered: 0,
+            spill_bytes,
+            spill: None,
+        }
+    }
+
+    /// Appends rows already encoded by an index with the same model to
+    /// partition `p` (segments merge without re-encoding).
+    pub fn add_encoded(&mut self, p: usize, row_ids: &[u64], codes: &[u8]) -> Result<()> {
+        let cs = self.index.code_size();
+        if p >= self.ids.len() || codes.len() != row_ids.len() * cs {
+            return Err(Error::internal("merged partition does not fit the index"));
+        }
+        self.ids[p].extend_from_slice(row_ids);
+        self.codes[p].extend_from_slice(codes);
+        self.buffered += row_ids.len() * (8 + cs);
+        self.index.num_rows += row_ids.len() as u64;
+        if self.buffered > self.spill_bytes {
+            self.spill_buffers()?;
+        }
+        Ok(())
     }
 
     /// Assigns and encodes one batch (all cores), then appends it to the

@@ -15,6 +15,7 @@ use crate::format::Snapshot;
 pub use crate::format::{data_path, row_offsets, ROW_ID};
 use crate::storage::StoreHandle;
 
+pub mod ann;
 pub mod cache;
 pub mod filter;
 pub mod vector;

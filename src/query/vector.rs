@@ -30,17 +30,79 @@ pub enum DistanceType {
 /// @lancedb/lancedb.
 pub const DEFAULT_K: usize = 10;
 
-#[derive(Debug, Clone)]
+impl DistanceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DistanceType::L2 => "l2",
+            DistanceType::Cosine => "cosine",
+            DistanceType::Dot => "dot",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct VectorRequest {
     pub vector: Vec<f32>,
     pub column: Option<String>,
-    pub distance: DistanceType,
+    /// `None`: the index's metric when the column has a vector index, else l2.
+    pub distance: Option<DistanceType>,
     pub k: usize,
     pub filter: Option<String>,
     /// Filter before ranking (the default) or after.
     pub prefilter: bool,
     pub columns: Option<Vec<String>>,
     pub with_row_id: bool,
+    /// Index search settings (see docs/indexes.md for the defaults).
+    pub minimum_nprobes: Option<usize>,
+    /// `Some(0)`: no maximum (every partition if need be).
+    pub maximum_nprobes: Option<usize>,
+    pub refine_factor: Option<u32>,
+    pub ef: Option<usize>,
+    /// Search exactly even when the column has an index.
+    pub bypass_index: bool,
+    /// Search only the indexed rows (skip rows added since the index was built).
+    pub fast_search: bool,
+    /// Only rows with `lower <= _distance < upper`.
+    pub distance_range: (Option<f32>, Option<f32>),
+}
+
+impl VectorRequest {
+    fn in_range(&self, d: f32) -> bool {
+        self.distance_range.0.is_none_or(|l| d >= l) && self.distance_range.1.is_none_or(|u| d < u)
+    }
+}
+
+/// Default probes: 20 partitions as @lancedb/lancedb (its `nprobes`
+/// default), with sqrt(rows) partitions per index.
+pub const DEFAULT_NPROBES: usize = 20;
+/// Default re-ranking of IVF-PQ candidates (the reference: none, which
+/// caps recall near the PQ's own, 0.1–0.5 on clustered data).
+pub const DEFAULT_PQ_REFINE: u32 = 10;
+/// Default HNSW candidates (`ef`) and re-ranking factor.
+pub const DEFAULT_EF: usize = 64;
+pub const DEFAULT_HNSW_REFINE: u32 = 4;
+
+/// The vector index search uses for `column` unless bypassed.
+fn usable_index<'a>(
+    manifest: &'a crate::format::manifest::Manifest,
+    column: &str,
+    req: &VectorRequest,
+) -> Option<&'a crate::format::index::IndexEntry> {
+    if req.bypass_index {
+        return None;
+    }
+    manifest
+        .indices
+        .iter()
+        .find(|e| e.kind.is_vector() && e.columns.first().is_some_and(|c| c == column))
+}
+
+fn index_metric(e: &crate::format::index::IndexEntry) -> DistanceType {
+    match e.params.get("distanceType").and_then(|d| d.as_str()) {
+        Some("cosine") => DistanceType::Cosine,
+        Some("dot") => DistanceType::Dot,
+        _ => DistanceType::L2,
+    }
 }
 
 fn vector_dim(dt: &DataType) -> Option<usize> {
@@ -155,12 +217,15 @@ fn file_top_k(
                 let len = chunk.min(n - start);
                 scope.spawn(move || -> Result<Vec<(f32, u32)>> {
                     let part = list.slice(start, len);
-                    let d = distances(&part, &req.vector, req.distance)?;
+                    let d = distances(&part, &req.vector, req.distance.unwrap_or_default())?;
                     let mut cands = Vec::with_capacity(len);
                     for (i, dist) in d.iter().enumerate() {
                         let row = start + i;
                         let ok = allowed.is_none_or(|m| m.value(row));
                         if let (Some(dist), true) = (dist, ok) {
+                            if !req.in_range(dist) {
+                                continue;
+                            }
                             cands.push((dist, offsets[row]));
                         }
                     }
@@ -204,44 +269,87 @@ pub async fn search(snap: &Snapshot, req: &VectorRequest) -> Result<(SchemaRef, 
     if req.prefilter {
         scan_idx.extend(filter_idx.iter().copied());
     }
-    let per_file: Vec<(usize, Vec<(f32, u32)>)> =
-        futures::stream::iter(manifest.fragments.iter().cloned().enumerate())
-            .map(|(fi, frag)| {
-                let (scan_idx, column, filter) = (scan_idx.clone(), column.clone(), filter.clone());
-                async move {
-                    let batches = read_slice(snap, &Slice::whole(&frag), &scan_idx, true).await?;
-                    let mut best = Vec::new();
-                    for b in batches {
-                        let allowed = match (req.prefilter, &filter) {
-                            (true, Some(f)) => Some(f.evaluate(&b)?),
-                            _ => None,
-                        };
-                        let offsets = super::row_offsets(&b)?;
-                        let list = b
-                            .column_by_name(&column)
-                            .cloned()
-                            .ok_or_else(|| Error::internal("vector column"))?;
-                        let req = req.clone();
-                        // CPU-bound: off the async workers.
-                        let found = tokio::task::spawn_blocking(move || {
-                            let list = list
-                                .as_fixed_size_list_opt()
-                                .ok_or_else(|| Error::internal("vector column type"))?;
-                            file_top_k(list, &offsets, allowed.as_ref(), &req)
-                        })
-                        .await
-                        .map_err(|e| Error::internal(format!("distance task: {e}")))??;
-                        best.extend(found);
-                    }
-                    Ok::<_, Error>((fi, top_k(best, req.k)))
+    // The index answers for the fragments its segments cover (a metric
+    // other than the index's searches exactly, as the reference does); the
+    // other fragments are searched exactly, unless fastSearch.
+    let index = usable_index(manifest, &column, req);
+    let dist = req.distance.or(index.map(index_metric)).unwrap_or_default();
+    let index = index.filter(|e| index_metric(e) == dist);
+    let req = &VectorRequest {
+        distance: Some(dist),
+        ..req.clone()
+    };
+    let position: std::collections::HashMap<u64, usize> = manifest
+        .fragments
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.id, i))
+        .collect();
+    let mut exact: Vec<(usize, crate::format::manifest::Fragment)> = Vec::new();
+    let mut covered = Vec::new();
+    for (fi, f) in manifest.fragments.iter().enumerate() {
+        match index {
+            Some(e) if e.covers(f.id) => covered.push(f.clone()),
+            _ if req.fast_search && index.is_some() => {}
+            _ => exact.push((fi, f.clone())),
+        }
+    }
+    let mut ann: Vec<(f32, usize, u32)> = Vec::new();
+    if let (Some(e), false) = (index, covered.is_empty()) {
+        let pre = if req.prefilter { filter.as_ref() } else { None };
+        let allowed = super::ann::Allowed::build(snap, &covered, pre).await?;
+        let live: u64 = covered.iter().map(|f| f.live_rows()).sum();
+        if pre.is_some() && allowed.count.saturating_mul(10) <= live {
+            // A selective prefilter: the rows it passes are few, and an
+            // exact search over them finds the true top-k where probing a
+            // few partitions would find few of them.
+            exact.extend(covered.iter().map(|f| (position[&f.id], f.clone())));
+        } else {
+            for (d, row) in ann_search(snap, e, req, vec_idx, &allowed).await? {
+                if let Some(fi) = position.get(&(row >> 32)) {
+                    ann.push((d, *fi, (row & 0xffff_ffff) as u32));
                 }
-            })
-            .buffered(READ_AHEAD)
-            .try_collect()
-            .await?;
+            }
+        }
+    }
+    let per_file: Vec<(usize, Vec<(f32, u32)>)> = futures::stream::iter(exact)
+        .map(|(fi, frag)| {
+            let (scan_idx, column, filter) = (scan_idx.clone(), column.clone(), filter.clone());
+            async move {
+                let batches = read_slice(snap, &Slice::whole(&frag), &scan_idx, true).await?;
+                let mut best = Vec::new();
+                for b in batches {
+                    let allowed = match (req.prefilter, &filter) {
+                        (true, Some(f)) => Some(f.evaluate(&b)?),
+                        _ => None,
+                    };
+                    let offsets = super::row_offsets(&b)?;
+                    let list = b
+                        .column_by_name(&column)
+                        .cloned()
+                        .ok_or_else(|| Error::internal("vector column"))?;
+                    let req = req.clone();
+                    // CPU-bound: off the async workers.
+                    let found = tokio::task::spawn_blocking(move || {
+                        let list = list
+                            .as_fixed_size_list_opt()
+                            .ok_or_else(|| Error::internal("vector column type"))?;
+                        file_top_k(list, &offsets, allowed.as_ref(), &req)
+                    })
+                    .await
+                    .map_err(|e| Error::internal(format!("distance task: {e}")))??;
+                    best.extend(found);
+                }
+                Ok::<_, Error>((fi, top_k(best, req.k)))
+            }
+        })
+        .buffered(READ_AHEAD)
+        .try_collect()
+        .await?;
     let mut winners: Vec<(f32, usize, u32)> = per_file
         .into_iter()
         .flat_map(|(fi, v)| v.into_iter().map(move |(d, o)| (d, fi, o)))
+        .chain(ann)
         .collect();
     winners.sort_unstable_by(|a, b| {
         let ra = (manifest.fragments[a.1].id << 32) | a.2 as u64;
@@ -330,6 +438,62 @@ pub async fn search(snap: &Snapshot, req: &VectorRequest) -> Result<(SchemaRef, 
         &arrow_array::RecordBatchOptions::new().with_row_count(Some(best.num_rows())),
     )?;
     Ok((result_schema, vec![out]))
+}
+
+/// The index's best rows (row id, distance) for `req`: every segment,
+/// probing `minimumNprobes` partitions first and up to `maximumNprobes`
+/// when that finds fewer than `k` rows.
+async fn ann_search(
+    snap: &Snapshot,
+    e: &crate::format::index::IndexEntry,
+    req: &VectorRequest,
+    vec_idx: usize,
+    allowed: &super::ann::Allowed,
+) -> Result<Vec<(f32, u64)>> {
+    use crate::format::index::IndexKind;
+    let hnsw = matches!(e.kind, IndexKind::IvfHnswSq | IndexKind::IvfHnswPq);
+    let min = req.minimum_nprobes.unwrap_or(DEFAULT_NPROBES).max(1);
+    let max = match req.maximum_nprobes {
+        Some(0) => usize::MAX,
+        Some(m) => m.max(min),
+        None => min,
+    };
+    let refine = req.refine_factor.or(match e.kind {
+        IndexKind::IvfPq => Some(DEFAULT_PQ_REFINE),
+        _ if hnsw => Some(DEFAULT_HNSW_REFINE),
+        _ => None,
+    });
+    let vectors = super::ann::TableVectors {
+        snap,
+        column: vec_idx,
+    };
+    let mut nprobes = min;
+    loop {
+        let params = super::ann::AnnParams {
+            k: req.k,
+            nprobes,
+            refine_factor: refine,
+            ef: req.ef.unwrap_or(DEFAULT_EF).max(req.k),
+        };
+        let mut found = Vec::new();
+        for seg in &e.segments {
+            if seg.fragments.is_empty() {
+                continue;
+            }
+            for (row, d) in
+                super::ann::search_segment(snap, seg, &req.vector, &params, allowed, &vectors)
+                    .await?
+            {
+                if req.in_range(d) {
+                    found.push((d, row));
+                }
+            }
+        }
+        if found.len() >= req.k || nprobes >= max || hnsw {
+            return Ok(found);
+        }
+        nprobes = max;
+    }
 }
 
 fn with_distance(b: &RecordBatch, d: Float32Array) -> Result<RecordBatch> {

@@ -422,6 +422,18 @@ impl Table {
         }
     }
 
+    /// `optimize()`'s index step: each vector index takes in the rows no
+    /// segment covers and merges its segments (see `vector_build::optimize`).
+    pub(crate) async fn optimize_indices(&self) -> Result<()> {
+        let snap = self.snapshot().await?;
+        for e in &snap.manifest.indices {
+            if e.kind.is_vector() {
+                super::vector_build::optimize(self, &snap, e).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Loads the index's metadata (and, for HNSW, its graph) into the
     /// process-wide cache, so the first search does not pay for it.
     pub async fn prewarm_index(&self, name: &str) -> Result<()> {

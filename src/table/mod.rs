@@ -475,6 +475,8 @@ impl Table {
                 Ok((Change::Rewrite(rw), counts))
             })
             .await?;
+        // Indexes take in the rows compaction and writes left unindexed.
+        self.optimize_indices().await?;
         let latest = self.snapshot().await?.version();
         let mut stats = cleanup::run(self.tref(), latest, &opts).await?;
         (stats.fragments_removed, stats.fragments_added) = compacted;

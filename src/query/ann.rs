@@ -1,0 +1,376 @@
+//! Approximate search through a table's vector index: the index's
+//! segments for the fragments they cover, with deleted rows and the
+//! prefilter applied as a row-id predicate, and exact re-ranking through
+//! the data files. `vector::search` merges this with an exact search of the
+//! fragments no segment covers.
+//!
+//! Index objects are immutable and uniquely named (a UUID per segment), so
+//! a process-wide cache of their decoded metadata and of partition bytes
+//! never goes stale: a warm repeat of a search reads nothing from the index.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float32Type;
+use arrow_array::Array;
+use async_trait::async_trait;
+use bytes::Bytes;
+use object_store::ObjectStoreExt;
+use serde::{Deserialize, Serialize};
+
+use super::{read_rows, read_slice, Slice};
+use crate::error::{Error, Result};
+use crate::format::index::{IndexEntry, IndexSegment};
+use crate::format::manifest::Fragment;
+use crate::format::Snapshot;
+use crate::index::lists::{coalesce, CoalescedRead};
+use crate::index::refine::refine;
+use crate::index::{HnswIndex, IvfIndex, IvfPlan, VectorSource};
+
+/// What a vector segment's `details` hold (docs/FORMAT.md, "Indexes").
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VectorSegmentDetails {
+    /// `ivf` (metadata + partitions objects) or `hnsw` (one graph object).
+    pub format: String,
+    /// The metadata (IVF) or graph (HNSW) object, relative to the table.
+    pub meta: String,
+    /// IVF only: the partitions object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<String>,
+    pub distance_type: String,
+    pub dim: usize,
+}
+
+impl VectorSegmentDetails {
+    pub fn of(seg: &IndexSegment) -> Result<Self> {
+        serde_json::from_value(seg.details.clone()).map_err(|e| Error::Corrupt {
+            table: "(vector index)".into(),
+            reason: format!("segment {} has unreadable details: {e}", seg.uuid),
+        })
+    }
+}
+
+/// A segment's decoded model.
+#[derive(Clone)]
+pub enum Loaded {
+    Ivf(Arc<IvfIndex>),
+    Hnsw(Arc<HnswIndex>),
+}
+
+/// Decoded metadata objects, by object path (unique: segment UUIDs).
+fn models() -> &'static Mutex<HashMap<String, Loaded>> {
+    static M: OnceLock<Mutex<HashMap<String, Loaded>>> = OnceLock::new();
+    M.get_or_init(Default::default)
+}
+
+/// Partition bytes, by (partitions object path, partition), LRU by bytes.
+struct PartitionCache {
+    budget: usize,
+    state: Mutex<(HashMap<(String, u32), (Bytes, u64)>, usize, u64)>,
+}
+
+fn partitions_cache() -> &'static PartitionCache {
+    static C: OnceLock<PartitionCache> = OnceLock::new();
+    C.get_or_init(|| PartitionCache {
+        budget: std::env::var("STOWAGE_INDEX_CACHE_MB")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(256)
+            << 20,
+        state: Mutex::new((HashMap::new(), 0, 0)),
+    })
+}
+
+impl PartitionCache {
+    fn get(&self, path: &str, p: u32) -> Option<Bytes> {
+        let mut st = self.state.lock().ok()?;
+        st.2 += 1;
+        let tick = st.2;
+        let e = st.0.get_mut(&(path.to_string(), p))?;
+        e.1 = tick;
+        Some(e.0.clone())
+    }
+
+    fn put(&self, path: &str, p: u32, b: Bytes) {
+        if b.len() > self.budget / 4 {
+            return;
+        }
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
+        st.2 += 1;
+        let tick = st.2;
+        let size = b.len();
+        if let Some(old) = st.0.insert((path.to_string(), p), (b, tick)) {
+            st.1 -= old.0.len();
+        }
+        st.1 += size;
+        while st.1 > self.budget {
+            let Some(victim) = st.0.iter().min_by_key(|(_, e)| e.1).map(|(k, _)| k.clone()) else {
+                break;
+            };
+            if let Some(e) = st.0.remove(&victim) {
+                st.1 -= e.0.len();
+            }
+        }
+    }
+}
+
+fn cache_key(snap: &Snapshot, rel: &str) -> String {
+    format!("{}|{}", snap.store.display_uri, snap.path(rel))
+}
+
+/// The segment's model, from the cache or read (one GET) and decoded.
+pub async fn load(snap: &Snapshot, seg: &IndexSegment) -> Result<(Loaded, VectorSegmentDetails)> {
+    let d = VectorSegmentDetails::of(seg)?;
+    let key = cache_key(snap, &d.meta);
+    if let Some(l) = models().lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok((l, d));
+    }
+    let path = snap.path(&d.meta);
+    let bytes = snap
+        .store
+        .store
+        .get(&path)
+        .await
+        .map_err(|e| snap.store.error(e, format!("Reading index object {path}")))?
+        .bytes()
+        .await
+        .map_err(|e| snap.store.error(e, format!("Reading index object {path}")))?;
+    let format = d.format.clone();
+    let loaded = tokio::task::spawn_blocking(move || -> Result<Loaded> {
+        Ok(match format.as_str() {
+            "hnsw" => Loaded::Hnsw(Arc::new(HnswIndex::from_bytes(&bytes)?)),
+            _ => Loaded::Ivf(Arc::new(IvfIndex::from_bytes(&bytes)?)),
+        })
+    })
+    .await
+    .map_err(|e| Error::internal(format!("index load task: {e}")))??;
+    if let Ok(mut m) = models().lock() {
+        // Bounded by count: models are small next to the partitions.
+        if m.len() >= 1024 {
+            m.clear();
+        }
+        m.insert(key, loaded.clone());
+    }
+    Ok((loaded, d))
+}
+
+/// Loads every segment of `entry` (and, for HNSW, its whole graph).
+pub async fn prewarm(snap: &Snapshot, entry: &IndexEntry) -> Result<()> {
+    for seg in &entry.segments {
+        load(snap, seg).await?;
+    }
+    Ok(())
+}
+
+/// Rows a search may return, per fragment: every live row of a covered
+/// fragment, minus deleted rows, minus rows the prefilter rejects.
+#[derive(Debug, Default)]
+pub struct Allowed {
+    /// Fragment id → bit set of allowed row offsets.
+    frags: HashMap<u64, Vec<u64>>,
+    pub count: u64,
+}
+
+impl Allowed {
+    pub fn allows(&self, row_id: u64) -> bool {
+        let (f, o) = (row_id >> 32, (row_id & 0xffff_ffff) as usize);
+        self.frags
+            .get(&f)
+            .is_some_and(|bits| bits.get(o / 64).is_some_and(|w| w & (1 << (o % 64)) != 0))
+    }
+
+    /// Builds the set over `frags`: their live rows (through `read_slice`,
+    /// which drops deleted rows) for which `filter` (if any) is true.
+    pub async fn build(
+        snap: &Snapshot,
+        frags: &[Fragment],
+        filter: Option<&super::filter::CompiledFilter>,
+    ) -> Result<Allowed> {
+        let mut out = Allowed::default();
+        let idx: Vec<usize> = filter.map(|f| f.indices().to_vec()).unwrap_or_default();
+        for frag in frags {
+            let mut bits = vec![0u64; (frag.rows as usize).div_ceil(64)];
+            for b in read_slice(snap, &Slice::whole(frag), &idx, true).await? {
+                let offsets = super::row_offsets(&b)?;
+                let mask = match filter {
+                    Some(f) => Some(f.evaluate(&b)?),
+                    None => None,
+                };
+                for (i, o) in offsets.iter().enumerate() {
+                    if mask.as_ref().is_none_or(|m| m.is_valid(i) && m.value(i)) {
+                        bits[*o as usize / 64] |= 1 << (*o % 64);
+                        out.count += 1;
+                    }
+                }
+            }
+            out.frags.insert(frag.id, bits);
+        }
+        Ok(out)
+    }
+}
+
+/// Exact vectors by row id, from the data files (through the column cache).
+pub struct TableVectors<'a> {
+    pub snap: &'a Snapshot,
+    pub column: usize,
+}
+
+#[async_trait]
+impl VectorSource for TableVectors<'_> {
+    async fn fetch(&self, row_ids: &[u64]) -> Result<Vec<Option<Vec<f32>>>> {
+        let mut by_frag: HashMap<u64, Vec<(u32, usize)>> = HashMap::new();
+        for (i, id) in row_ids.iter().enumerate() {
+            by_frag
+                .entry(id >> 32)
+                .or_default()
+                .push(((id & 0xffff_ffff) as u32, i));
+        }
+        let mut out = vec![None; row_ids.len()];
+        for (fid, mut rows) in by_frag {
+            let Some(frag) = self.snap.manifest.fragments.iter().find(|f| f.id == fid) else {
+                continue;
+            };
+            rows.sort_unstable();
+            rows.dedup_by_key(|r| r.0);
+            let offsets: Vec<u32> = rows.iter().map(|r| r.0).collect();
+            let b = read_rows(self.snap, frag, &[self.column], &offsets, false).await?;
+            let list = b
+                .column(0)
+                .as_fixed_size_list_opt()
+                .ok_or_else(|| Error::internal("vector column type"))?;
+            let values =
+                arrow_cast::cast(list.values().as_ref(), &arrow_schema::DataType::Float32)?;
+            let values = values.as_primitive::<Float32Type>().values();
+            let dim = list.value_length() as usize;
+            for (k, (_, i)) in rows.iter().enumerate() {
+                if !list.is_null(k) {
+                    let start = list.value_offset_at(k);
+                    out[*i] = Some(values[start..start + dim].to_vec());
+                }
+            }
+        }
+        // Duplicated ids (not produced by an index) get the first's vector.
+        for (i, id) in row_ids.iter().enumerate() {
+            if out[i].is_none() {
+                if let Some(j) = row_ids[..i].iter().position(|x| x == id) {
+                    out[i] = out[j].clone();
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Search settings after defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct AnnParams {
+    pub k: usize,
+    pub nprobes: usize,
+    pub refine_factor: Option<u32>,
+    pub ef: usize,
+}
+
+/// The reads of the probed partitions, per partition, from the cache or
+/// from the object with adjacent missing partitions in one ranged GET each.
+async fn read_partitions(
+    snap: &Snapshot,
+    rel: &str,
+    index: &IvfIndex,
+    probes: &[(u32, f32)],
+) -> Result<(IvfPlan, Vec<Bytes>)> {
+    let key = cache_key(snap, rel);
+    let cache = partitions_cache();
+    let mut have: HashMap<u32, Bytes> = HashMap::new();
+    let mut missing = Vec::new();
+    for &(p, _) in probes {
+        let r = index.partition_range(p as usize);
+        if r.end == r.start {
+            have.insert(p, Bytes::new());
+        } else if let Some(b) = cache.get(&key, p) {
+            have.insert(p, b);
+        } else {
+            missing.push((p, r));
+        }
+    }
+    if !missing.is_empty() {
+        let path = snap.path(rel);
+        let reads = coalesce(&missing, 0);
+        let ranges: Vec<std::ops::Range<u64>> = reads.iter().map(|r| r.range.clone()).collect();
+        let data = snap
+            .store
+            .store
+            .get_ranges(&path, &ranges)
+            .await
+            .map_err(|e| {
+                snap.store
+                    .error(e, format!("Reading index partitions {path}"))
+            })?;
+        for (read, bytes) in reads.iter().zip(data) {
+            for (p, r) in &read.parts {
+                let b = bytes.slice(r.clone());
+                cache.put(&key, *p, b.clone());
+                have.insert(*p, b);
+            }
+        }
+    }
+    let mut plan = IvfPlan {
+        probes: probes.to_vec(),
+        reads: Vec::with_capacity(probes.len()),
+    };
+    let mut data = Vec::with_capacity(probes.len());
+    for &(p, _) in probes {
+        let b = have.remove(&p).unwrap_or_default();
+        let r = index.partition_range(p as usize);
+        plan.reads.push(CoalescedRead {
+            range: r.clone(),
+            parts: vec![(p, 0..(r.end - r.start) as usize)],
+        });
+        data.push(b);
+    }
+    Ok((plan, data))
+}
+
+/// The best `params.k` rows of one segment among those `allowed` accepts,
+/// with exact distances when refined.
+pub async fn search_segment(
+    snap: &Snapshot,
+    seg: &IndexSegment,
+    query: &[f32],
+    params: &AnnParams,
+    allowed: &Allowed,
+    vectors: &TableVectors<'_>,
+) -> Result<Vec<(u64, f32)>> {
+    let (loaded, d) = load(snap, seg).await?;
+    let filter = |id: u64| allowed.allows(id);
+    match loaded {
+        Loaded::Ivf(index) => {
+            let rel = d
+                .partitions
+                .as_deref()
+                .ok_or_else(|| Error::internal("IVF segment without a partitions object"))?;
+            let refine_factor = if index.pq.is_some() {
+                params.refine_factor
+            } else {
+                None
+            };
+            let limit = params.k * refine_factor.unwrap_or(1).max(1) as usize;
+            let probes = index.plan(query, params.nprobes, 0)?.probes;
+            let (plan, data) = read_partitions(snap, rel, &index, &probes).await?;
+            let found = index.scan(query, &plan, &data, limit, Some(&filter))?;
+            match refine_factor {
+                Some(_) => refine(index.distance_type, query, &found, params.k, vectors).await,
+                None => Ok(found),
+            }
+        }
+        Loaded::Hnsw(index) => {
+            let mut p = crate::index::HnswSearchParams::new(params.k, params.ef);
+            p.refine_factor = params.refine_factor;
+            p.filter = Some(&filter);
+            index.search(query, &p, Some(vectors)).await
+        }
+    }
+}
