@@ -9,6 +9,14 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A scan's batches, read as JavaScript asks for them. */
+export declare class JsBatchStream {
+  /** The next batch as an Arrow IPC stream, or null at the end. */
+  next(): Promise<Buffer | null>
+  /** Stops reading: the files not yet read are never opened. */
+  close(): Promise<void>
+}
+
 export declare class JsConnection {
   isOpen(): boolean
   close(): void
@@ -27,6 +35,10 @@ export declare class JsConnection {
 }
 
 export declare class JsTable {
+  /** A scan read batch by batch (one data file at a time). */
+  scanStream(options: JsScanOptions): Promise<JsBatchStream>
+  /** Rows by position or row id, as an Arrow IPC stream. */
+  take(options: JsTakeOptions): Promise<Buffer>
   isOpen(): boolean
   close(): void
   display(): string
@@ -41,6 +53,8 @@ export declare class JsTable {
   add(options: JsAddOptions): Promise<number>
   /** Flat nearest-neighbour search; rows as an Arrow IPC stream with `_distance`. */
   vectorSearch(options: JsVectorOptions): Promise<Buffer>
+  /** Deletes and counts: the new version and the number of rows deleted. */
+  deleteRows(predicate: string): Promise<JsDeleteResult>
   /** Deletes the rows the SQL predicate matches; returns the new version. */
   delete(predicate: string): Promise<number>
   update(options: JsUpdateOptions): Promise<JsUpdateResult>
@@ -112,6 +126,11 @@ export interface JsCreateTableOptions {
   storageOptions?: Record<string, unknown>
 }
 
+export interface JsDeleteResult {
+  version: number
+  numDeletedRows: number
+}
+
 export type JsDistanceType = 'l2' | 'cosine' | 'dot'
 
 export interface JsEffectiveOption {
@@ -132,8 +151,12 @@ export interface JsMergeInsertOptions {
   data: Buffer
   on: Array<string>
   whenMatchedUpdateAll: boolean
+  /** whenMatchedUpdateAll({ where }). */
+  whenMatchedUpdateAllWhere?: string
   whenNotMatchedInsertAll: boolean
   whenNotMatchedBySourceDelete: boolean
+  /** whenNotMatchedBySourceDelete({ where }). */
+  whenNotMatchedBySourceDeleteWhere?: string
 }
 
 export interface JsMergeResult {
@@ -180,6 +203,14 @@ export interface JsScanOptions {
 export interface JsTableNamesOptions {
   startAfter?: string
   limit?: number
+}
+
+export interface JsTakeOptions {
+  /** Positions among the live rows (exactly one of offsets / rowIds). */
+  offsets?: Array<number>
+  rowIds?: Array<bigint>
+  columns?: Array<string>
+  withRowId?: boolean
 }
 
 export interface JsUpdateOptions {

@@ -163,8 +163,12 @@ pub struct JsMergeInsertOptions {
     pub data: Buffer,
     pub on: Vec<String>,
     pub when_matched_update_all: bool,
+    /// whenMatchedUpdateAll({ where }).
+    pub when_matched_update_all_where: Option<String>,
     pub when_not_matched_insert_all: bool,
     pub when_not_matched_by_source_delete: bool,
+    /// whenNotMatchedBySourceDelete({ where }).
+    pub when_not_matched_by_source_delete_where: Option<String>,
 }
 
 impl TryFrom<JsMergeInsertOptions> for MergeInsertRequest {
@@ -176,8 +180,10 @@ impl TryFrom<JsMergeInsertOptions> for MergeInsertRequest {
             on: o.on,
             flags: MergeFlags {
                 when_matched_update_all: o.when_matched_update_all,
+                matched_where: o.when_matched_update_all_where,
                 when_not_matched_insert_all: o.when_not_matched_insert_all,
                 when_not_matched_by_source_delete: o.when_not_matched_by_source_delete,
+                by_source_where: o.when_not_matched_by_source_delete_where,
             },
             batches,
         })
@@ -189,6 +195,12 @@ pub struct JsMergeResult {
     pub version: i64,
     pub num_inserted_rows: i64,
     pub num_updated_rows: i64,
+    pub num_deleted_rows: i64,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct JsDeleteResult {
+    pub version: i64,
     pub num_deleted_rows: i64,
 }
 
@@ -210,7 +222,7 @@ pub struct JsOptimizeStats {
 
 #[napi]
 pub struct JsTable {
-    inner: Arc<Table>,
+    pub(super) inner: Arc<Table>,
 }
 
 impl JsTable {
@@ -266,6 +278,20 @@ impl JsTable {
             let req = VectorRequest::try_from(options)?;
             let (schema, batches) = t.vector_search(&req).await?;
             batches_to_ipc(&schema, &batches)
+        })
+        .await
+    }
+
+    /// Deletes and counts: the new version and the number of rows deleted.
+    #[napi]
+    pub async fn delete_rows(&self, predicate: String) -> napi::Result<JsDeleteResult> {
+        let t = self.inner.clone();
+        guarded(async move {
+            let (version, rows) = t.delete_counted(&predicate).await?;
+            Ok(JsDeleteResult {
+                version: version as i64,
+                num_deleted_rows: rows as i64,
+            })
         })
         .await
     }

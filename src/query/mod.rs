@@ -17,6 +17,8 @@ use crate::storage::StoreHandle;
 
 pub mod cache;
 pub mod filter;
+pub mod stream;
+pub mod take;
 pub mod vector;
 
 /// What a query asks for.

@@ -401,15 +401,22 @@ impl Table {
     }
 
     pub async fn delete(&self, predicate: &str) -> Result<u64> {
+        self.delete_counted(predicate).await.map(|(v, _)| v)
+    }
+
+    /// Returns the new version and the number of rows deleted (counted on
+    /// the version the delete was finally committed on).
+    pub async fn delete_counted(&self, predicate: &str) -> Result<(u64, u64)> {
         self.commit(|base| async move {
             let base = txn_base(base)?;
-            Ok((
-                Change::Rewrite(ops::plan_delete(&base, predicate).await?),
-                (),
-            ))
+            let rw = ops::plan_delete(&base, predicate).await?;
+            let rows = match rw.operation {
+                Some(Operation::Delete { rows }) => rows,
+                _ => 0,
+            };
+            Ok((Change::Rewrite(rw), rows))
         })
         .await
-        .map(|(v, _)| v)
     }
 
     /// Returns the new version and the number of rows updated.
@@ -439,7 +446,7 @@ impl Table {
     ) -> Result<(u64, ops::MergeStats)> {
         let schema = self.schema().await?;
         let batches = &conform(&batches, &schema)?;
-        let (on, schema) = (&on, &schema);
+        let (on, schema, flags) = (&on, &schema, &flags);
         self.commit(|base| async move {
             let base = txn_base(base)?;
             if base.schema.fields() != schema.fields() {
@@ -500,6 +507,25 @@ impl Table {
 
     pub async fn scan(&self, req: &ScanRequest) -> Result<(SchemaRef, Vec<RecordBatch>)> {
         self.read(|s| async move { query::scan(&s, req).await })
+            .await
+    }
+
+    /// The batches of a scan, one data file at a time (see
+    /// [`query::stream`]), over the version current when it starts.
+    pub async fn scan_stream(
+        &self,
+        req: query::ScanRequest,
+    ) -> Result<impl futures::Stream<Item = Result<RecordBatch>> + Send + 'static> {
+        let snap = self.snapshot().await?;
+        Ok(query::stream::scan_stream(snap, req))
+    }
+
+    /// Rows by row id or position (see [`query::take`]).
+    pub async fn take(
+        &self,
+        req: &query::take::TakeRequest,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        self.read(|s| async move { query::take::take(&s, req).await })
             .await
     }
 
