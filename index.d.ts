@@ -218,6 +218,8 @@ export interface JsUpdateOptions {
   where?: string
   /** (column, SQL expression) pairs. */
   assignments: Array<[string, string]>
+  /** Typed values (lists, binary), as a one-row Arrow IPC stream. */
+  values?: Buffer
 }
 
 export interface JsUpdateResult {

@@ -437,6 +437,24 @@ describe("writes", () => {
     expect(o).toEqual(r);
   });
 
+  test("update with list, vector and binary values", async () => {
+    const [r, o] = await both(async (_pkg, db) => {
+      const t = await db.createTable("t", [
+        { id: 1, tags: ["a"], vector: [1, 2], blob: Buffer.from("x") },
+        { id: 2, tags: ["b", "c"], vector: [3, 4], blob: Buffer.from("y") },
+      ]);
+      const u1 = await t.update({ where: "id = 1", values: { tags: ["p", "q", "r"], vector: [9, 8] } });
+      const u2 = await t.update({ where: "id = 2", values: { blob: Buffer.from("zz"), id: 20 } });
+      const rows = (await t.query().toArray()).sort((a: Any, b: Any) => a.id - b.id);
+      return { u: [u1.rowsUpdated, u2.rowsUpdated], rows: plain(rows) };
+    });
+    expect(o).toEqual(r);
+    const db = await ours.connect(memoryUri());
+    const t = await db.createTable("t", [{ id: 1, vector: [1, 2] }]);
+    await expectCode(t.update({ values: { vector: [1, 2, 3] } }), "SCHEMA_MISMATCH", /vector/);
+    await expectCode(t.update({ values: { nope: [1] } }), "INVALID_ARGUMENT", /'nope'.*does not exist/);
+  });
+
   test("add({ progress }) reports the reference's shape, ending with done", async () => {
     const [r, o] = await both(async (_pkg, db) => {
       const t = await db.createTable("t", [{ id: 0 }]);

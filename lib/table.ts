@@ -1,3 +1,4 @@
+import { Schema as ArrowSchema } from "apache-arrow";
 import type { Schema, Table as ArrowTable } from "apache-arrow";
 import { Data, fromIpc, toArrowTable, toIpc } from "./arrow";
 import { StowageError } from "./errors";
@@ -9,7 +10,6 @@ import { IntoVector, Query, TakeQuery, toOffsets, toRowIds, VectorQuery } from "
 import { functionsOf, embedData } from "./embedding/apply";
 import type { EmbeddingFunctionConfig } from "./embedding/registry";
 import { isScannable, Scannable } from "./scannable";
-import { toSQL } from "./util";
 
 export interface AddDataOptions {
   /** "append" (the default) adds rows; "overwrite" replaces the table's rows. */
@@ -83,6 +83,11 @@ export interface Version {
   metadata: Record<string, string>;
 }
 
+/** Values update() sets as typed Arrow values rather than SQL literals. */
+function isTypedValue(v: unknown): boolean {
+  return Array.isArray(v) || ArrayBuffer.isView(v) || v instanceof ArrayBuffer;
+}
+
 /** A JS value as a SQL literal, for update({ values }). */
 export function toSqlLiteral(column: string, v: unknown): string {
   if (v === null || v === undefined) return "NULL";
@@ -94,7 +99,6 @@ export function toSqlLiteral(column: string, v: unknown): string {
   }
   if (typeof v === "string") return `'${v.replace(/'/g, "''")}'`;
   if (v instanceof Date) return `TIMESTAMP '${v.toISOString().replace("T", " ").replace("Z", "")}'`;
-  if (Array.isArray(v) || Buffer.isBuffer(v) || v instanceof ArrayBuffer) return toSQL(v as never);
   throw new StowageError("NOT_SUPPORTED", `update: cannot set '${column}' to a ${Array.isArray(v) ? "list" : typeof v} value; use a number, string, boolean, Date or null`);
 }
 
@@ -213,16 +217,44 @@ export class Table extends Handle<NativeTable> {
       x instanceof Map ? [...x.entries()] : Object.entries(x);
     let where: string | undefined = options?.where;
     let pairs: [string, string][];
+    let values: Buffer | undefined;
     const o = opts as { values?: Record<string, unknown>; valuesSql?: Record<string, string>; where?: string };
     if (!(opts instanceof Map) && (o.values !== undefined || o.valuesSql !== undefined)) {
       where = o.where;
-      pairs = o.values !== undefined
-        ? entries(o.values).map(([k, v]) => [k, toSqlLiteral(k, v)])
-        : entries(o.valuesSql as Record<string, string>).map(([k, v]) => [k, String(v)]);
+      if (o.values !== undefined) {
+        // Lists and binary values go as typed Arrow values (SQL has no literal for them).
+        const all = entries(o.values);
+        const typed = all.filter(([, v]) => isTypedValue(v));
+        pairs = all.filter(([, v]) => !isTypedValue(v)).map(([k, v]) => [k, toSqlLiteral(k, v)]);
+        if (typed.length > 0) values = await this.typedValues(typed);
+      } else {
+        pairs = entries(o.valuesSql as Record<string, string>).map(([k, v]) => [k, String(v)]);
+      }
     } else {
       pairs = entries(opts as Record<string, string>).map(([k, v]) => [k, String(v)]);
     }
-    return call(() => this.inner.update({ where, assignments: pairs }));
+    return call(() => this.inner.update({ where, assignments: pairs, values }));
+  }
+
+  /** One row of `pairs` in the table's column types, as Arrow IPC. */
+  private async typedValues(pairs: [string, unknown][]): Promise<Buffer> {
+    const schema = this.schemaCache ?? (await this.schema());
+    const fields = pairs.map(([k]) => {
+      const f = schema.fields.find((x) => x.name === k);
+      if (f === undefined) {
+        throw new StowageError("INVALID_ARGUMENT", `cannot update column '${k}': it does not exist; the table has: ${schema.fields.map((x) => x.name).join(", ")}`);
+      }
+      return f;
+    });
+    const row = Object.fromEntries(pairs.map(([k, v]) => [k, v instanceof ArrayBuffer ? Buffer.from(v) : v]));
+    try {
+      return toIpc(toArrowTable([row], new ArrowSchema(fields)));
+    } catch (e) {
+      if (e instanceof StowageError && e.code === "INVALID_ARGUMENT") {
+        throw new StowageError("SCHEMA_MISMATCH", `update: ${e.message}`);
+      }
+      throw e;
+    }
   }
 
   /** Upserts by key column(s): chain when* clauses, then execute(data). */

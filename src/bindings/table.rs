@@ -140,14 +140,26 @@ pub struct JsUpdateOptions {
     pub predicate: Option<String>,
     /// (column, SQL expression) pairs.
     pub assignments: Vec<(String, String)>,
+    /// Typed values (lists, binary), as a one-row Arrow IPC stream.
+    pub values: Option<Buffer>,
 }
 
-impl From<JsUpdateOptions> for UpdateRequest {
-    fn from(o: JsUpdateOptions) -> Self {
-        UpdateRequest {
+impl TryFrom<JsUpdateOptions> for UpdateRequest {
+    type Error = Error;
+
+    fn try_from(o: JsUpdateOptions) -> Result<Self> {
+        let values = match o.values {
+            None => None,
+            Some(buf) => {
+                let (schema, batches) = ipc_to_batches(buf)?;
+                Some(arrow_select::concat::concat_batches(&schema, &batches)?)
+            }
+        };
+        Ok(UpdateRequest {
             predicate: o.predicate,
             assignments: o.assignments,
-        }
+            values,
+        })
     }
 }
 
@@ -307,8 +319,10 @@ impl JsTable {
     pub async fn update(&self, options: JsUpdateOptions) -> napi::Result<JsUpdateResult> {
         let t = self.inner.clone();
         guarded(async move {
-            let req = UpdateRequest::from(options);
-            let (version, rows) = t.update(req.predicate.as_deref(), req.assignments).await?;
+            let req = UpdateRequest::try_from(options)?;
+            let (version, rows) = t
+                .update_values(req.predicate.as_deref(), req.assignments, req.values)
+                .await?;
             Ok(JsUpdateResult {
                 version: version as i64,
                 rows_updated: rows as i64,

@@ -425,10 +425,21 @@ impl Table {
         predicate: Option<&str>,
         assignments: Vec<(String, String)>,
     ) -> Result<(u64, u64)> {
-        let assignments = &assignments;
+        self.update_values(predicate, assignments, None).await
+    }
+
+    /// As [`Table::update`], with typed values (a one-row batch) set as
+    /// they are, for lists, binary and other values SQL cannot write.
+    pub async fn update_values(
+        &self,
+        predicate: Option<&str>,
+        assignments: Vec<(String, String)>,
+        values: Option<RecordBatch>,
+    ) -> Result<(u64, u64)> {
+        let (assignments, values) = (&assignments, values.as_ref());
         self.commit(|base| async move {
             let base = txn_base(base)?;
-            let rw = ops::plan_update(&base, predicate, assignments).await?;
+            let rw = ops::plan_update(&base, predicate, assignments, values).await?;
             let rows = match rw.operation {
                 Some(Operation::Update { rows }) => rows,
                 _ => 0,

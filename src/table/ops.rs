@@ -129,15 +129,48 @@ pub(crate) async fn plan_delete(snap: &Snapshot, sql: &str) -> Result<Rewrite> {
     Ok(rw)
 }
 
-/// `assignments`: column -> SQL expression over the row's old values.
+/// `assignments`: column -> SQL expression over the row's old values;
+/// `values`: a one-row batch of typed values set as they are (lists,
+/// binary and other values SQL cannot write), in the table's types.
 pub(crate) async fn plan_update(
     snap: &Snapshot,
     predicate: Option<&str>,
     assignments: &[(String, String)],
+    values: Option<&RecordBatch>,
 ) -> Result<Rewrite> {
     let (store, dir, base, schema) = snap.parts();
     let pred = filter::CompiledFilter::optional(predicate, schema)?;
-    if assignments.is_empty() {
+    let mut constants: Vec<(usize, ArrayRef)> = Vec::new();
+    if let Some(v) = values {
+        if v.num_rows() != 1 {
+            return Err(Error::invalid_argument("update values must be one row"));
+        }
+        for (k, f) in v.schema().fields().iter().enumerate() {
+            let i = schema.index_of(f.name()).map_err(|_| {
+                Error::invalid_argument(format!(
+                    "cannot update column '{}': it does not exist; the table has: {}",
+                    crate::error::quote(f.name()),
+                    query::column_names(schema)
+                ))
+            })?;
+            if f.data_type() != schema.field(i).data_type() {
+                return Err(Error::SchemaMismatch(format!(
+                    "column '{}' is {} but the value is {}",
+                    f.name(),
+                    schema.field(i).data_type(),
+                    f.data_type()
+                )));
+            }
+            if !schema.field(i).is_nullable() && v.column(k).null_count() > 0 {
+                return Err(Error::SchemaMismatch(format!(
+                    "column '{}' does not allow nulls",
+                    f.name()
+                )));
+            }
+            constants.push((i, v.column(k).clone()));
+        }
+    }
+    if assignments.is_empty() && constants.is_empty() {
         return Err(Error::invalid_argument(
             "update needs at least one column to set (values or valuesSql)",
         ));
@@ -197,6 +230,13 @@ pub(crate) async fn plan_update(
                     )));
                 }
                 cols[*i] = v;
+            }
+            if !constants.is_empty() {
+                // The one value, repeated for every updated row.
+                let zeros = arrow_array::UInt32Array::from(vec![0u32; hit.num_rows()]);
+                for (i, v) in &constants {
+                    cols[*i] = arrow_select::take::take(v.as_ref(), &zeros, None)?;
+                }
             }
             updated.push(RecordBatch::try_new(schema.clone(), cols)?);
         }
