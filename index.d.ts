@@ -210,7 +210,11 @@ export interface JsTakeOptions {
   offsets?: Array<number>
   rowIds?: Array<bigint>
   columns?: Array<string>
+  /** (alias, SQL expression) pairs, for select({ alias: "expr" }). */
+  expressions?: Array<[string, string]>
   withRowId?: boolean
+  /** Row ids: the rows in the order of the ids given. */
+  inGivenOrder?: boolean
 }
 
 export interface JsUpdateOptions {

@@ -286,6 +286,21 @@ describe("queries", () => {
     expect(o).toEqual(r);
   });
 
+  test("select({ alias: expr }) on vector searches and take queries, with offset and withRowId", async () => {
+    const [r, o] = await both(async (_pkg, db) => {
+      const t = await db.createTable("t", ROWS);
+      return [
+        plain(await t.search([3.2, 26.9]).select({ id2: "id * 2", nm: "name" }).limit(4).toArray()),
+        plain(await t.search([3.2, 26.9]).select({ id2: "id * 2" }).withRowId().limit(2).offset(1).toArray()),
+        plain(await t.takeRowIds([5, 1, 3]).select({ x: "id + 100" }).toArray()),
+        plain(await t.takeOffsets([2, 0]).select({ x: "name" }).withRowId().toArray()),
+        plain(await t.query().orderBy({ columnName: "id", ascending: false }).select({ neg: "0 - id" }).limit(3).toArray()),
+        describeSchema(await t.search([1, 2]).select({ id2: "id * 2" }).outputSchema()),
+      ];
+    });
+    expect(o).toEqual(r);
+  });
+
   test("maxBatchLength, async iteration and outputSchema", async () => {
     const [r, o] = await both(async (_pkg, db) => {
       const t = await db.createTable("t", ROWS);

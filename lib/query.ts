@@ -1,4 +1,4 @@
-import { RecordBatch, Schema, Table as ArrowTableClass } from "apache-arrow";
+import { Data, Field, makeData, makeVector, RecordBatch, Schema, Struct, Table as ArrowTableClass, Vector } from "apache-arrow";
 import type { Table as ArrowTable } from "apache-arrow";
 import { fromIpc, IntoVector, toIpc } from "./arrow";
 import { StowageError } from "./errors";
@@ -307,9 +307,6 @@ export class Query extends QueryBase {
   }
 
   private async executeOrdered(ordering: ColumnOrdering[]): Promise<Buffer> {
-    if (this.expressions) {
-      throw new StowageError("NOT_SUPPORTED", "orderBy() with select({ alias: expression }) is not supported yet; select column names");
-    }
     const keys = fromIpc(
       await this.inner.scan({ columns: [...new Set(ordering.map((o) => o.columnName))], filter: this.predicate, withRowId: true }),
     );
@@ -336,24 +333,7 @@ export class Query extends QueryBase {
     const start = this.offsetValue ?? 0;
     const chosen = order.slice(start, this.limitValue === undefined ? undefined : start + this.limitValue);
     const wanted = chosen.map((i) => BigInt(ids?.get(i) as bigint));
-    const rows = fromIpc(await this.inner.take({ rowIds: wanted, columns: this.columns, withRowId: true }));
-    const at = new Map<bigint, number>();
-    const rowIds = rows.getChild("_rowid");
-    for (let i = 0; i < rows.numRows; i++) at.set(BigInt(rowIds?.get(i) as bigint), i);
-    const fields = rows.schema.fields.filter((f) => this.rowId || f.name !== "_rowid");
-    const schema = new Schema(fields, rows.schema.metadata);
-    const batches: RecordBatch[] = [];
-    // Runs of rows that are adjacent in the fetched table become one slice.
-    let i = 0;
-    while (i < wanted.length) {
-      const first = at.get(wanted[i]) as number;
-      let j = i;
-      while (j + 1 < wanted.length && at.get(wanted[j + 1]) === first + (j + 1 - i)) j++;
-      const part = rows.slice(first, first + (j - i) + 1).select(fields.map((f) => f.name));
-      for (const b of part.batches) batches.push(new RecordBatch(schema, b.data));
-      i = j + 1;
-    }
-    return toIpc(batches.length === 0 ? new ArrowTableClass(schema) : new ArrowTableClass(schema, batches));
+    return this.inner.take({ rowIds: wanted, columns: this.columns, expressions: this.expressions, withRowId: this.rowId, inGivenOrder: true });
   }
 
   /**
@@ -457,20 +437,38 @@ export class VectorQuery extends QueryBase {
   }
 
   protected async execute(): Promise<Buffer> {
-    if (this.expressions) {
-      throw new StowageError("NOT_SUPPORTED", "select({ alias: expression }) is not supported on vector searches yet; select column names");
-    }
     const vector = toNumbers(await this.vector);
-    return this.inner.vectorSearch({
-      vector,
-      column: this.vectorColumn,
-      distanceType: this.distance,
-      limit: this.offsetValue ? (this.limitValue ?? 10) + this.offsetValue : this.limitValue,
-      filter: this.predicate,
-      postfilter: this.post,
-      columns: this.columns,
-      withRowId: this.rowId,
-    });
+    const search = (columns: string[] | undefined, withRowId: boolean): Promise<Buffer> =>
+      this.inner.vectorSearch({
+        vector,
+        column: this.vectorColumn,
+        distanceType: this.distance,
+        limit: this.offsetValue ? (this.limitValue ?? 10) + this.offsetValue : this.limitValue,
+        filter: this.predicate,
+        postfilter: this.post,
+        columns,
+        withRowId,
+      });
+    if (!this.expressions) return search(this.columns, this.rowId);
+    // Computed columns: rank first (row ids and distances only), then
+    // evaluate the expressions on those rows, in rank order.
+    const hits = fromIpc(await search([], true));
+    const ids = Array.from(hits.getChild("_rowid")?.toArray() ?? [], (x) => BigInt(x as bigint));
+    const rows = fromIpc(await this.inner.take({ rowIds: ids, expressions: this.expressions, inGivenOrder: true }));
+    if (rows.numRows !== ids.length) {
+      // Only when another writer removed ranked rows between the two reads.
+      throw new StowageError("COMMIT_CONFLICT", "rows of the search result changed while it was read (another writer); run the search again");
+    }
+    const distance = hits.schema.fields.find((f) => f.name === "_distance") as Field;
+    const extra: [Field, Data][] = [[distance, makeVector(Float32Array.from(hits.getChild("_distance")?.toArray() ?? [])).data[0]]];
+    if (this.rowId) {
+      const rowIdField = hits.schema.fields.find((f) => f.name === "_rowid") as Field;
+      extra.push([rowIdField, makeVector(BigUint64Array.from(ids)).data[0]]);
+    }
+    const fields = [...rows.schema.fields, ...extra.map(([f]) => f)];
+    const children = [...rows.schema.fields.map((_, i) => (rows.getChildAt(i) as Vector).data[0]), ...extra.map(([, d]) => d)];
+    const struct = makeData({ type: new Struct(fields), length: ids.length, nullCount: 0, children });
+    return toIpc(new ArrowTableClass([new RecordBatch(new Schema(fields), struct)]));
   }
 }
 
@@ -490,18 +488,8 @@ export class TakeQuery extends QueryBase {
     super(inner, ensureOpen);
   }
 
-  /** Computed columns are not supported on take; select names. */
-  override select(columns: string[] | string | Record<string, string> | Map<string, string>): this {
-    super.select(columns);
-    if (this.expressions) {
-      this.expressions = undefined;
-      throw new StowageError("NOT_SUPPORTED", "select({ alias: expression }) is not supported on take queries; select column names");
-    }
-    return this;
-  }
-
   protected execute(): Promise<Buffer> {
-    return this.inner.take({ ...this.by, columns: this.columns, withRowId: this.rowId });
+    return this.inner.take({ ...this.by, columns: this.columns, expressions: this.expressions, withRowId: this.rowId });
   }
 
   protected override probe(): QueryBase {

@@ -68,7 +68,11 @@ pub struct JsTakeOptions {
     pub offsets: Option<Vec<Given<f64>>>,
     pub row_ids: Option<Vec<BigInt>>,
     pub columns: Option<Vec<String>>,
+    /// (alias, SQL expression) pairs, for select({ alias: "expr" }).
+    pub expressions: Option<Vec<(String, String)>>,
     pub with_row_id: Option<bool>,
+    /// Row ids: the rows in the order of the ids given.
+    pub in_given_order: Option<bool>,
 }
 
 impl TryFrom<JsTakeOptions> for TakeRequest {
@@ -104,7 +108,9 @@ impl TryFrom<JsTakeOptions> for TakeRequest {
         Ok(TakeRequest {
             by,
             columns: o.columns,
+            expressions: o.expressions,
             with_row_id: o.with_row_id.unwrap_or_default(),
+            in_given_order: o.in_given_order.unwrap_or_default(),
         })
     }
 }

@@ -2,14 +2,19 @@
 //! those rows (the column cache first, then a Parquet row selection), in the
 //! order the table stores them, as LanceDB returns them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::UInt64Type;
+use arrow_array::{Array, RecordBatch};
 use arrow_schema::SchemaRef;
 
-use super::{deleted_offsets, project, read_rows, reorder, with_row_id_field};
-use crate::error::Result;
-use crate::format::Snapshot;
+use super::{
+    deleted_offsets, evaluate_expressions, parse_expressions, project, read_rows, reorder,
+    with_row_id_field,
+};
+use crate::error::{Error, Result};
+use crate::format::{Snapshot, ROW_ID};
 
 /// Which rows to take.
 #[derive(Debug, Clone)]
@@ -25,7 +30,12 @@ pub struct TakeRequest {
     pub by: TakeBy,
     /// Column names; `None` = all.
     pub columns: Option<Vec<String>>,
+    /// `select({ alias: "sql expression" })`: computed columns (replaces `columns`).
+    pub expressions: Option<Vec<(String, String)>>,
     pub with_row_id: bool,
+    /// Row ids: return the rows in the order (and multiplicity) of the ids
+    /// given, not in stored order (for orderBy and vector searches).
+    pub in_given_order: bool,
 }
 
 /// The `k`-th (from 0) row offset of a file that is not in the sorted
@@ -43,11 +53,28 @@ fn nth_live(deleted: &[u32], k: u64) -> u64 {
 }
 
 pub async fn take(snap: &Snapshot, req: &TakeRequest) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    let (out_schema, out_idx) = project(&snap.schema, &req.columns)?;
-    let out_schema = if req.with_row_id {
-        with_row_id_field(&out_schema)
+    let Some(exprs) = &req.expressions else {
+        return take_columns(snap, req).await;
+    };
+    let (parsed, needed) = parse_expressions(&snap.schema, exprs)?;
+    let inner = TakeRequest {
+        columns: Some(needed),
+        expressions: None,
+        ..req.clone()
+    };
+    let (_, batches) = take_columns(snap, &inner).await?;
+    evaluate_expressions(&snap.schema, &parsed, batches, req.with_row_id)
+}
+
+async fn take_columns(snap: &Snapshot, req: &TakeRequest) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let (projected, out_idx) = project(&snap.schema, &req.columns)?;
+    let ordered = req.in_given_order && matches!(req.by, TakeBy::RowIds(_));
+    // The given order is found through the row ids, so they are read then.
+    let read_row_id = req.with_row_id || ordered;
+    let out_schema = if read_row_id {
+        with_row_id_field(&projected)
     } else {
-        out_schema
+        projected.clone()
     };
     let fragments = &snap.manifest.fragments;
     // (index into fragments, sorted row offsets within that file)
@@ -110,10 +137,59 @@ pub async fn take(snap: &Snapshot, req: &TakeRequest) -> Result<(SchemaRef, Vec<
     }
     let mut out = Vec::with_capacity(wanted.len());
     for (i, offs) in wanted {
-        let batch = read_rows(snap, &fragments[i], &out_idx, &offs, req.with_row_id).await?;
+        let batch = read_rows(snap, &fragments[i], &out_idx, &offs, read_row_id).await?;
         out.push(reorder(&batch, &out_schema)?);
     }
-    Ok((out_schema, out))
+    match (&req.by, ordered) {
+        (TakeBy::RowIds(ids), true) => {
+            let final_schema = if req.with_row_id {
+                out_schema.clone()
+            } else {
+                projected
+            };
+            Ok((
+                final_schema.clone(),
+                vec![in_order(&out, ids, &final_schema)?],
+            ))
+        }
+        _ => Ok((out_schema, out)),
+    }
+}
+
+/// The rows of `batches` (which carry `_rowid`) in the order of `ids`,
+/// skipping ids with no row, as one batch of `schema`.
+fn in_order(batches: &[RecordBatch], ids: &[u64], schema: &SchemaRef) -> Result<RecordBatch> {
+    let mut at: HashMap<u64, (usize, usize)> = HashMap::new();
+    for (b, batch) in batches.iter().enumerate() {
+        if let Some(col) = batch.column_by_name(ROW_ID) {
+            let col = col.as_primitive::<UInt64Type>();
+            for r in 0..batch.num_rows() {
+                at.insert(col.value(r), (b, r));
+            }
+        }
+    }
+    let picks: Vec<(usize, usize)> = ids.iter().filter_map(|id| at.get(id).copied()).collect();
+    let mut cols = Vec::with_capacity(schema.fields().len());
+    for f in schema.fields() {
+        let col = if batches.is_empty() {
+            arrow_array::new_empty_array(f.data_type())
+        } else {
+            let parts: Vec<&dyn Array> = batches
+                .iter()
+                .map(|b| b.column_by_name(f.name()).map(|c| c.as_ref()))
+                .collect::<Option<_>>()
+                .ok_or_else(|| {
+                    Error::internal(format!("column {} missing after take", f.name()))
+                })?;
+            arrow_select::interleave::interleave(&parts, &picks)?
+        };
+        cols.push(col);
+    }
+    Ok(RecordBatch::try_new_with_options(
+        schema.clone(),
+        cols,
+        &arrow_array::RecordBatchOptions::new().with_row_count(Some(picks.len())),
+    )?)
 }
 
 #[cfg(test)]
