@@ -35,6 +35,8 @@ export declare class JsConnection {
 }
 
 export declare class JsTable {
+  /** A readable plan of a scan (lines, outermost first); reads no data. */
+  explainScan(options: JsScanOptions, verbose: boolean): Promise<Array<string>>
   /** A scan read batch by batch (one data file at a time). */
   scanStream(options: JsScanOptions): Promise<JsBatchStream>
   /** Rows by position or row id, as an Arrow IPC stream. */

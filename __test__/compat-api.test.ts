@@ -301,6 +301,34 @@ describe("queries", () => {
     expect(o).toEqual(r);
   });
 
+  test("multivector search: a list-of-vectors column, a MultiVector query or addQueryVector, filters", async () => {
+    const { Int32: I32, List: L, Field: F, FixedSizeList: FSL, Float32: F32, Schema: S } = await import("apache-arrow");
+    const schema = new S([
+      new F("id", new I32(), true),
+      new F("mv", new L(new F("item", new FSL(2, new F("item", new F32(), true)), true)), true),
+    ]);
+    const data = [
+      { id: 1, mv: [[1, 0], [0, 1]] },
+      { id: 2, mv: [[1, 1]] },
+      { id: 3, mv: [[-1, 0], [0.5, 0.5], [2, 1]] },
+      { id: 4, mv: [[0.2, 0.9], [0.8, -0.1]] },
+    ];
+    const [r, o] = await both(async (_pkg, db) => {
+      const t = await db.createTable("t", data, { schema });
+      const run = async (q: Any): Promise<unknown> => plain((await q.toArray()).map((x: Any) => [x.id, x._distance]));
+      return [
+        await run(t.search([[1, 0]]).limit(5)),
+        await run(t.search([[1, 0], [0, 1]]).limit(5)),
+        await run(t.search([[0.3, 0.7], [-1, 0.2]]).limit(3)),
+        await run(t.search([1, 0]).addQueryVector([0, 1]).limit(5)),
+        await run(t.search([[1, 0]]).where("id > 1").limit(2)),
+        await run(t.search([[1, 0]]).limit(2).offset(1)),
+        plain(await t.search([[0.3, 0.7]]).select(["id"]).limit(1).toArray()),
+      ];
+    });
+    expect(o).toEqual(r);
+  });
+
   test("maxBatchLength, async iteration and outputSchema", async () => {
     const [r, o] = await both(async (_pkg, db) => {
       const t = await db.createTable("t", ROWS);
@@ -391,16 +419,28 @@ describe("queries", () => {
     await expectCode(t.search([1, 2]).toArray({ timeoutMs: 0 }), "STORAGE_TIMEOUT", /timeoutMs=0/);
   });
 
-  test("explainPlan and analyzePlan describe the scan, the filter and the result", async () => {
+  test("explainPlan and analyzePlan: files opened, rows, filter pushdown, cache, result", async () => {
     const db = await ours.connect(memoryUri());
-    const t = await db.createTable("t", ROWS);
-    const plan = await t.query().where("id > 3").select(["id"]).limit(5).explainPlan(true);
+    const t = await db.createTable("t", ROWS.slice(0, 10));
+    await t.add(ROWS.slice(10, 20));
+    await t.add(ROWS.slice(20));
+    const plan = await t.query().where("id > 3").select(["name"]).limit(5).explainPlan(true);
     expect(plan).toMatch(/Limit: offset=0, limit=5/);
-    expect(plan).toMatch(/Filter.*id > 3/);
-    expect(plan).toMatch(/Scan: table 't'/);
+    expect(plan).toMatch(/Version 3: 3 data file\(s\), 30 rows \(0 deleted/);
+    expect(plan).toMatch(/Filter pushed down: id > 3 .*\[id\]/);
+    expect(plan).toMatch(/Columns read: \[name\] \(1 of 3 columns\)/);
+    // Unfiltered with a limit: only the first file is opened.
+    expect(await t.query().limit(5).explainPlan()).toMatch(/Data files opened: 1 of 3/);
+    expect(await t.query().offset(12).limit(5).explainPlan()).toMatch(/Data files opened: 1 of 3/);
+    // The column cache: cold, then warm after a full read.
+    const id = "id";
+    expect(await t.query().select([id]).explainPlan()).toMatch(/Column cache: 0 of 3/);
+    await t.query().select([id]).toArray();
+    expect(await t.query().select([id]).explainPlan()).toMatch(/Column cache: 3 of 3/);
     const analyzed = await t.query().where("id > 3").analyzePlan();
     expect(analyzed).toMatch(/rows_in_table=30, rows_returned=26/);
     expect(await t.search([1, 2]).explainPlan()).toMatch(/KNN \(exact, flat\).*k=10/);
+    expect(await t.takeOffsets([1, 2]).explainPlan()).toMatch(/Take: 2 offsets/);
   });
 });
 

@@ -1,6 +1,7 @@
-import { Data, Field, makeData, makeVector, RecordBatch, Schema, Struct, Table as ArrowTableClass, Vector } from "apache-arrow";
+import { Data, Field, Float32, makeData, makeVector, RecordBatch, Schema, Struct, Table as ArrowTableClass, Uint64, Vector } from "apache-arrow";
 import type { Table as ArrowTable } from "apache-arrow";
-import { fromIpc, IntoVector, toIpc } from "./arrow";
+import { fromIpc, IntoVector, MultiVector, toIpc } from "./arrow";
+import { isMultiVectorInput, rankMultivector } from "./multivector";
 import { StowageError } from "./errors";
 import type { JsDistanceType } from "../index";
 import { call, callSync, native, NativeTable } from "./native";
@@ -147,29 +148,38 @@ export abstract class QueryBase implements AsyncIterable<RecordBatch> {
     return copy;
   }
 
-  /** A readable description of what Stowage will do to answer this query. */
+  /**
+   * A readable plan of what Stowage will do to answer this query: the
+   * steps, the data files it opens (of how many), the rows they hold, how
+   * the filter is pushed down, which columns the column cache already has
+   * (`verbose`: per file).
+   */
   async explainPlan(verbose = false): Promise<string> {
     this.ensureOpen();
-    return this.describe(verbose).join("\n") + "\n";
+    return (await this.describe(verbose)).join("\n") + "\n";
   }
 
-  /** Runs the query and describes what it did: rows in the table, rows returned, time taken. */
+  /**
+   * Runs the query and reports the plan (with the cache as it was before
+   * the run), then the rows in the table, the rows returned and the time.
+   */
   async analyzePlan(): Promise<string> {
     this.ensureOpen();
+    const plan = await this.describe(true);
     const total = await call(() => this.inner.countRows(undefined));
     const started = process.hrtime.bigint();
     const result = await this.run();
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     return (
       [
-        ...this.describe(true),
+        ...plan,
         `Executed: rows_in_table=${total}, rows_returned=${result.numRows}, batches=${result.batches.length}, elapsed=${ms.toFixed(1)}ms`,
       ].join("\n") + "\n"
     );
   }
 
   /** @internal The plan's lines, outermost step first. */
-  protected describe(verbose: boolean): string[] {
+  protected async describe(verbose: boolean): Promise<string[]> {
     const lines: string[] = [];
     if (this.offsetValue || this.limitValue !== undefined) {
       lines.push(`Limit: offset=${this.offsetValue ?? 0}, limit=${this.limitValue ?? "none"}`);
@@ -179,18 +189,26 @@ export abstract class QueryBase implements AsyncIterable<RecordBatch> {
     } else {
       lines.push(`Project: ${this.columns ? this.columns.join(", ") : "all columns"}${this.rowId ? ", _rowid" : ""}`);
     }
-    lines.push(...this.describeSource(verbose).map((l) => "  " + l));
+    lines.push(...(await this.describeSource(verbose)).map((l) => "  " + l));
     return lines;
   }
 
-  /** @internal How the rows are found. */
-  protected describeSource(verbose: boolean): string[] {
-    const out = [`Scan: table '${this.inner.name}', every data file, deleted rows skipped`];
-    if (this.predicate !== undefined) {
-      out.push(`  Filter (pushed into the scan, evaluated per data file on Arrow batches): ${this.predicate}`);
-    }
-    if (verbose) out.push("  Reads: only the projected and filtered columns of each Parquet data file; column cache consulted first");
-    return out;
+  /** @internal How the rows are found: the scan's plan, from the manifest and the column cache. */
+  protected async describeSource(verbose: boolean, limited = true): Promise<string[]> {
+    const native = await call(() =>
+      this.inner.explainScan(
+        {
+          columns: this.columns,
+          filter: this.predicate,
+          withRowId: this.rowId,
+          expressions: this.expressions,
+          limit: limited ? this.limitValue : undefined,
+          offset: limited ? this.offsetValue : undefined,
+        },
+        verbose,
+      ),
+    );
+    return [`Scan: table '${this.inner.name}'`, ...native.map((l) => "  " + l)];
   }
 }
 
@@ -264,7 +282,7 @@ export async function* RecordBatchIterator(
  */
 export class Query extends QueryBase {
   /** Turns this query into a nearest-neighbour search for `vector`. */
-  nearestTo(vector: IntoVector): VectorQuery {
+  nearestTo(vector: IntoVector | MultiVector): VectorQuery {
     const q = new VectorQuery(this.inner, this.ensureOpen, vector);
     if (this.columns) q.select(this.columns);
     if (this.predicate !== undefined) q.where(this.predicate);
@@ -368,13 +386,14 @@ export class Query extends QueryBase {
  * the default limit is 10, as in @lancedb/lancedb.
  */
 export class VectorQuery extends QueryBase {
-  private readonly vector: IntoVector;
+  private readonly vector: IntoVector | MultiVector;
+  private readonly extra: IntoVector[] = [];
   private vectorColumn?: string;
   private distance?: DistanceType;
   private post = false;
 
   /** @internal */
-  constructor(inner: NativeTable, ensureOpen: () => void, vector: IntoVector) {
+  constructor(inner: NativeTable, ensureOpen: () => void, vector: IntoVector | MultiVector) {
     super(inner, ensureOpen);
     // A Promise (an embedding being computed) is awaited when the query runs.
     this.vector = vector;
@@ -392,13 +411,13 @@ export class VectorQuery extends QueryBase {
     return skip === 0 ? table : table.slice(skip);
   }
 
-  protected override describeSource(verbose: boolean): string[] {
+  protected override async describeSource(verbose: boolean): Promise<string[]> {
     const out = [
       `KNN (exact, flat): column ${this.vectorColumn ?? "(the table's vector column)"}, distance ${this.distance ?? "l2"}, ` +
-        `k=${(this.limitValue ?? 10) + (this.offsetValue ?? 0)}`,
+        `k=${(this.limitValue ?? 10) + (this.offsetValue ?? 0)}, every row compared`,
     ];
     if (this.predicate !== undefined) out.push(`  ${this.post ? "Post-filter (after ranking)" : "Pre-filter (before ranking)"}: ${this.predicate}`);
-    out.push(...super.describeSource(verbose).map((l) => "  " + l));
+    out.push(...(await super.describeSource(verbose, false)).map((l) => "  " + l));
     return out;
   }
 
@@ -437,7 +456,23 @@ export class VectorQuery extends QueryBase {
   }
 
   protected async execute(): Promise<Buffer> {
-    const vector = toNumbers(await this.vector);
+    const first = await this.vector;
+    const multi = isMultiVectorInput(first);
+    const queries: number[][] = multi ? await Promise.all((first as unknown[]).map(async (v) => toNumbers(await (v as IntoVector)))) : [toNumbers(first)];
+    for (const v of this.extra) queries.push(toNumbers(await v));
+    if (multi || queries.length > 1) {
+      // Several query vectors: late-interaction search of a list-of-vectors column (lib/multivector.ts).
+      const ranked = await rankMultivector(this.inner, {
+        queries,
+        column: this.vectorColumn,
+        distanceType: this.distance,
+        k: (this.limitValue ?? 10) + (this.offsetValue ?? 0),
+        filter: this.predicate,
+        postfilter: this.post,
+      });
+      return this.rowsWithDistances(ranked.ids, ranked.distances);
+    }
+    const vector = queries[0];
     const search = (columns: string[] | undefined, withRowId: boolean): Promise<Buffer> =>
       this.inner.vectorSearch({
         vector,
@@ -454,21 +489,30 @@ export class VectorQuery extends QueryBase {
     // evaluate the expressions on those rows, in rank order.
     const hits = fromIpc(await search([], true));
     const ids = Array.from(hits.getChild("_rowid")?.toArray() ?? [], (x) => BigInt(x as bigint));
-    const rows = fromIpc(await this.inner.take({ rowIds: ids, expressions: this.expressions, inGivenOrder: true }));
+    return this.rowsWithDistances(ids, Array.from(hits.getChild("_distance")?.toArray() ?? [], Number));
+  }
+
+  /** The ranked rows (selected columns or computed ones) in rank order, with `_distance` (and `_rowid`). */
+  private async rowsWithDistances(ids: bigint[], distances: number[]): Promise<Buffer> {
+    const rows = fromIpc(
+      await this.inner.take({ rowIds: ids, columns: this.columns, expressions: this.expressions, inGivenOrder: true }),
+    );
     if (rows.numRows !== ids.length) {
       // Only when another writer removed ranked rows between the two reads.
       throw new StowageError("COMMIT_CONFLICT", "rows of the search result changed while it was read (another writer); run the search again");
     }
-    const distance = hits.schema.fields.find((f) => f.name === "_distance") as Field;
-    const extra: [Field, Data][] = [[distance, makeVector(Float32Array.from(hits.getChild("_distance")?.toArray() ?? [])).data[0]]];
-    if (this.rowId) {
-      const rowIdField = hits.schema.fields.find((f) => f.name === "_rowid") as Field;
-      extra.push([rowIdField, makeVector(BigUint64Array.from(ids)).data[0]]);
-    }
+    const extra: [Field, Data][] = [[new Field("_distance", new Float32(), true), makeVector(Float32Array.from(distances)).data[0]]];
+    if (this.rowId) extra.push([new Field("_rowid", new Uint64(), true), makeVector(BigUint64Array.from(ids)).data[0]]);
     const fields = [...rows.schema.fields, ...extra.map(([f]) => f)];
     const children = [...rows.schema.fields.map((_, i) => (rows.getChildAt(i) as Vector).data[0]), ...extra.map(([, d]) => d)];
     const struct = makeData({ type: new Struct(fields), length: ids.length, nullCount: 0, children });
-    return toIpc(new ArrowTableClass([new RecordBatch(new Schema(fields), struct)]));
+    return toIpc(new ArrowTableClass([new RecordBatch(new Schema(fields, rows.schema.metadata), struct)]));
+  }
+
+  /** Adds a query vector: several make a multivector (late-interaction) search, as in @lancedb/lancedb. */
+  addQueryVector(vector: IntoVector): this {
+    this.extra.push(vector);
+    return this;
   }
 }
 
@@ -498,7 +542,7 @@ export class TakeQuery extends QueryBase {
     return copy;
   }
 
-  protected override describeSource(_verbose: boolean): string[] {
+  protected override async describeSource(_verbose: boolean): Promise<string[]> {
     const what = "offsets" in this.by ? `${this.by.offsets.length} offsets` : `${this.by.rowIds.length} row ids`;
     return [`Take: ${what} from table '${this.inner.name}', reading only those rows (column cache, then Parquet row selection)`];
   }

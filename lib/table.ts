@@ -7,6 +7,7 @@ import { Handle } from "./handle";
 import { call, NativeTable } from "./native";
 import { MergeInsertBuilder, MergeResult } from "./merge";
 import { IntoVector, Query, TakeQuery, toOffsets, toRowIds, VectorQuery } from "./query";
+import type { MultiVector } from "./arrow";
 import { functionsOf, embedData } from "./embedding/apply";
 import type { EmbeddingFunctionConfig } from "./embedding/registry";
 import { isScannable, Scannable } from "./scannable";
@@ -339,7 +340,7 @@ export class Table extends Handle<NativeTable> {
    * A nearest-neighbour search. A string is embedded with the table's
    * embedding function (the reference's "vector" / "auto" query type).
    */
-  search(query: IntoVector | string, queryType?: string, _ftsColumns?: string | string[]): VectorQuery {
+  search(query: IntoVector | MultiVector | string, queryType?: string, _ftsColumns?: string | string[]): VectorQuery {
     if (typeof query === "string") return this.searchText(query, queryType);
     return this.vectorSearch(query);
   }
@@ -379,7 +380,7 @@ export class Table extends Handle<NativeTable> {
     return new TakeQuery(this.inner, () => this.ensureOpen(), { rowIds: toRowIds(rowIds) });
   }
 
-  vectorSearch(vector: IntoVector): VectorQuery {
+  vectorSearch(vector: IntoVector | MultiVector): VectorQuery {
     return new VectorQuery(this.inner, () => this.ensureOpen(), vector);
   }
 

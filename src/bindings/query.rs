@@ -117,6 +117,21 @@ impl TryFrom<JsTakeOptions> for TakeRequest {
 
 #[napi]
 impl JsTable {
+    /// A readable plan of a scan (lines, outermost first); reads no data.
+    #[napi]
+    pub async fn explain_scan(
+        &self,
+        options: JsScanOptions,
+        verbose: bool,
+    ) -> napi::Result<Vec<String>> {
+        let t = self.inner.clone();
+        guarded(async move {
+            let req = ScanRequest::try_from(options)?;
+            t.explain_scan(&req, verbose).await
+        })
+        .await
+    }
+
     /// A scan read batch by batch (one data file at a time).
     #[napi]
     pub async fn scan_stream(&self, options: JsScanOptions) -> napi::Result<JsBatchStream> {

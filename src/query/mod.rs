@@ -16,6 +16,7 @@ pub use crate::format::{data_path, row_offsets, ROW_ID};
 use crate::storage::StoreHandle;
 
 pub mod cache;
+pub mod explain;
 pub mod filter;
 pub mod stream;
 pub mod take;

@@ -531,6 +531,17 @@ impl Table {
         Ok(query::stream::scan_stream(snap, req))
     }
 
+    /// A readable plan of a scan over the current version (see
+    /// [`query::explain`]); reads no data.
+    pub async fn explain_scan(
+        &self,
+        req: &query::ScanRequest,
+        verbose: bool,
+    ) -> Result<Vec<String>> {
+        let snap = self.snapshot().await?;
+        query::explain::explain_scan(&snap, req, verbose)
+    }
+
     /// Rows by row id or position (see [`query::take`]).
     pub async fn take(
         &self,
