@@ -510,6 +510,34 @@ describe("writes", () => {
     await expectCode(t.update({ values: { nope: [1] } }), "INVALID_ARGUMENT", /'nope'.*does not exist/);
   });
 
+  test("optimize() statistics: the reference's shape, compaction counts as the reference, what was pruned counted", async () => {
+    const fs = await import("node:fs");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const stats: Any[] = [];
+    for (const pkg of [ref, ours] as Any[]) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stowage-opt-"));
+      try {
+        const db = await pkg.connect(dir);
+        const t = await db.createTable("t", [{ id: 1 }]);
+        await t.add([{ id: 2 }]);
+        await t.add([{ id: 3 }]);
+        await t.delete("id = 2");
+        await new Promise((r) => setTimeout(r, 20));
+        stats.push({ s: await t.optimize({ cleanupOlderThan: new Date(), deleteUnverified: true }), rows: await t.countRows(), versions: (await t.listVersions()).length });
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    const [r, o] = stats;
+    expect(o.s.compaction).toEqual(r.s.compaction);
+    expect(Object.keys(o.s.prune)).toEqual(expect.arrayContaining(Object.keys(r.s.prune)));
+    expect([o.rows, o.versions]).toEqual([r.rows, r.versions]);
+    // Every version but the latest was removed, and bytes with them.
+    expect(o.s.prune.oldVersionsRemoved).toBeGreaterThanOrEqual(4);
+    expect(o.s.prune.bytesRemoved).toBeGreaterThan(0);
+  });
+
   test("add({ progress }) reports the reference's shape, ending with done", async () => {
     const [r, o] = await both(async (_pkg, db) => {
       const t = await db.createTable("t", [{ id: 0 }]);
