@@ -87,6 +87,32 @@ describe("export parity with @lancedb/lancedb 0.31.0", () => {
   });
 });
 
+describe("subpath exports, as the reference's package.json has them", () => {
+  test("stowage/embedding, stowage/embedding/openai, stowage/embedding/transformers load (CommonJS and ESM) and share one registry", () => {
+    const { execFileSync } = require("node:child_process") as typeof import("node:child_process");
+    const script = `
+      const main = require("stowage");
+      require("stowage/embedding/openai");
+      require("stowage/embedding/transformers");
+      const emb = require("stowage/embedding");
+      console.log(JSON.stringify({
+        same: emb.getRegistry() === main.embedding.getRegistry(),
+        openai: !!emb.getRegistry().get("openai"),
+        huggingface: !!emb.getRegistry().get("huggingface"),
+      }));
+      import("stowage/embedding/openai").then((m) => console.log(JSON.stringify({ esm: typeof m.OpenAIEmbeddingFunction })));`;
+    // The package resolves itself by name (package.json "exports"), from the built dist/.
+    const out = execFileSync(process.execPath, ["-e", script], { cwd: path.resolve(__dirname, ".."), encoding: "utf8" });
+    const [a, b] = out.trim().split("\n").map((l) => JSON.parse(l));
+    expect(a).toEqual({ same: true, openai: true, huggingface: true });
+    expect(b).toEqual({ esm: "function" });
+    const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, "../package.json"), "utf8"));
+    const refPkg = JSON.parse(fs.readFileSync(path.join(REF_DIST, "..", "package.json"), "utf8"));
+    expect(Object.keys(pkg.exports)).toEqual(expect.arrayContaining(Object.keys(refPkg.exports)));
+    expect(pkg.peerDependenciesMeta).toEqual({ openai: { optional: true }, "@huggingface/transformers": { optional: true } });
+  });
+});
+
 describe("LanceDB Cloud client: present, refused with NOT_SUPPORTED", () => {
   test("db:// URIs, apiKey and other cloud options", async () => {
     await expectCode(ours.connect("db://my-project", { apiKey: "sk-x" }), "NOT_SUPPORTED", /LanceDB Cloud.*local directory, memory:\/\//);

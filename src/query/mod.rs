@@ -113,13 +113,16 @@ pub async fn scan(snap: &Snapshot, req: &ScanRequest) -> Result<(SchemaRef, Vec<
     evaluate_expressions(&snap.schema, &parsed, batches, req.with_row_id)
 }
 
+/// Computed output columns: (alias, compiled expression), in order.
+pub(crate) type Computed = Vec<(String, filter::CompiledFilter)>;
+
 /// `select({ alias: "sql expression" })`: the expressions compiled against
 /// the table schema, and the columns they read (at least one, so constant
 /// expressions still see the row count).
 pub(crate) fn parse_expressions(
     schema: &SchemaRef,
     exprs: &[(String, String)],
-) -> Result<(Vec<(String, filter::CompiledFilter)>, Vec<String>)> {
+) -> Result<(Computed, Vec<String>)> {
     let mut parsed = Vec::with_capacity(exprs.len());
     let mut needed: Vec<String> = Vec::new();
     for (alias, sql) in exprs {
