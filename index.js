@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.JsBatchStream = nativeBinding.JsBatchStream
 module.exports.JsConnection = nativeBinding.JsConnection
 module.exports.JsTable = nativeBinding.JsTable
 module.exports._checkCount = nativeBinding._checkCount

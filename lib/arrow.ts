@@ -82,19 +82,110 @@ import {
   makeBuilder,
   makeVector,
   tableFromIPC,
+  Uint64,
+  Float16,
+  DateMillisecond,
+  DateDay,
+  TimeNanosecond,
+  TimeMicrosecond,
+  TimeMillisecond,
+  TimeSecond,
+  IntervalDayTime,
+  IntervalYearMonth,
+  DurationNanosecond,
+  DurationMicrosecond,
+  DurationMillisecond,
+  DurationSecond,
 } from "apache-arrow";
 
 import { StowageError } from "./errors";
 
 export { ArrowTable };
 
+/** A schema: an apache-arrow Schema (of any copy of apache-arrow) or an object of the same shape. */
+export type SchemaLike =
+  | Schema
+  | {
+      fields: FieldLike[];
+      metadata: Map<string, string>;
+      get names(): unknown[];
+    };
+
+/** A field: an apache-arrow Field, or `{ name, type, nullable }` where `type` may be a type name such as "int64". */
+export type FieldLike =
+  | Field
+  | {
+      type: string;
+      name: string;
+      nullable: boolean;
+      metadata?: Map<string, string>;
+    };
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+/** A record batch's data, from any copy of apache-arrow. */
+export type DataLike =
+  | ArrowData<Struct<any>>
+  | {
+      type: any;
+      length: number;
+      offset: number;
+      stride: number;
+      nullable: boolean;
+      children: DataLike[];
+      get nullCount(): number;
+      values: any;
+      typeIds: any;
+      nullBitmap: any;
+      valueOffsets: any;
+    };
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+/** A record batch, from any copy of apache-arrow. */
+export type RecordBatchLike = RecordBatch | { schema: SchemaLike; data: DataLike };
+
+/** An Arrow table, from any copy of apache-arrow. */
+export type TableLike = ArrowTable | { schema: SchemaLike; batches: RecordBatchLike[] };
+
 /** What `createTable` / `add` accept: an array of records or an Arrow table. */
-export type Data = Record<string, unknown>[] | ArrowTable;
+export type Data = Record<string, unknown>[] | TableLike;
+
+/**
+ * A query vector: numbers, a Float32Array/Float64Array, a Uint8Array (its
+ * bytes as numbers), or a Promise of any of them (as an embedding function
+ * returns).
+ */
+export type IntoVector =
+  | Float32Array
+  | Float64Array
+  | Uint8Array
+  | number[]
+  | Promise<Float32Array | Float64Array | Uint8Array | number[]>;
+
+/** Several query vectors, for multivector search. */
+export type MultiVector = IntoVector[];
+
+export function isIntoVector(value: unknown): value is IntoVector {
+  return (
+    value instanceof Float32Array ||
+    value instanceof Float64Array ||
+    value instanceof Uint8Array ||
+    value instanceof Promise ||
+    (Array.isArray(value) && !Array.isArray(value[0]))
+  );
+}
+
+export function isMultiVector(value: unknown): value is MultiVector {
+  return Array.isArray(value) && value.length > 0 && isIntoVector(value[0]) && !(typeof value[0] === "number");
+}
 
 /** How a column should be converted to a vector (fixed size list) column. */
-export interface VectorColumnOptions {
-  /** Element type of the vector, e.g. `new Float32()`. */
-  type: DataType;
+export class VectorColumnOptions {
+  /** Element type of the vector; Float32 unless given. */
+  type: Float = new Float32();
+
+  constructor(values?: Partial<VectorColumnOptions>) {
+    Object.assign(this, values);
+  }
 }
 
 /** Options for inference; these mirror lancedb's `MakeArrowTableOptions`. */
@@ -352,8 +443,49 @@ export function inferSchema(records: readonly Record<string, unknown>[], options
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Foreign = any;
 
+/** Type names a schema may give instead of a type, as @lancedb/lancedb accepts them (case-insensitive). */
+const TYPES_BY_NAME: Record<string, () => DataType> = {
+  null: () => new Null(),
+  binary: () => new Binary(),
+  utf8: () => new Utf8(),
+  bool: () => new Bool(),
+  int8: () => new Int8(),
+  int16: () => new Int16(),
+  int32: () => new Int32(),
+  int64: () => new Int64(),
+  uint8: () => new Uint8(),
+  uint16: () => new Uint16(),
+  uint32: () => new Uint32(),
+  uint64: () => new Uint64(),
+  float16: () => new Float16(),
+  float32: () => new Float32(),
+  float64: () => new Float64(),
+  datemillisecond: () => new DateMillisecond(),
+  dateday: () => new DateDay(),
+  timenanosecond: () => new TimeNanosecond(),
+  timemicrosecond: () => new TimeMicrosecond(),
+  timemillisecond: () => new TimeMillisecond(),
+  timesecond: () => new TimeSecond(),
+  intervaldaytime: () => new IntervalDayTime(),
+  intervalyearmonth: () => new IntervalYearMonth(),
+  durationnanosecond: () => new DurationNanosecond(),
+  durationmicrosecond: () => new DurationMicrosecond(),
+  durationmillisecond: () => new DurationMillisecond(),
+  durationsecond: () => new DurationSecond(),
+};
+
 function localizeType(t: Foreign): DataType {
   if (t instanceof DataType) return t;
+  if (typeof t === "string") {
+    const make = TYPES_BY_NAME[t.toLowerCase()];
+    if (make === undefined) {
+      throw invalid(`Unrecognized type name in schema: '${t}'; use one of ${Object.keys(TYPES_BY_NAME).join(", ")} or an apache-arrow DataType`);
+    }
+    return make();
+  }
+  if (typeof t !== "object" || t === null || t.typeId === undefined) {
+    throw invalid(`Expected an Arrow data type or a type name, got ${describeValue(t)}`);
+  }
   const children = (): Field[] => ((t.children ?? []) as Foreign[]).map(localizeField);
   switch (t.typeId as Type) {
     case Type.Null:
@@ -408,7 +540,7 @@ function localizeField(f: Foreign): Field {
   return new Field(String(f.name), localizeType(f.type), Boolean(f.nullable), new Map(f.metadata ?? []));
 }
 
-function localizeSchema(schema: Foreign): Schema {
+export function localizeSchema(schema: Foreign): Schema {
   if (schema instanceof Schema) return schema;
   if (typeof schema !== "object" || schema === null || !Array.isArray(schema.fields)) {
     throw invalid("schema must be an Apache Arrow Schema");
@@ -436,7 +568,7 @@ function localizeData(d: Foreign, type: DataType): ArrowData {
   );
 }
 
-function localizeTable(table: Foreign): ArrowTable {
+export function localizeTable(table: Foreign): ArrowTable {
   if (table instanceof ArrowTable) return table;
   const schema = localizeSchema(table.schema);
   const structType = new Struct(schema.fields);
@@ -1187,4 +1319,68 @@ export function fromIpc(buf: Uint8Array): ArrowTable {
   } catch (e) {
     throw invalid(`Invalid Arrow IPC data: ${(e as Error).message}`);
   }
+}
+
+// ---------------------------------------------------------------------------
+// makeArrowTable / makeEmptyTable, as exported by @lancedb/lancedb
+// ---------------------------------------------------------------------------
+
+/** Options of makeArrowTable, as in @lancedb/lancedb. */
+export class MakeArrowTableOptions {
+  /** The schema of the data; when given, the records are converted to it (and it may be empty). */
+  schema?: SchemaLike;
+  /** Columns to store as vectors (fixed size lists); `vector` (Float32) unless given. Ignored with `schema`. */
+  vectorColumns: Record<string, VectorColumnOptions> = { vector: new VectorColumnOptions() };
+  /** Accepted for compatibility; makeArrowTable itself does not run embedding functions (createTable and add do). */
+  embeddings?: unknown;
+  /** Accepted for compatibility; see `embeddings`. */
+  embeddingFunction?: unknown;
+  /** Infer strings as `Dictionary<Int32, Utf8>`. Ignored with `schema`. */
+  dictionaryEncodeStrings = false;
+
+  constructor(values?: Partial<MakeArrowTableOptions>) {
+    Object.assign(this, values);
+  }
+}
+
+/** `table` with `metadata` merged into its schema's metadata. */
+export function withSchemaMetadata(table: ArrowTable, metadata: Map<string, string> | undefined): ArrowTable {
+  if (metadata === undefined || metadata.size === 0) return table;
+  const merged = new Map([...table.schema.metadata, ...metadata]);
+  return rebaseTable(table, new Schema(table.schema.fields, merged));
+}
+
+/**
+ * An Arrow table from records, with the schema @lancedb/lancedb's
+ * makeArrowTable gives them: numbers Float64, bigints Int64, `vector`
+ * (or `vectorColumns`) Float32 fixed size lists, other arrays lists,
+ * objects structs. With `options.schema` the records are converted to that
+ * schema. `metadata` is added to the schema's metadata.
+ */
+export function makeArrowTable(
+  data: Array<Record<string, unknown>>,
+  options?: Partial<MakeArrowTableOptions>,
+  metadata?: Map<string, string>,
+): ArrowTable {
+  const opt = new MakeArrowTableOptions(options ?? {});
+  if (!Array.isArray(data)) {
+    throw invalid(`makeArrowTable takes an array of records, got ${describeValue(data)}`);
+  }
+  const schema = opt.schema === undefined || opt.schema === null ? undefined : localizeSchema(opt.schema);
+  if (data.length === 0 && schema === undefined) {
+    throw invalid("At least one record or a schema needs to be provided");
+  }
+  const table =
+    schema !== undefined
+      ? toArrowTable(data, schema)
+      : toArrowTable(data, undefined, {
+          vectorColumns: opt.vectorColumns,
+          dictionaryEncodeStrings: opt.dictionaryEncodeStrings,
+        });
+  return withSchemaMetadata(table, metadata);
+}
+
+/** An Arrow table with no rows, of `schema` (plus `metadata`). */
+export function makeEmptyTable(schema: SchemaLike, metadata?: Map<string, string>): ArrowTable {
+  return makeArrowTable([], { schema }, metadata);
 }

@@ -1,5 +1,8 @@
-import type { Schema } from "apache-arrow";
-import { Data, isArrowTable, schemaToIpc, toArrowTable, toIpc } from "./arrow";
+import { Schema } from "apache-arrow";
+import { Data, isArrowTable, localizeSchema, SchemaLike, schemaToIpc, toArrowTable, toIpc } from "./arrow";
+import { embedData, functionsOf, tableWithFunction } from "./embedding/apply";
+import { EmbeddingFunctionConfig, getRegistry } from "./embedding/registry";
+import { isScannable, Scannable } from "./scannable";
 import { StowageError } from "./errors";
 import type { JsCreateMode } from "../index";
 import { Handle } from "./handle";
@@ -19,7 +22,10 @@ export interface CreateTableOptions {
   mode: JsCreateMode;
   existOk: boolean;
   storageOptions?: StorageOptions;
-  schema?: Schema;
+  /** The table's schema (an apache-arrow Schema, or a plain object with fields whose types may be names like "int64"). */
+  schema?: SchemaLike;
+  /** An embedding function that fills a vector column from a source column (stored in the schema metadata). */
+  embeddingFunction?: EmbeddingFunctionConfig;
 }
 
 export interface OpenTableOptions {
@@ -74,17 +80,17 @@ export class Connection extends Handle<NativeConnection> {
     return new Table(t);
   }
 
-  async createTable(options: Partial<CreateTableOptions> & { name: string; data: Data }): Promise<Table>;
-  async createTable(name: string, data: Data, options?: Partial<CreateTableOptions>): Promise<Table>;
+  async createTable(options: Partial<CreateTableOptions> & { name: string; data: Data | Scannable }): Promise<Table>;
+  async createTable(name: string, data: Data | Scannable, options?: Partial<CreateTableOptions>): Promise<Table>;
   async createTable(
     name: string,
-    data: Data,
+    data: Data | Scannable,
     namespace?: string[],
     options?: Partial<CreateTableOptions>,
   ): Promise<Table>;
   async createTable(
-    nameOrOptions: string | (Partial<CreateTableOptions> & { name: string; data: Data }),
-    data?: Data,
+    nameOrOptions: string | (Partial<CreateTableOptions> & { name: string; data: Data | Scannable }),
+    data?: Data | Scannable,
     a?: string[] | Partial<CreateTableOptions>,
     b?: Partial<CreateTableOptions>,
   ): Promise<Table> {
@@ -100,20 +106,28 @@ export class Connection extends Handle<NativeConnection> {
     if (data === undefined || data === null) {
       throw new StowageError("INVALID_ARGUMENT", "createTable needs data (records or an Arrow Table); use createEmptyTable for a schema only");
     }
-    const table = isArrowTable(data) && !opts.schema ? (data as never) : toArrowTable(data, opts.schema);
+    const input: Data = isScannable(data) ? await (data as Scannable).toTable() : data;
+    const schema = opts.schema === undefined || opts.schema === null ? undefined : localizeSchema(opts.schema);
+    let table;
+    if (opts.embeddingFunction !== undefined) {
+      table = await tableWithFunction(input, opts.embeddingFunction, schema);
+    } else {
+      const embedded = schema !== undefined ? await embedData(input, await functionsOf(schema)) : input;
+      table = isArrowTable(embedded) && !schema ? (embedded as never) : toArrowTable(embedded, schema);
+    }
     return this.create(checkName(name), toIpc(table), opts);
   }
 
-  async createEmptyTable(name: string, schema: Schema, options?: Partial<CreateTableOptions>): Promise<Table>;
+  async createEmptyTable(name: string, schema: SchemaLike, options?: Partial<CreateTableOptions>): Promise<Table>;
   async createEmptyTable(
     name: string,
-    schema: Schema,
+    schema: SchemaLike,
     namespace?: string[],
     options?: Partial<CreateTableOptions>,
   ): Promise<Table>;
   async createEmptyTable(
     name: string,
-    schema: Schema,
+    schema: SchemaLike,
     a?: string[] | Partial<CreateTableOptions>,
     b?: Partial<CreateTableOptions>,
   ): Promise<Table> {
@@ -122,7 +136,12 @@ export class Connection extends Handle<NativeConnection> {
     if (!schema || !Array.isArray((schema as Schema).fields)) {
       throw new StowageError("INVALID_ARGUMENT", "createEmptyTable needs an apache-arrow Schema");
     }
-    return this.create(checkName(name), schemaToIpc(schema), opts);
+    let local = localizeSchema(schema);
+    if (opts.embeddingFunction !== undefined) {
+      const metadata = getRegistry().getTableMetadata([opts.embeddingFunction]);
+      local = new Schema(local.fields, new Map([...local.metadata, ...metadata]));
+    }
+    return this.create(checkName(name), schemaToIpc(local), opts);
   }
 
   private async create(name: string, data: Buffer, opts: Partial<CreateTableOptions>): Promise<Table> {

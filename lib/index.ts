@@ -2,15 +2,28 @@ import { Connection } from "./connection";
 import type { StorageOptions } from "./connection";
 import { StowageError } from "./errors";
 import { call, native } from "./native";
+import { cloudNotSupported, HeaderProvider, Session } from "./cloud";
 
 export { Connection } from "./connection";
 export type { CreateTableOptions, OpenTableOptions, StorageOptions, TableNamesOptions } from "./connection";
 export { Table } from "./table";
-export type { AddDataOptions, AddResult, DeleteResult, OptimizeOptions, OptimizeStats, UpdateResult, Version } from "./table";
+export type {
+  AddDataOptions,
+  AddResult,
+  DeleteResult,
+  OptimizeOptions,
+  OptimizeStats,
+  UpdateOptions,
+  UpdateResult,
+  Version,
+  WriteProgress,
+} from "./table";
+export type { CompactionStats, RemovalStats, TableStatistics, FragmentStatistics, FragmentSummaryStats } from "./types";
+export type { SplitCalculatedOptions, SplitHashOptions, SplitRandomOptions, SplitSequentialOptions, ShuffleOptions } from "./types";
 export { MergeInsertBuilder } from "./merge";
-export type { MergeResult } from "./merge";
-export { Query, VectorQuery } from "./query";
-export type { DistanceType, IntoVector } from "./query";
+export type { MergeResult, WriteExecutionOptions } from "./merge";
+export { Query, QueryBase, RecordBatchIterator, TakeQuery, VectorQuery } from "./query";
+export type { ColumnOrdering, DistanceType, ExecutableQuery, QueryExecutionOptions } from "./query";
 export { StowageError } from "./errors";
 export { Index } from "./indices";
 export type {
@@ -28,7 +41,44 @@ export type {
 export type { ErrorCode } from "./errors";
 export type { EffectiveOption } from "./native";
 export type { KnownStorageOptions } from "./options.generated";
-export type { Data } from "./arrow";
+export { makeArrowTable, makeEmptyTable, MakeArrowTableOptions, VectorColumnOptions } from "./arrow";
+export type { Data, DataLike, FieldLike, IntoVector, MultiVector, RecordBatchLike, SchemaLike, TableLike } from "./arrow";
+export { packBits } from "./util";
+export type { IntoSql } from "./util";
+export * as embedding from "./embedding";
+export { permutationBuilder, PermutationBuilder } from "./permutation";
+export { Scannable } from "./scannable";
+export type { ScannableOptions } from "./scannable";
+// The LanceDB Cloud client: the names exist, every use fails with NOT_SUPPORTED (lib/cloud.ts).
+export { HeaderProvider, NativeJsHeaderProvider, OAuthFlowType, OAuthHeaderProvider, Session, StaticHeaderProvider } from "./cloud";
+export type { ClientConfig, NativeOAuthConfig, OAuthConfig, RetryConfig, TimeoutConfig, TlsConfig, TokenResponse } from "./cloud";
+
+// ---- placeholders: names other issues implement (lib/placeholders.ts); delete a line when its feature lands ----
+export { BooleanQuery, BoostQuery, FullTextQueryType, MatchQuery, MultiMatchQuery, Occur, Operator, PhraseQuery, rerankers } from "./placeholders";
+export type { FullTextQuery, FullTextSearchOptions } from "./placeholders";
+export { Branches, BranchContents, Tags, TagContents, connectNamespace } from "./placeholders";
+export type {
+  AddColumnsResult,
+  AddColumnsSql,
+  AlterColumnsResult,
+  ColumnAlteration,
+  ConnectNamespaceOptions,
+  CreateNamespaceOptions,
+  CreateNamespaceResponse,
+  DescribeNamespaceResponse,
+  DirNamespaceConfig,
+  DropColumnsResult,
+  DropNamespaceOptions,
+  DropNamespaceResponse,
+  FieldMetadataUpdate,
+  ListNamespacesOptions,
+  ListNamespacesResponse,
+  LsmWriteSpec,
+  RenameTableOptions,
+  RestNamespaceConfig,
+  UpdateFieldMetadataResult,
+} from "./placeholders";
+// ---- end of placeholders ----
 
 export interface ConnectionOptions {
   /** Storage options for every table of this connection; see the README for the keys. */
@@ -39,17 +89,50 @@ export interface ConnectionOptions {
    * on every read; n: at most every n seconds. As in @lancedb/lancedb.
    */
   readConsistencyInterval?: number;
+  /** LanceDB Cloud only: refused with NOT_SUPPORTED. */
+  apiKey?: string;
+  /** LanceDB Cloud only: refused with NOT_SUPPORTED. */
+  region?: string;
+  /** LanceDB Cloud only: refused with NOT_SUPPORTED. */
+  hostOverride?: string;
+  /** LanceDB Cloud only: refused with NOT_SUPPORTED. */
+  clientConfig?: import("./cloud").ClientConfig;
+  /** LanceDB Cloud only: refused with NOT_SUPPORTED. */
+  oauthConfig?: import("./cloud").NativeOAuthConfig;
+  /** Not supported (Stowage sizes its caches itself). */
+  session?: Session;
+}
+
+type HeaderProviderLike = HeaderProvider | (() => Record<string, string>) | (() => Promise<Record<string, string>>);
+
+/** Refuses what only the LanceDB Cloud client does. */
+function refuseCloud(uri: unknown, opts: Partial<ConnectionOptions>, session?: unknown, headerProvider?: unknown): void {
+  if (typeof uri === "string" && uri.startsWith("db://")) throw cloudNotSupported(`The db:// URI '${uri.slice(0, 80)}'`);
+  for (const key of ["apiKey", "region", "hostOverride", "clientConfig", "oauthConfig"] as const) {
+    if (opts[key] !== undefined && opts[key] !== null) throw cloudNotSupported(`The connect() option '${key}'`);
+  }
+  if ((opts.session ?? session) != null) {
+    throw new StowageError("NOT_SUPPORTED", "Session (cache sizes) is not supported: Stowage sizes its caches itself; leave `session` out of connect()");
+  }
+  if (headerProvider != null) throw cloudNotSupported("A header provider");
 }
 
 /**
  * Connects to a database: a local directory, `memory://`, `s3://`,
  * `s3+ddb://bucket/path?ddbTableName=T`, `gs://` or `az://`.
  */
-export async function connect(uri: string, options?: Partial<ConnectionOptions>): Promise<Connection>;
+export async function connect(
+  uri: string,
+  options?: Partial<ConnectionOptions>,
+  session?: Session,
+  headerProvider?: HeaderProviderLike,
+): Promise<Connection>;
 export async function connect(options: Partial<ConnectionOptions> & { uri: string }): Promise<Connection>;
 export async function connect(
   uriOrOptions: string | (Partial<ConnectionOptions> & { uri: string }),
   options?: Partial<ConnectionOptions>,
+  session?: Session,
+  headerProvider?: HeaderProviderLike,
 ): Promise<Connection> {
   let uri: string;
   let opts: Partial<ConnectionOptions>;
@@ -62,6 +145,7 @@ export async function connect(
   if (typeof uri !== "string") {
     throw new StowageError("INVALID_URI", `connect() needs a URI string, got ${typeof uri}`);
   }
+  refuseCloud(uri, opts, session, headerProvider);
   const { storageOptions, readConsistencyInterval } = opts;
   const inner = await call(() => native.JsConnection.connect({ uri, storageOptions, readConsistencyInterval }));
   if (!uri.startsWith("memory://")) installSignalHandlers();

@@ -1,11 +1,12 @@
-import type { RecordBatch, Table as ArrowTable } from "apache-arrow";
-import { fromIpc } from "./arrow";
+import { Data, Field, Float32, makeData, makeVector, RecordBatch, Schema, Struct, Table as ArrowTableClass, Uint64, Vector } from "apache-arrow";
+import type { Table as ArrowTable } from "apache-arrow";
+import { fromIpc, IntoVector, MultiVector, toIpc } from "./arrow";
+import { isMultiVectorInput, rankMultivector } from "./multivector";
 import { StowageError } from "./errors";
 import type { JsDistanceType } from "../index";
 import { call, callSync, native, NativeTable } from "./native";
 
-/** A query vector: numbers, a typed array, or an apache-arrow Vector-like with toArray(). */
-export type IntoVector = number[] | Float32Array | Float64Array | { toArray(): ArrayLike<number> };
+export type { IntoVector };
 
 /** "l2", "cosine" or "dot" (in any case), as in @lancedb/lancedb. */
 export type DistanceType = JsDistanceType;
@@ -16,7 +17,7 @@ function checkCount(what: string, n: unknown): number {
 }
 
 /** Typed arrays and Arrow vectors as plain numbers; anything else goes to the core as given, which says what is wrong with it. */
-function toNumbers(v: IntoVector): number[] {
+function toNumbers(v: Awaited<IntoVector> | { toArray(): ArrayLike<number> }): number[] {
   if (ArrayBuffer.isView(v)) return Array.from(v as Float32Array);
   if (!Array.isArray(v) && v && typeof (v as { toArray?: unknown }).toArray === "function") {
     return Array.from((v as { toArray(): ArrayLike<number> }).toArray());
@@ -25,7 +26,7 @@ function toNumbers(v: IntoVector): number[] {
 }
 
 /** What every query shares: select, where, limit, offset, withRowId and the ways to run it. */
-abstract class QueryBase implements AsyncIterable<RecordBatch> {
+export abstract class QueryBase implements AsyncIterable<RecordBatch> {
   protected columns?: string[];
   protected limitValue?: number;
   protected offsetValue?: number;
@@ -92,20 +93,187 @@ abstract class QueryBase implements AsyncIterable<RecordBatch> {
 
   protected abstract execute(): Promise<Buffer>;
 
-  async toArrow(): Promise<ArrowTable> {
+  /** A last step on the decoded result (vector searches drop the rows before `offset`). */
+  protected postProcess(table: ArrowTable): ArrowTable {
+    return table;
+  }
+
+  /** @internal The result as one table, after `timeoutMs` at the latest. */
+  protected async run(options?: Partial<QueryExecutionOptions>): Promise<ArrowTable> {
     this.ensureOpen();
-    return fromIpc(await call(() => this.execute()));
+    const exec = async (): Promise<ArrowTable> => this.postProcess(fromIpc(await call(() => this.execute())));
+    return withTimeout(exec(), options?.timeoutMs);
   }
 
+  /** The result as an Arrow table. */
+  async toArrow(options?: Partial<QueryExecutionOptions>): Promise<ArrowTable> {
+    const table = await this.run(options);
+    const max = checkMaxBatchLength(options?.maxBatchLength);
+    if (max === undefined) return table;
+    return table.batches.length === 0 ? table : new ArrowTableClass(table.schema, [...splitBatches(table.batches, max)]);
+  }
+
+  /** The result as an array of row objects. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  async toArray(): Promise<any[]> {
-    return (await this.toArrow()).toArray();
+  async toArray(options?: Partial<QueryExecutionOptions>): Promise<any[]> {
+    return (await this.toArrow(options)).toArray();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<RecordBatch> {
-    const table = await this.toArrow();
-    for (const batch of table.batches) yield batch;
+  /**
+   * The result's record batches, at most `maxBatchLength` rows each. (This
+   * build runs the query to completion before the first batch; see
+   * docs/compat.md.)
+   */
+  protected async *executeBatches(options?: Partial<QueryExecutionOptions>): AsyncGenerator<RecordBatch, void, unknown> {
+    const table = await this.run(options);
+    yield* splitBatches(table.batches, checkMaxBatchLength(options?.maxBatchLength));
   }
+
+  [Symbol.asyncIterator](): AsyncIterator<RecordBatch> {
+    return this.executeBatches();
+  }
+
+  /** The schema of the result, without reading any rows. */
+  async outputSchema(): Promise<Schema> {
+    this.ensureOpen();
+    const probe = this.probe();
+    return fromIpc(await call(() => probe.execute())).schema;
+  }
+
+  /** @internal A copy of this query returning (almost) no rows, for the result's schema. */
+  protected probe(): QueryBase {
+    const copy = Object.assign(Object.create(Object.getPrototypeOf(this)), this) as QueryBase;
+    copy.limitValue = 0;
+    copy.offsetValue = undefined;
+    return copy;
+  }
+
+  /**
+   * A readable plan of what Stowage will do to answer this query: the
+   * steps, the data files it opens (of how many), the rows they hold, how
+   * the filter is pushed down, which columns the column cache already has
+   * (`verbose`: per file).
+   */
+  async explainPlan(verbose = false): Promise<string> {
+    this.ensureOpen();
+    return (await this.describe(verbose)).join("\n") + "\n";
+  }
+
+  /**
+   * Runs the query and reports the plan (with the cache as it was before
+   * the run), then the rows in the table, the rows returned and the time.
+   */
+  async analyzePlan(): Promise<string> {
+    this.ensureOpen();
+    const plan = await this.describe(true);
+    const total = await call(() => this.inner.countRows(undefined));
+    const started = process.hrtime.bigint();
+    const result = await this.run();
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    return (
+      [
+        ...plan,
+        `Executed: rows_in_table=${total}, rows_returned=${result.numRows}, batches=${result.batches.length}, elapsed=${ms.toFixed(1)}ms`,
+      ].join("\n") + "\n"
+    );
+  }
+
+  /** @internal The plan's lines, outermost step first. */
+  protected async describe(verbose: boolean): Promise<string[]> {
+    const lines: string[] = [];
+    if (this.offsetValue || this.limitValue !== undefined) {
+      lines.push(`Limit: offset=${this.offsetValue ?? 0}, limit=${this.limitValue ?? "none"}`);
+    }
+    if (this.expressions) {
+      lines.push(`Project: ${this.expressions.map(([a, e]) => `${a} := ${e}`).join(", ")}`);
+    } else {
+      lines.push(`Project: ${this.columns ? this.columns.join(", ") : "all columns"}${this.rowId ? ", _rowid" : ""}`);
+    }
+    lines.push(...(await this.describeSource(verbose)).map((l) => "  " + l));
+    return lines;
+  }
+
+  /** @internal How the rows are found: the scan's plan, from the manifest and the column cache. */
+  protected async describeSource(verbose: boolean, limited = true): Promise<string[]> {
+    const native = await call(() =>
+      this.inner.explainScan(
+        {
+          columns: this.columns,
+          filter: this.predicate,
+          withRowId: this.rowId,
+          expressions: this.expressions,
+          limit: limited ? this.limitValue : undefined,
+          offset: limited ? this.offsetValue : undefined,
+        },
+        verbose,
+      ),
+    );
+    return [`Scan: table '${this.inner.name}'`, ...native.map((l) => "  " + l)];
+  }
+}
+
+/** Options for running a query, as in @lancedb/lancedb. */
+export interface QueryExecutionOptions {
+  /** At most this many rows per record batch. */
+  maxBatchLength?: number;
+  /** Fail with STORAGE_TIMEOUT when the query has not finished after this many milliseconds. */
+  timeoutMs?: number;
+}
+
+/** A sort key for orderBy(), as in @lancedb/lancedb. */
+export interface ColumnOrdering {
+  columnName: string;
+  ascending?: boolean;
+  nullsFirst?: boolean;
+}
+
+/** What a query offers once built: run it (the reference's marker interface). */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface ExecutableQuery {}
+
+function checkMaxBatchLength(n: unknown): number | undefined {
+  if (n === undefined || n === null) return undefined;
+  return checkCount("maxBatchLength", n) || undefined;
+}
+
+function* splitBatches(batches: RecordBatch[], max: number | undefined): Generator<RecordBatch> {
+  for (const b of batches) {
+    if (max === undefined || b.numRows <= max) {
+      yield b;
+      continue;
+    }
+    for (let at = 0; at < b.numRows; at += max) yield b.slice(at, Math.min(at + max, b.numRows));
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, timeoutMs: number | undefined): Promise<T> {
+  if (timeoutMs === undefined || timeoutMs === null) return p;
+  const ms = checkCount("timeoutMs", timeoutMs);
+  const expired = (): StowageError => new StowageError("STORAGE_TIMEOUT", `the query did not finish within timeoutMs=${ms}`);
+  if (ms === 0) {
+    // No time at all: fail before starting, whatever the race would say.
+    p.catch(() => undefined);
+    throw expired();
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(expired()), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The batches of a query, as an async generator (the reference's
+ * RecordBatchIterator wraps its native iterator the same way).
+ */
+export async function* RecordBatchIterator(
+  source: Promise<AsyncIterable<RecordBatch>> | AsyncIterable<RecordBatch>,
+): AsyncGenerator<RecordBatch, void, unknown> {
+  yield* await source;
 }
 
 /**
@@ -114,7 +282,7 @@ abstract class QueryBase implements AsyncIterable<RecordBatch> {
  */
 export class Query extends QueryBase {
   /** Turns this query into a nearest-neighbour search for `vector`. */
-  nearestTo(vector: IntoVector): VectorQuery {
+  nearestTo(vector: IntoVector | MultiVector): VectorQuery {
     const q = new VectorQuery(this.inner, this.ensureOpen, vector);
     if (this.columns) q.select(this.columns);
     if (this.predicate !== undefined) q.where(this.predicate);
@@ -123,15 +291,93 @@ export class Query extends QueryBase {
     return q;
   }
 
-  protected execute(): Promise<Buffer> {
-    return this.inner.scan({
+  private scanOptions() {
+    return {
       columns: this.columns,
       limit: this.limitValue,
       offset: this.offsetValue,
       filter: this.predicate,
       withRowId: this.rowId,
       expressions: this.expressions,
+    };
+  }
+
+  private ordering?: ColumnOrdering[];
+
+  /**
+   * Sorts the result (before offset and limit), as in @lancedb/lancedb:
+   * ascending unless `ascending: false`, nulls last unless `nullsFirst`,
+   * ties in stored order. Only the sort columns of the matching rows are
+   * read to sort; then only the rows returned are read whole.
+   */
+  orderBy(ordering: ColumnOrdering | ColumnOrdering[]): this {
+    const list = Array.isArray(ordering) ? ordering : [ordering];
+    if (list.length === 0 || list.some((o) => !o || typeof o.columnName !== "string")) {
+      throw new StowageError("INVALID_ARGUMENT", "orderBy() takes { columnName, ascending?, nullsFirst? } or an array of them");
+    }
+    this.ordering = list.map((o) => ({ columnName: o.columnName, ascending: o.ascending ?? true, nullsFirst: o.nullsFirst ?? false }));
+    return this;
+  }
+
+  protected execute(): Promise<Buffer> {
+    if (this.ordering) return this.executeOrdered(this.ordering);
+    return this.inner.scan(this.scanOptions());
+  }
+
+  private async executeOrdered(ordering: ColumnOrdering[]): Promise<Buffer> {
+    const keys = fromIpc(
+      await this.inner.scan({ columns: [...new Set(ordering.map((o) => o.columnName))], filter: this.predicate, withRowId: true }),
+    );
+    const cols = ordering.map((o) => keys.getChild(o.columnName));
+    const ids = keys.getChild("_rowid");
+    const order = Array.from({ length: keys.numRows }, (_, i) => i);
+    const cmp = (a: unknown, b: unknown): number => (a === b ? 0 : (a as number) < (b as number) ? -1 : 1);
+    // Array.prototype.sort is stable: ties keep the stored order.
+    order.sort((x, y) => {
+      for (let k = 0; k < ordering.length; k++) {
+        const a = cols[k]?.get(x);
+        const b = cols[k]?.get(y);
+        const an = a === null || a === undefined;
+        const bn = b === null || b === undefined;
+        if (an || bn) {
+          if (an && bn) continue;
+          return (an ? -1 : 1) * (ordering[k].nullsFirst ? 1 : -1);
+        }
+        const c = cmp(a, b);
+        if (c !== 0) return ordering[k].ascending ? c : -c;
+      }
+      return 0;
     });
+    const start = this.offsetValue ?? 0;
+    const chosen = order.slice(start, this.limitValue === undefined ? undefined : start + this.limitValue);
+    const wanted = chosen.map((i) => BigInt(ids?.get(i) as bigint));
+    return this.inner.take({ rowIds: wanted, columns: this.columns, expressions: this.expressions, withRowId: this.rowId, inGivenOrder: true });
+  }
+
+  /**
+   * Streams: the table's data files are read one after another as the
+   * batches are consumed (two ahead), so iterating a large result never
+   * holds all of it; leaving the loop early stops the reading.
+   */
+  protected override async *executeBatches(options?: Partial<QueryExecutionOptions>): AsyncGenerator<RecordBatch, void, unknown> {
+    if (this.ordering) {
+      yield* super.executeBatches(options);
+      return;
+    }
+    this.ensureOpen();
+    const max = checkMaxBatchLength(options?.maxBatchLength);
+    const deadline = options?.timeoutMs === undefined || options?.timeoutMs === null ? undefined : Date.now() + checkCount("timeoutMs", options.timeoutMs);
+    const stream = await call(() => this.inner.scanStream(this.scanOptions()));
+    try {
+      for (;;) {
+        const left = deadline === undefined ? undefined : Math.max(0, deadline - Date.now());
+        const buf = await withTimeout(call(() => stream.next()), left);
+        if (buf === null) return;
+        yield* splitBatches(fromIpc(buf).batches, max);
+      }
+    } finally {
+      await stream.close();
+    }
   }
 }
 
@@ -140,15 +386,39 @@ export class Query extends QueryBase {
  * the default limit is 10, as in @lancedb/lancedb.
  */
 export class VectorQuery extends QueryBase {
-  private readonly vector: number[];
+  private readonly vector: IntoVector | MultiVector;
+  private readonly extra: IntoVector[] = [];
   private vectorColumn?: string;
   private distance?: DistanceType;
   private post = false;
 
   /** @internal */
-  constructor(inner: NativeTable, ensureOpen: () => void, vector: IntoVector) {
+  constructor(inner: NativeTable, ensureOpen: () => void, vector: IntoVector | MultiVector) {
     super(inner, ensureOpen);
-    this.vector = toNumbers(vector);
+    // A Promise (an embedding being computed) is awaited when the query runs.
+    this.vector = vector;
+  }
+
+  protected override probe(): QueryBase {
+    const copy = super.probe();
+    (copy as VectorQuery).limitValue = 1;
+    return copy;
+  }
+
+  /** Rows before `offset` are dropped after ranking (the search asks for offset + limit). */
+  protected override postProcess(table: ArrowTable): ArrowTable {
+    const skip = this.offsetValue ?? 0;
+    return skip === 0 ? table : table.slice(skip);
+  }
+
+  protected override async describeSource(verbose: boolean): Promise<string[]> {
+    const out = [
+      `KNN (exact, flat): column ${this.vectorColumn ?? "(the table's vector column)"}, distance ${this.distance ?? "l2"}, ` +
+        `k=${(this.limitValue ?? 10) + (this.offsetValue ?? 0)}, every row compared`,
+    ];
+    if (this.predicate !== undefined) out.push(`  ${this.post ? "Post-filter (after ranking)" : "Pre-filter (before ranking)"}: ${this.predicate}`);
+    out.push(...(await super.describeSource(verbose, false)).map((l) => "  " + l));
+    return out;
   }
 
   /** The vector column to search (found automatically when only one matches). */
@@ -240,23 +510,117 @@ export class VectorQuery extends QueryBase {
     return this;
   }
 
-  protected execute(): Promise<Buffer> {
-    if (this.expressions) {
-      throw new StowageError("NOT_SUPPORTED", "select({ alias: expression }) is not supported on vector searches yet; select column names");
+  protected async execute(): Promise<Buffer> {
+    const first = await this.vector;
+    const multi = isMultiVectorInput(first);
+    const queries: number[][] = multi ? await Promise.all((first as unknown[]).map(async (v) => toNumbers(await (v as IntoVector)))) : [toNumbers(first)];
+    for (const v of this.extra) queries.push(toNumbers(await v));
+    if (multi || queries.length > 1) {
+      // Several query vectors: late-interaction search of a list-of-vectors column (lib/multivector.ts).
+      const ranked = await rankMultivector(this.inner, {
+        queries,
+        column: this.vectorColumn,
+        distanceType: this.distance,
+        k: (this.limitValue ?? 10) + (this.offsetValue ?? 0),
+        filter: this.predicate,
+        postfilter: this.post,
+      });
+      return this.rowsWithDistances(ranked.ids, ranked.distances);
     }
-    if (this.offsetValue) {
-      throw new StowageError("NOT_SUPPORTED", "offset() is not supported on vector searches; raise limit() instead");
-    }
-    return this.inner.vectorSearch({
-      vector: this.vector,
-      column: this.vectorColumn,
-      distanceType: this.distance,
-      limit: this.limitValue,
-      filter: this.predicate,
-      postfilter: this.post,
-      columns: this.columns,
-      withRowId: this.rowId,
-      ...this.ann,
-    });
+    const vector = queries[0];
+    const search = (columns: string[] | undefined, withRowId: boolean): Promise<Buffer> =>
+      this.inner.vectorSearch({
+        vector,
+        column: this.vectorColumn,
+        distanceType: this.distance,
+        limit: this.offsetValue ? (this.limitValue ?? 10) + this.offsetValue : this.limitValue,
+        filter: this.predicate,
+        postfilter: this.post,
+        columns,
+        withRowId,
+        ...this.ann,
+      });
+    if (!this.expressions) return search(this.columns, this.rowId);
+    // Computed columns: rank first (row ids and distances only), then
+    // evaluate the expressions on those rows, in rank order.
+    const hits = fromIpc(await search([], true));
+    const ids = Array.from(hits.getChild("_rowid")?.toArray() ?? [], (x) => BigInt(x as bigint));
+    return this.rowsWithDistances(ids, Array.from(hits.getChild("_distance")?.toArray() ?? [], Number));
   }
+
+  /** The ranked rows (selected columns or computed ones) in rank order, with `_distance` (and `_rowid`). */
+  private async rowsWithDistances(ids: bigint[], distances: number[]): Promise<Buffer> {
+    const rows = fromIpc(
+      await this.inner.take({ rowIds: ids, columns: this.columns, expressions: this.expressions, inGivenOrder: true }),
+    );
+    if (rows.numRows !== ids.length) {
+      // Only when another writer removed ranked rows between the two reads.
+      throw new StowageError("COMMIT_CONFLICT", "rows of the search result changed while it was read (another writer); run the search again");
+    }
+    const extra: [Field, Data][] = [[new Field("_distance", new Float32(), true), makeVector(Float32Array.from(distances)).data[0]]];
+    if (this.rowId) extra.push([new Field("_rowid", new Uint64(), true), makeVector(BigUint64Array.from(ids)).data[0]]);
+    const fields = [...rows.schema.fields, ...extra.map(([f]) => f)];
+    const children = [...rows.schema.fields.map((_, i) => (rows.getChildAt(i) as Vector).data[0]), ...extra.map(([, d]) => d)];
+    const struct = makeData({ type: new Struct(fields), length: ids.length, nullCount: 0, children });
+    return toIpc(new ArrowTableClass([new RecordBatch(new Schema(fields, rows.schema.metadata), struct)]));
+  }
+
+  /** Adds a query vector: several make a multivector (late-interaction) search, as in @lancedb/lancedb. */
+  addQueryVector(vector: IntoVector): this {
+    this.extra.push(vector);
+    return this;
+  }
+}
+
+/**
+ * Rows by position (`table.takeOffsets`) or by row id (`table.takeRowIds`),
+ * with select() and withRowId(), as in @lancedb/lancedb. Rows come back in
+ * the order the table stores them; positions or ids with no row are
+ * skipped. Only the rows asked for are read.
+ */
+export class TakeQuery extends QueryBase {
+  /** @internal */
+  constructor(
+    inner: NativeTable,
+    ensureOpen: () => void,
+    private readonly by: { offsets: number[] } | { rowIds: bigint[] },
+  ) {
+    super(inner, ensureOpen);
+  }
+
+  protected execute(): Promise<Buffer> {
+    return this.inner.take({ ...this.by, columns: this.columns, expressions: this.expressions, withRowId: this.rowId });
+  }
+
+  protected override probe(): QueryBase {
+    const copy = super.probe();
+    (copy as unknown as { by: TakeQuery["by"] }).by = { offsets: [] };
+    return copy;
+  }
+
+  protected override async describeSource(_verbose: boolean): Promise<string[]> {
+    const what = "offsets" in this.by ? `${this.by.offsets.length} offsets` : `${this.by.rowIds.length} row ids`;
+    return [`Take: ${what} from table '${this.inner.name}', reading only those rows (column cache, then Parquet row selection)`];
+  }
+}
+
+/** Checks and converts row ids as @lancedb/lancedb does (integers or bigints, not negative). */
+export function toRowIds(rowIds: readonly (number | bigint)[]): bigint[] {
+  if (!Array.isArray(rowIds)) throw new StowageError("INVALID_ARGUMENT", "takeRowIds() takes an array of row ids");
+  return rowIds.map((id) => {
+    if (typeof id === "bigint") {
+      if (id < 0n) throw new StowageError("INVALID_ARGUMENT", `row id ${id} is negative`);
+      return id;
+    }
+    if (!Number.isInteger(id)) throw new StowageError("INVALID_ARGUMENT", `row id ${String(id)} is not an integer (or bigint)`);
+    if (id < 0) throw new StowageError("INVALID_ARGUMENT", `row id ${id} is negative`);
+    if (!Number.isSafeInteger(id)) throw new StowageError("INVALID_ARGUMENT", `row id ${id} is too large for a number; use a bigint`);
+    return BigInt(id);
+  });
+}
+
+/** Checks offsets (non-negative integers). */
+export function toOffsets(offsets: readonly number[]): number[] {
+  if (!Array.isArray(offsets)) throw new StowageError("INVALID_ARGUMENT", "takeOffsets() takes an array of offsets");
+  return offsets.map((o) => checkCount("offset", o));
 }

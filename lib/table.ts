@@ -1,3 +1,4 @@
+import { Schema as ArrowSchema } from "apache-arrow";
 import type { Schema, Table as ArrowTable } from "apache-arrow";
 import { Data, fromIpc, toArrowTable, toIpc } from "./arrow";
 import { StowageError } from "./errors";
@@ -5,12 +6,46 @@ import type { JsAddMode } from "../index";
 import { Handle } from "./handle";
 import { call, NativeTable } from "./native";
 import { MergeInsertBuilder, MergeResult } from "./merge";
-import { IntoVector, Query, VectorQuery } from "./query";
 import { Index, IndexConfig, IndexOptions, IndexProgress, IndexStatistics } from "./indices";
+import { IntoVector, Query, TakeQuery, toOffsets, toRowIds, VectorQuery } from "./query";
+import type { MultiVector } from "./arrow";
+import { functionsOf, embedData } from "./embedding/apply";
+import type { EmbeddingFunctionConfig } from "./embedding/registry";
+import { isScannable, Scannable } from "./scannable";
 
 export interface AddDataOptions {
   /** "append" (the default) adds rows; "overwrite" replaces the table's rows. */
   mode: JsAddMode;
+  /**
+   * Called with the write's progress, as in @lancedb/lancedb: once the data
+   * is written (rows and bytes), and once more with `done: true` after the
+   * commit. Errors it throws are logged and do not abort the write.
+   */
+  progress: (progress: WriteProgress) => void;
+}
+
+/** Progress of an add(), in the reference's shape. */
+export interface WriteProgress {
+  /** Rows written so far. */
+  outputRows: number;
+  /** Bytes written so far (of the Arrow data handed to the writer). */
+  outputBytes: number;
+  /** Rows expected; always set on the final call. */
+  totalRows?: number;
+  /** Seconds since the write started. */
+  elapsedSeconds: number;
+  /** Write tasks in flight (Stowage writes one data file per add). */
+  activeTasks: number;
+  /** Write parallelism (1). */
+  totalTasks: number;
+  /** True on the final call. */
+  done: boolean;
+}
+
+/** Options of update(valuesSql, options), as in @lancedb/lancedb. */
+export interface UpdateOptions {
+  /** A SQL predicate; unset: every row. */
+  where: string;
 }
 
 export interface AddResult {
@@ -18,6 +53,7 @@ export interface AddResult {
 }
 
 export interface DeleteResult {
+  numDeletedRows: number;
   version: number;
 }
 
@@ -49,6 +85,11 @@ export interface Version {
   metadata: Record<string, string>;
 }
 
+/** Values update() sets as typed Arrow values rather than SQL literals. */
+function isTypedValue(v: unknown): boolean {
+  return Array.isArray(v) || ArrayBuffer.isView(v) || v instanceof ArrayBuffer;
+}
+
 /** A JS value as a SQL literal, for update({ values }). */
 export function toSqlLiteral(column: string, v: unknown): string {
   if (v === null || v === undefined) return "NULL";
@@ -74,6 +115,11 @@ function progressOf(f: IndexOptions["progress"]): ((p: IndexProgress) => void) |
       // A failing progress callback must not end the build.
     }
   };
+}
+
+/** Rows in an Arrow IPC stream (for progress reports). */
+function fromIpcRowCount(ipc: Buffer): number {
+  return fromIpc(ipc).numRows;
 }
 
 /** A table, as in @lancedb/lancedb. */
@@ -102,20 +148,52 @@ export class Table extends Handle<NativeTable> {
     return call(() => this.inner.version());
   }
 
-  async add(data: Data, options?: Partial<AddDataOptions>): Promise<AddResult> {
+  async add(data: Data | Scannable, options?: Partial<AddDataOptions>): Promise<AddResult> {
     this.ensureOpen();
+    const started = process.hrtime.bigint();
     const mode = options?.mode;
+    const input = isScannable(data) ? await data.toTable() : data;
     // Records follow the table's schema on append, as in LanceDB; an
     // overwrite infers afresh (it may change the schema).
-    const ipc = mode === "overwrite" ? toIpc(toArrowTable(data)) : await this.conforming(data);
+    const ipc = mode === "overwrite" ? toIpc(toArrowTable(await this.embedded(input))) : await this.conforming(input);
+    const progress = options?.progress;
+    const report = (p: Omit<WriteProgress, "elapsedSeconds" | "totalTasks">): void => {
+      if (typeof progress !== "function") return;
+      try {
+        progress({ ...p, elapsedSeconds: Number(process.hrtime.bigint() - started) / 1e9, totalTasks: 1 });
+      } catch (e) {
+        console.warn("Table.add progress callback threw:", e);
+      }
+    };
+    const rows = fromIpcRowCount(ipc);
     const version = await call(() => this.inner.add({ data: ipc, mode }));
+    report({ outputRows: rows, outputBytes: ipc.byteLength, totalRows: rows, activeTasks: 1, done: false });
+    report({ outputRows: rows, outputBytes: ipc.byteLength, totalRows: rows, activeTasks: 0, done: true });
     if (mode === "overwrite") this.schemaCache = undefined;
     return { version };
+  }
+
+  /** The table's embedding functions (from its schema metadata). */
+  async embeddingFunctions(): Promise<EmbeddingFunctionConfig[]> {
+    return functionsOf(this.schemaCache ?? (await this.schema()));
+  }
+
+  /** Reference name of embeddingFunctions(): a map by function name. */
+  async getEmbeddingFunctions(): Promise<Map<string, EmbeddingFunctionConfig>> {
+    const fns = await this.embeddingFunctions();
+    const { getRegistry } = await import("./embedding/registry");
+    return new Map(fns.map((f) => [getRegistry().functionToMetadata(f).name as string, f]));
+  }
+
+  /** `data` with the vectors of the table's embedding functions computed. */
+  private async embedded(data: Data): Promise<Data> {
+    return embedData(data, await this.embeddingFunctions());
   }
 
   /** `data` in this table's schema, as Arrow IPC. */
   private async conforming(data: Data): Promise<Buffer> {
     const schema = this.schemaCache ?? (await this.schema());
+    data = await this.embedded(data);
     try {
       return toIpc(toArrowTable(data, schema));
     } catch (e) {
@@ -134,7 +212,7 @@ export class Table extends Handle<NativeTable> {
       throw new StowageError("INVALID_ARGUMENT", "delete() takes a SQL predicate string");
     }
     this.ensureOpen();
-    return { version: await call(() => this.inner.delete(predicate)) };
+    return call(() => this.inner.deleteRows(predicate));
   }
 
   /**
@@ -154,16 +232,44 @@ export class Table extends Handle<NativeTable> {
       x instanceof Map ? [...x.entries()] : Object.entries(x);
     let where: string | undefined = options?.where;
     let pairs: [string, string][];
+    let values: Buffer | undefined;
     const o = opts as { values?: Record<string, unknown>; valuesSql?: Record<string, string>; where?: string };
     if (!(opts instanceof Map) && (o.values !== undefined || o.valuesSql !== undefined)) {
       where = o.where;
-      pairs = o.values !== undefined
-        ? entries(o.values).map(([k, v]) => [k, toSqlLiteral(k, v)])
-        : entries(o.valuesSql as Record<string, string>).map(([k, v]) => [k, String(v)]);
+      if (o.values !== undefined) {
+        // Lists and binary values go as typed Arrow values (SQL has no literal for them).
+        const all = entries(o.values);
+        const typed = all.filter(([, v]) => isTypedValue(v));
+        pairs = all.filter(([, v]) => !isTypedValue(v)).map(([k, v]) => [k, toSqlLiteral(k, v)]);
+        if (typed.length > 0) values = await this.typedValues(typed);
+      } else {
+        pairs = entries(o.valuesSql as Record<string, string>).map(([k, v]) => [k, String(v)]);
+      }
     } else {
       pairs = entries(opts as Record<string, string>).map(([k, v]) => [k, String(v)]);
     }
-    return call(() => this.inner.update({ where, assignments: pairs }));
+    return call(() => this.inner.update({ where, assignments: pairs, values }));
+  }
+
+  /** One row of `pairs` in the table's column types, as Arrow IPC. */
+  private async typedValues(pairs: [string, unknown][]): Promise<Buffer> {
+    const schema = this.schemaCache ?? (await this.schema());
+    const fields = pairs.map(([k]) => {
+      const f = schema.fields.find((x) => x.name === k);
+      if (f === undefined) {
+        throw new StowageError("INVALID_ARGUMENT", `cannot update column '${k}': it does not exist; the table has: ${schema.fields.map((x) => x.name).join(", ")}`);
+      }
+      return f;
+    });
+    const row = Object.fromEntries(pairs.map(([k, v]) => [k, v instanceof ArrayBuffer ? Buffer.from(v) : v]));
+    try {
+      return toIpc(toArrowTable([row], new ArrowSchema(fields)));
+    } catch (e) {
+      if (e instanceof StowageError && e.code === "INVALID_ARGUMENT") {
+        throw new StowageError("SCHEMA_MISMATCH", `update: ${e.message}`);
+      }
+      throw e;
+    }
   }
 
   /** Upserts by key column(s): chain when* clauses, then execute(data). */
@@ -175,15 +281,18 @@ export class Table extends Handle<NativeTable> {
     return new MergeInsertBuilder(keys, async (data, flags, onCols): Promise<MergeResult> => {
       this.ensureOpen();
       const ipc = await this.conforming(data);
-      return call(() =>
+      const r = await call(() =>
         this.inner.mergeInsert({
           data: ipc,
           on: onCols,
           whenMatchedUpdateAll: flags.matchedUpdate,
+          whenMatchedUpdateAllWhere: flags.matchedWhere,
           whenNotMatchedInsertAll: flags.notMatchedInsert,
           whenNotMatchedBySourceDelete: flags.bySourceDelete,
+          whenNotMatchedBySourceDeleteWhere: flags.bySourceWhere,
         }),
       );
+      return { ...r, numAttempts: 1, numRows: r.numInsertedRows + r.numUpdatedRows };
     });
   }
 
@@ -241,17 +350,102 @@ export class Table extends Handle<NativeTable> {
     return new Query(this.inner, () => this.ensureOpen());
   }
 
-  /** A nearest-neighbour search for `vector` (full-text search is not supported). */
-  search(query: IntoVector | string): VectorQuery {
-    if (typeof query === "string") {
-      throw new StowageError("NOT_SUPPORTED", "full-text search is not supported; pass a vector to search()");
-    }
+  /**
+   * A nearest-neighbour search. A string is embedded with the table's
+   * embedding function (the reference's "vector" / "auto" query type).
+   */
+  search(query: IntoVector | MultiVector | string, queryType?: string, _ftsColumns?: string | string[]): VectorQuery {
+    if (typeof query === "string") return this.searchText(query, queryType);
     return this.vectorSearch(query);
   }
 
-  vectorSearch(vector: IntoVector): VectorQuery {
+  /**
+   * search(string): the one place a text query is dispatched. With an
+   * embedding function the text is embedded (as the reference does for
+   * "auto" and "vector"); full-text search ("fts", or "auto" without an
+   * embedding function) is another issue's feature.
+   */
+  private searchText(text: string, queryType?: string): VectorQuery {
+    if (queryType === "fts") {
+      throw new StowageError("NOT_SUPPORTED", "full-text search arrives with the full-text search feature; embed the text or pass a vector to search()");
+    }
+    const vector = this.embeddingFunctions().then(async (fns) => {
+      const f = fns[0];
+      if (f === undefined) {
+        throw new StowageError(
+          "NOT_SUPPORTED",
+          `table '${this.name}' has no embedding function to turn the text into a vector, and full-text search is not available; pass a vector to search()`,
+        );
+      }
+      return f.function.computeQueryEmbeddings(text);
+    });
+    // An unawaited rejection is reported when the query runs.
+    vector.catch(() => undefined);
+    return this.vectorSearch(vector);
+  }
+
+  /** Rows at these positions (0 = the first row the table stores). */
+  takeOffsets(offsets: number[]): TakeQuery {
+    return new TakeQuery(this.inner, () => this.ensureOpen(), { offsets: toOffsets(offsets) });
+  }
+
+  /** Rows with these row ids (`_rowid` from withRowId()). */
+  takeRowIds(rowIds: readonly (number | bigint)[]): TakeQuery {
+    return new TakeQuery(this.inner, () => this.ensureOpen(), { rowIds: toRowIds(rowIds) });
+  }
+
+  vectorSearch(vector: IntoVector | MultiVector): VectorQuery {
     return new VectorQuery(this.inner, () => this.ensureOpen(), vector);
   }
+
+  // ---- issue 11: smaller reference methods ----
+
+  /** Reads `columns` (default: all) once, so later queries find them in the column cache. */
+  async prewarmData(columns?: string[]): Promise<void> {
+    const q = this.query();
+    if (columns !== undefined) q.select(columns);
+    await q.toArrow();
+  }
+
+  /** The storage options this table was opened with (connection and table options; secrets masked). */
+  async initialStorageOptions(): Promise<Record<string, string> | undefined> {
+    return this.givenStorageOptions();
+  }
+
+  /** As initialStorageOptions(): Stowage's options do not change while a table is open. */
+  async latestStorageOptions(): Promise<Record<string, string> | undefined> {
+    return this.givenStorageOptions();
+  }
+
+  private givenStorageOptions(): Record<string, string> | undefined {
+    const given = this.effectiveStorageOptions().filter((o) => o.source === "table" || o.source === "connection");
+    return given.length === 0 ? undefined : Object.fromEntries(given.map((o) => [o.key, String(o.value)]));
+  }
+
+  /** Table statistics need per-file sizes the TypeScript layer does not have yet. */
+  async stats(): Promise<never> {
+    throw new StowageError("NOT_SUPPORTED", "stats() is not supported yet; use countRows() and listVersions()");
+  }
+
+  /** LanceDB's LSM write path; Stowage writes every change through its one transaction loop. */
+  async setLsmWriteSpec(_spec: unknown): Promise<never> {
+    throw new StowageError("NOT_SUPPORTED", "LSM writes (setLsmWriteSpec) are not supported: use add() and mergeInsert()");
+  }
+
+  async unsetLsmWriteSpec(): Promise<never> {
+    throw new StowageError("NOT_SUPPORTED", "LSM writes (unsetLsmWriteSpec) are not supported: use add() and mergeInsert()");
+  }
+
+  async closeLsmWriters(): Promise<never> {
+    throw new StowageError("NOT_SUPPORTED", "LSM writes (closeLsmWriters) are not supported: use add() and mergeInsert()");
+  }
+
+  /** An unenforced primary key is schema metadata Stowage does not record yet. */
+  async setUnenforcedPrimaryKey(_columns: string | string[]): Promise<never> {
+    throw new StowageError("NOT_SUPPORTED", "setUnenforcedPrimaryKey() is not supported yet; pass the key to mergeInsert(on)");
+  }
+
+  // ---- end of issue 11 block ----
 
   async toArrow(): Promise<ArrowTable> {
     return this.query().toArrow();

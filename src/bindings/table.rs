@@ -165,14 +165,26 @@ pub struct JsUpdateOptions {
     pub predicate: Option<String>,
     /// (column, SQL expression) pairs.
     pub assignments: Vec<(String, String)>,
+    /// Typed values (lists, binary), as a one-row Arrow IPC stream.
+    pub values: Option<Buffer>,
 }
 
-impl From<JsUpdateOptions> for UpdateRequest {
-    fn from(o: JsUpdateOptions) -> Self {
-        UpdateRequest {
+impl TryFrom<JsUpdateOptions> for UpdateRequest {
+    type Error = Error;
+
+    fn try_from(o: JsUpdateOptions) -> Result<Self> {
+        let values = match o.values {
+            None => None,
+            Some(buf) => {
+                let (schema, batches) = ipc_to_batches(buf)?;
+                Some(arrow_select::concat::concat_batches(&schema, &batches)?)
+            }
+        };
+        Ok(UpdateRequest {
             predicate: o.predicate,
             assignments: o.assignments,
-        }
+            values,
+        })
     }
 }
 
@@ -188,8 +200,12 @@ pub struct JsMergeInsertOptions {
     pub data: Buffer,
     pub on: Vec<String>,
     pub when_matched_update_all: bool,
+    /// whenMatchedUpdateAll({ where }).
+    pub when_matched_update_all_where: Option<String>,
     pub when_not_matched_insert_all: bool,
     pub when_not_matched_by_source_delete: bool,
+    /// whenNotMatchedBySourceDelete({ where }).
+    pub when_not_matched_by_source_delete_where: Option<String>,
 }
 
 impl TryFrom<JsMergeInsertOptions> for MergeInsertRequest {
@@ -201,8 +217,10 @@ impl TryFrom<JsMergeInsertOptions> for MergeInsertRequest {
             on: o.on,
             flags: MergeFlags {
                 when_matched_update_all: o.when_matched_update_all,
+                matched_where: o.when_matched_update_all_where,
                 when_not_matched_insert_all: o.when_not_matched_insert_all,
                 when_not_matched_by_source_delete: o.when_not_matched_by_source_delete,
+                by_source_where: o.when_not_matched_by_source_delete_where,
             },
             batches,
         })
@@ -214,6 +232,12 @@ pub struct JsMergeResult {
     pub version: i64,
     pub num_inserted_rows: i64,
     pub num_updated_rows: i64,
+    pub num_deleted_rows: i64,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct JsDeleteResult {
+    pub version: i64,
     pub num_deleted_rows: i64,
 }
 
@@ -295,6 +319,20 @@ impl JsTable {
         .await
     }
 
+    /// Deletes and counts: the new version and the number of rows deleted.
+    #[napi]
+    pub async fn delete_rows(&self, predicate: String) -> napi::Result<JsDeleteResult> {
+        let t = self.inner.clone();
+        guarded(async move {
+            let (version, rows) = t.delete_counted(&predicate).await?;
+            Ok(JsDeleteResult {
+                version: version as i64,
+                num_deleted_rows: rows as i64,
+            })
+        })
+        .await
+    }
+
     /// Deletes the rows the SQL predicate matches; returns the new version.
     #[napi]
     pub async fn delete(&self, predicate: String) -> napi::Result<i64> {
@@ -306,8 +344,10 @@ impl JsTable {
     pub async fn update(&self, options: JsUpdateOptions) -> napi::Result<JsUpdateResult> {
         let t = self.inner.clone();
         guarded(async move {
-            let req = UpdateRequest::from(options);
-            let (version, rows) = t.update(req.predicate.as_deref(), req.assignments).await?;
+            let req = UpdateRequest::try_from(options)?;
+            let (version, rows) = t
+                .update_values(req.predicate.as_deref(), req.assignments, req.values)
+                .await?;
             Ok(JsUpdateResult {
                 version: version as i64,
                 rows_updated: rows as i64,

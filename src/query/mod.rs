@@ -17,7 +17,10 @@ use crate::storage::StoreHandle;
 
 pub mod ann;
 pub mod cache;
+pub mod explain;
 pub mod filter;
+pub mod stream;
+pub mod take;
 pub mod vector;
 
 /// What a query asks for.
@@ -97,11 +100,30 @@ impl Slice {
 }
 
 pub async fn scan(snap: &Snapshot, req: &ScanRequest) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    let schema = &snap.schema;
     let Some(exprs) = &req.expressions else {
         return scan_columns(snap, req).await;
     };
     // Computed columns: read the columns the expressions use, then evaluate.
+    let (parsed, needed) = parse_expressions(&snap.schema, exprs)?;
+    let inner = ScanRequest {
+        columns: Some(needed),
+        expressions: None,
+        ..req.clone()
+    };
+    let (_, batches) = scan_columns(snap, &inner).await?;
+    evaluate_expressions(&snap.schema, &parsed, batches, req.with_row_id)
+}
+
+/// Computed output columns: (alias, compiled expression), in order.
+pub(crate) type Computed = Vec<(String, filter::CompiledFilter)>;
+
+/// `select({ alias: "sql expression" })`: the expressions compiled against
+/// the table schema, and the columns they read (at least one, so constant
+/// expressions still see the row count).
+pub(crate) fn parse_expressions(
+    schema: &SchemaRef,
+    exprs: &[(String, String)],
+) -> Result<(Computed, Vec<String>)> {
     let mut parsed = Vec::with_capacity(exprs.len());
     let mut needed: Vec<String> = Vec::new();
     for (alias, sql) in exprs {
@@ -114,28 +136,32 @@ pub async fn scan(snap: &Snapshot, req: &ScanRequest) -> Result<(SchemaRef, Vec<
         parsed.push((alias.clone(), f));
     }
     if needed.is_empty() {
-        // Constant expressions still need the row count.
         if let Some(f) = schema.fields().first() {
             needed.push(f.name().clone());
         }
     }
-    let inner = ScanRequest {
-        columns: Some(needed),
-        expressions: None,
-        ..req.clone()
-    };
-    let (_, batches) = scan_columns(snap, &inner).await?;
+    Ok((parsed, needed))
+}
+
+/// The computed columns of `batches` (read with the columns the
+/// expressions need), plus `_rowid` when asked.
+pub(crate) fn evaluate_expressions(
+    schema: &SchemaRef,
+    parsed: &[(String, filter::CompiledFilter)],
+    batches: Vec<RecordBatch>,
+    with_row_id: bool,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     let mut out_schema: Option<SchemaRef> = None;
     let mut out = Vec::with_capacity(batches.len());
     for b in batches {
         let mut fields = Vec::with_capacity(parsed.len() + 1);
         let mut cols = Vec::with_capacity(parsed.len() + 1);
-        for (alias, f) in &parsed {
+        for (alias, f) in parsed {
             let v = f.evaluate_value(&b)?;
             fields.push(Field::new(alias, v.data_type().clone(), true));
             cols.push(v);
         }
-        if req.with_row_id {
+        if with_row_id {
             if let Some(r) = b.column_by_name(ROW_ID) {
                 fields.push(Field::new(ROW_ID, DataType::UInt64, true));
                 cols.push(r.clone());
@@ -155,7 +181,7 @@ pub async fn scan(snap: &Snapshot, req: &ScanRequest) -> Result<(SchemaRef, Vec<
         None => {
             // No rows: types from evaluating on an empty batch.
             let empty = RecordBatch::new_empty(schema.clone());
-            let fields = parsed
+            let mut fields = parsed
                 .iter()
                 .map(|(alias, f)| {
                     Ok(Field::new(
@@ -165,8 +191,7 @@ pub async fn scan(snap: &Snapshot, req: &ScanRequest) -> Result<(SchemaRef, Vec<
                     ))
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let mut fields = fields;
-            if req.with_row_id {
+            if with_row_id {
                 fields.push(Field::new(ROW_ID, DataType::UInt64, true));
             }
             Arc::new(Schema::new(fields))

@@ -403,15 +403,22 @@ impl Table {
     }
 
     pub async fn delete(&self, predicate: &str) -> Result<u64> {
+        self.delete_counted(predicate).await.map(|(v, _)| v)
+    }
+
+    /// Returns the new version and the number of rows deleted (counted on
+    /// the version the delete was finally committed on).
+    pub async fn delete_counted(&self, predicate: &str) -> Result<(u64, u64)> {
         self.commit(|base| async move {
             let base = txn_base(base)?;
-            Ok((
-                Change::Rewrite(ops::plan_delete(&base, predicate).await?),
-                (),
-            ))
+            let rw = ops::plan_delete(&base, predicate).await?;
+            let rows = match rw.operation {
+                Some(Operation::Delete { rows }) => rows,
+                _ => 0,
+            };
+            Ok((Change::Rewrite(rw), rows))
         })
         .await
-        .map(|(v, _)| v)
     }
 
     /// Returns the new version and the number of rows updated.
@@ -420,10 +427,21 @@ impl Table {
         predicate: Option<&str>,
         assignments: Vec<(String, String)>,
     ) -> Result<(u64, u64)> {
-        let assignments = &assignments;
+        self.update_values(predicate, assignments, None).await
+    }
+
+    /// As [`Table::update`], with typed values (a one-row batch) set as
+    /// they are, for lists, binary and other values SQL cannot write.
+    pub async fn update_values(
+        &self,
+        predicate: Option<&str>,
+        assignments: Vec<(String, String)>,
+        values: Option<RecordBatch>,
+    ) -> Result<(u64, u64)> {
+        let (assignments, values) = (&assignments, values.as_ref());
         self.commit(|base| async move {
             let base = txn_base(base)?;
-            let rw = ops::plan_update(&base, predicate, assignments).await?;
+            let rw = ops::plan_update(&base, predicate, assignments, values).await?;
             let rows = match rw.operation {
                 Some(Operation::Update { rows }) => rows,
                 _ => 0,
@@ -441,7 +459,7 @@ impl Table {
     ) -> Result<(u64, ops::MergeStats)> {
         let schema = self.schema().await?;
         let batches = &conform(&batches, &schema)?;
-        let (on, schema) = (&on, &schema);
+        let (on, schema, flags) = (&on, &schema, &flags);
         self.commit(|base| async move {
             let base = txn_base(base)?;
             if base.schema.fields() != schema.fields() {
@@ -504,6 +522,36 @@ impl Table {
 
     pub async fn scan(&self, req: &ScanRequest) -> Result<(SchemaRef, Vec<RecordBatch>)> {
         self.read(|s| async move { query::scan(&s, req).await })
+            .await
+    }
+
+    /// The batches of a scan, one data file at a time (see
+    /// [`query::stream`]), over the version current when it starts.
+    pub async fn scan_stream(
+        &self,
+        req: query::ScanRequest,
+    ) -> Result<impl futures::Stream<Item = Result<RecordBatch>> + Send + 'static> {
+        let snap = self.snapshot().await?;
+        Ok(query::stream::scan_stream(snap, req))
+    }
+
+    /// A readable plan of a scan over the current version (see
+    /// [`query::explain`]); reads no data.
+    pub async fn explain_scan(
+        &self,
+        req: &query::ScanRequest,
+        verbose: bool,
+    ) -> Result<Vec<String>> {
+        let snap = self.snapshot().await?;
+        query::explain::explain_scan(&snap, req, verbose)
+    }
+
+    /// Rows by row id or position (see [`query::take`]).
+    pub async fn take(
+        &self,
+        req: &query::take::TakeRequest,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        self.read(|s| async move { query::take::take(&s, req).await })
             .await
     }
 

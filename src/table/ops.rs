@@ -129,15 +129,48 @@ pub(crate) async fn plan_delete(snap: &Snapshot, sql: &str) -> Result<Rewrite> {
     Ok(rw)
 }
 
-/// `assignments`: column -> SQL expression over the row's old values.
+/// `assignments`: column -> SQL expression over the row's old values;
+/// `values`: a one-row batch of typed values set as they are (lists,
+/// binary and other values SQL cannot write), in the table's types.
 pub(crate) async fn plan_update(
     snap: &Snapshot,
     predicate: Option<&str>,
     assignments: &[(String, String)],
+    values: Option<&RecordBatch>,
 ) -> Result<Rewrite> {
     let (store, dir, base, schema) = snap.parts();
     let pred = filter::CompiledFilter::optional(predicate, schema)?;
-    if assignments.is_empty() {
+    let mut constants: Vec<(usize, ArrayRef)> = Vec::new();
+    if let Some(v) = values {
+        if v.num_rows() != 1 {
+            return Err(Error::invalid_argument("update values must be one row"));
+        }
+        for (k, f) in v.schema().fields().iter().enumerate() {
+            let i = schema.index_of(f.name()).map_err(|_| {
+                Error::invalid_argument(format!(
+                    "cannot update column '{}': it does not exist; the table has: {}",
+                    crate::error::quote(f.name()),
+                    query::column_names(schema)
+                ))
+            })?;
+            if f.data_type() != schema.field(i).data_type() {
+                return Err(Error::SchemaMismatch(format!(
+                    "column '{}' is {} but the value is {}",
+                    f.name(),
+                    schema.field(i).data_type(),
+                    f.data_type()
+                )));
+            }
+            if !schema.field(i).is_nullable() && v.column(k).null_count() > 0 {
+                return Err(Error::SchemaMismatch(format!(
+                    "column '{}' does not allow nulls",
+                    f.name()
+                )));
+            }
+            constants.push((i, v.column(k).clone()));
+        }
+    }
+    if assignments.is_empty() && constants.is_empty() {
         return Err(Error::invalid_argument(
             "update needs at least one column to set (values or valuesSql)",
         ));
@@ -198,6 +231,13 @@ pub(crate) async fn plan_update(
                 }
                 cols[*i] = v;
             }
+            if !constants.is_empty() {
+                // The one value, repeated for every updated row.
+                let zeros = arrow_array::UInt32Array::from(vec![0u32; hit.num_rows()]);
+                for (i, v) in &constants {
+                    cols[*i] = arrow_select::take::take(v.as_ref(), &zeros, None)?;
+                }
+            }
             updated.push(RecordBatch::try_new(schema.clone(), cols)?);
         }
         delete_offsets(store, dir, frag, &offsets, &mut rw).await?;
@@ -210,11 +250,16 @@ pub(crate) async fn plan_update(
     Ok(rw)
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct MergeFlags {
     pub when_matched_update_all: bool,
+    /// Only matched rows for which this SQL condition holds are updated;
+    /// `target.col` and `source.col` name the table's and the new row.
+    pub matched_where: Option<String>,
     pub when_not_matched_insert_all: bool,
     pub when_not_matched_by_source_delete: bool,
+    /// Only table rows without a match that this SQL predicate keeps are deleted.
+    pub by_source_where: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -227,7 +272,7 @@ pub struct MergeStats {
 pub(crate) async fn plan_merge(
     snap: &Snapshot,
     on: &[String],
-    flags: MergeFlags,
+    flags: &MergeFlags,
     source: &[RecordBatch],
 ) -> Result<(Rewrite, MergeStats)> {
     let (store, dir, base, schema) = snap.parts();
@@ -274,22 +319,60 @@ pub(crate) async fn plan_merge(
             )));
         }
     }
+    // Conditions: the matched one sees the pair as two struct columns,
+    // `target` and `source`, each with the table's fields.
+    let pair_schema: arrow_schema::SchemaRef =
+        std::sync::Arc::new(arrow_schema::Schema::new(vec![
+            arrow_schema::Field::new(
+                "target",
+                arrow_schema::DataType::Struct(schema.fields().clone()),
+                true,
+            ),
+            arrow_schema::Field::new(
+                "source",
+                arrow_schema::DataType::Struct(schema.fields().clone()),
+                true,
+            ),
+        ]));
+    let matched_if = match (&flags.matched_where, flags.when_matched_update_all) {
+        (Some(sql), true) => query::filter::CompiledFilter::optional(Some(sql), &pair_schema)?,
+        _ => None,
+    };
+    let delete_if = match (
+        &flags.by_source_where,
+        flags.when_not_matched_by_source_delete,
+    ) {
+        (Some(sql), true) => query::filter::CompiledFilter::optional(Some(sql), schema)?,
+        _ => None,
+    };
+    // The columns read from the table: the keys, what the conditions use
+    // (every column for the matched one, which sees whole rows).
+    let mut read_idx: Vec<usize> = if matched_if.is_some() {
+        (0..schema.fields().len()).collect()
+    } else {
+        key_idx.clone()
+    };
+    if let Some(p) = &delete_if {
+        read_idx.extend_from_slice(p.indices());
+    }
+    read_idx.sort_unstable();
+    read_idx.dedup();
+    // read_slice returns the columns in table order; where table column i is.
+    let pos = |i: usize| read_idx.binary_search(&i).unwrap_or(0);
     let mut matched = vec![false; source.num_rows()];
+    let mut updated = vec![false; source.num_rows()];
     let mut rw = Rewrite::default();
     let mut stats = MergeStats::default();
     for frag in &base.fragments {
         let slice = Slice::whole(frag);
         let mut offsets = Vec::new();
-        for b in query::read_slice(snap, &slice, &key_idx, true).await? {
-            // read_slice returns the key columns in table order.
-            let mut sorted = key_idx.clone();
-            sorted.sort_unstable();
-            let cols: Vec<ArrayRef> = key_idx
-                .iter()
-                .map(|i| b.column(sorted.binary_search(i).unwrap_or(0)).clone())
-                .collect();
+        for b in query::read_slice(snap, &slice, &read_idx, true).await? {
+            let cols: Vec<ArrayRef> = key_idx.iter().map(|i| b.column(pos(*i)).clone()).collect();
             let keys = converter.convert_columns(&cols)?;
             let offs = row_offsets(&b)?;
+            let deletable = delete_if.as_ref().map(|p| p.evaluate(&b)).transpose()?;
+            // Matched (table row, source row) pairs waiting for their condition.
+            let mut pending: Vec<(usize, usize)> = Vec::new();
             for (r, off) in offs.iter().enumerate() {
                 let null = cols.iter().any(|c| c.is_null(r));
                 let hit = if null {
@@ -306,25 +389,71 @@ pub(crate) async fn plan_merge(
                         }
                         matched[src] = true;
                         if flags.when_matched_update_all {
-                            offsets.push(*off);
-                            stats.updated += 1;
+                            if matched_if.is_some() {
+                                pending.push((r, src));
+                            } else {
+                                offsets.push(*off);
+                                updated[src] = true;
+                                stats.updated += 1;
+                            }
                         }
                     }
                     None if flags.when_not_matched_by_source_delete => {
-                        offsets.push(*off);
-                        stats.deleted += 1;
+                        let hit = deletable
+                            .as_ref()
+                            .is_none_or(|m| m.is_valid(r) && m.value(r));
+                        if hit {
+                            offsets.push(*off);
+                            stats.deleted += 1;
+                        }
                     }
                     None => {}
+                }
+            }
+            if let (Some(cond), false) = (&matched_if, pending.is_empty()) {
+                let t_rows =
+                    arrow_array::UInt32Array::from_iter_values(pending.iter().map(|p| p.0 as u32));
+                let s_rows =
+                    arrow_array::UInt32Array::from_iter_values(pending.iter().map(|p| p.1 as u32));
+                let mut t_cols = Vec::with_capacity(schema.fields().len());
+                let mut s_cols = Vec::with_capacity(schema.fields().len());
+                for i in 0..schema.fields().len() {
+                    t_cols.push(arrow_select::take::take(
+                        b.column(pos(i)).as_ref(),
+                        &t_rows,
+                        None,
+                    )?);
+                    s_cols.push(arrow_select::take::take(
+                        source.column(i).as_ref(),
+                        &s_rows,
+                        None,
+                    )?);
+                }
+                let target =
+                    arrow_array::StructArray::try_new(schema.fields().clone(), t_cols, None)?;
+                let new = arrow_array::StructArray::try_new(schema.fields().clone(), s_cols, None)?;
+                let pair = RecordBatch::try_new(
+                    pair_schema.clone(),
+                    vec![std::sync::Arc::new(target), std::sync::Arc::new(new)],
+                )?;
+                let mask = cond.evaluate(&pair)?;
+                for (k, (r, src)) in pending.iter().enumerate() {
+                    if mask.is_valid(k) && mask.value(k) {
+                        offsets.push(offs[*r]);
+                        updated[*src] = true;
+                        stats.updated += 1;
+                    }
                 }
             }
         }
         offsets.sort_unstable();
         delete_offsets(store, dir, frag, &offsets, &mut rw).await?;
     }
+    // A matched row whose condition failed is neither updated nor inserted.
     let keep: BooleanArray = (0..source.num_rows())
         .map(|r| {
             Some(if matched[r] {
-                flags.when_matched_update_all
+                updated[r]
             } else {
                 flags.when_not_matched_insert_all
             })

@@ -42,6 +42,8 @@ pub struct UpdateRequest {
     pub predicate: Option<String>,
     /// (column, SQL expression) pairs.
     pub assignments: Vec<(String, String)>,
+    /// Typed values set as they are (one row).
+    pub values: Option<RecordBatch>,
 }
 
 /// For [`super::Table::merge_insert`].
