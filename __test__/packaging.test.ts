@@ -3,7 +3,17 @@
 // an empty project installs both tarballs (plus apache-arrow) with a PATH that
 // has no cargo/rustc, and CommonJS and ESM scripts use the installed package.
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 
@@ -204,5 +214,76 @@ describe("installing the packed packages without a Rust toolchain", () => {
     expect(r.stdout).not.toContain(ROOT + sep);
     // The table went to the given directory.
     expect(readdirSync(dbDir).length).toBeGreaterThan(0);
+  });
+
+  // What `require("stowage")` throws when no binary fits: one coded error
+  // naming the platform, the package and the two fixes, for CommonJS and ESM.
+  const MISSING_PROBE_CJS = `try { require("stowage"); console.log("loaded"); } catch (e) {
+  console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })); }`;
+
+  function loadError(args: string[]): { name: string; code: string; message: string } {
+    const r = run("node", args, project, env);
+    expect(r.stdout).not.toContain("loaded");
+    return JSON.parse(r.stdout);
+  }
+
+  /** Runs `fn` with the installed platform package moved away (npm install --omit=optional). */
+  function withoutPlatformPackage<T>(fn: () => T): T {
+    const dir = join(project, "node_modules", PLATFORM_PKG);
+    renameSync(dir, `${dir}.hidden`);
+    try {
+      return fn();
+    } finally {
+      renameSync(`${dir}.hidden`, dir);
+    }
+  }
+
+  test("CommonJS: a skipped optional dependency is one NATIVE_BINDING_MISSING error naming the package and both fixes", () => {
+    const err = withoutPlatformPackage(() => loadError(["-e", MISSING_PROBE_CJS]));
+    expect(err.name).toBe("StowageError");
+    expect(err.code).toBe("NATIVE_BINDING_MISSING");
+    expect(err.message).toContain("linux-x64-gnu");
+    expect(err.message).toContain(`optional dependency ${PLATFORM_PKG} is not installed`);
+    expect(err.message).toContain(`npm install ${PLATFORM_PKG}`);
+    expect(err.message).toContain("build from source with cargo");
+    expect(err.message).not.toContain("Cannot find module");
+  });
+
+  test("ESM: an uncaught missing binary prints one error, not the loader's chain", () => {
+    writeFileSync(join(project, "missing.mjs"), `import * as lancedb from "stowage";\nconsole.log("loaded", Object.keys(lancedb).length);\n`);
+    const r = withoutPlatformPackage(() => spawnSync("node", ["missing.mjs"], { cwd: project, env, encoding: "utf8" }));
+    expect(r.status).toBe(1);
+    expect(r.stdout).not.toContain("loaded");
+    expect(r.stderr.match(/^StowageError: /gm)).toEqual(["StowageError: "]);
+    expect(r.stderr).toContain(`optional dependency ${PLATFORM_PKG} is not installed`);
+    expect(r.stderr).toContain("build from source with cargo");
+    expect(r.stderr).toContain("code: 'NATIVE_BINDING_MISSING'");
+    expect(r.stderr).not.toContain("Cannot find module");
+  });
+
+  test("a platform without a prebuilt package names it and the prebuilt ones", () => {
+    // The loader and the error read process.arch: pretend to be linux-riscv64.
+    writeFileSync(join(project, "riscv.cjs"), `Object.defineProperty(process, "arch", { value: "riscv64" });`);
+    const err = loadError(["-r", "./riscv.cjs", "-e", MISSING_PROBE_CJS]);
+    expect(err.code).toBe("NATIVE_BINDING_MISSING");
+    expect(err.message).toContain("no prebuilt native addon for linux-riscv64-gnu");
+    expect(err.message).toContain("looked for package stowage-linux-riscv64-gnu");
+    expect(err.message).toContain("linux-x64-gnu, linux-x64-musl, linux-arm64-gnu");
+    expect(err.message).toContain("build from source with cargo");
+  });
+
+  test("a binary that is installed but cannot load says why", () => {
+    const binary = join(project, "node_modules", PLATFORM_PKG, BINARY);
+    const good = readFileSync(binary);
+    writeFileSync(binary, "not an ELF file");
+    try {
+      const err = loadError(["-e", MISSING_PROBE_CJS]);
+      expect(err.code).toBe("NATIVE_BINDING_MISSING");
+      expect(err.message).toContain(`(package ${PLATFORM_PKG}) is installed but failed to load`);
+      expect(err.message).toMatch(/invalid ELF header|file too short/);
+      expect(err.message).toContain("build from source with cargo");
+    } finally {
+      writeFileSync(binary, good);
+    }
   });
 });
