@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // Packs the npm packages a release publishes, without building anything:
 //
-//   node scripts/pack.js [outDir]        (default outDir: target/pack)
+//   node scripts/pack.js [--all] [--artifacts DIR] [outDir]   (default outDir: target/pack)
 //
-// 1. copies the built addon (stowage.<platform>.node at the repo root) into
-//    its platform package, npm/<platform>/, as `napi artifacts` would;
-// 2. `npm pack`s each platform package into outDir;
+// 1. copies each built addon (stowage.<platform>.node, from DIR, default the
+//    repo root, where `npm run build` puts it) into its platform package,
+//    npm/<platform>/, as `napi artifacts` would; the release workflow checks
+//    linux-*-gnu binaries against the glibc baseline (scripts/glibc.js);
+// 2. `npm pack`s each platform package whose binary is there into outDir
+//    (only the host's on a developer machine; with --all, as the release
+//    workflow runs it, every target in package.json's napi.targets must be);
 // 3. `npm pack`s the main package into outDir, with `optionalDependencies`
 //    naming every platform package at the main package's version, the way
 //    `napi pre-publish` rewrites package.json right before it publishes.
@@ -62,7 +66,12 @@ function readJson(file) {
 }
 
 async function main() {
-  const outDir = path.resolve(process.argv[2] || path.join(ROOT, "target", "pack"));
+  const args = process.argv.slice(2);
+  const all = args.includes("--all");
+  const at = args.indexOf("--artifacts");
+  const artifacts = path.resolve(at >= 0 ? args[at + 1] : ROOT);
+  const positional = args.filter((a, i) => !a.startsWith("--") && (at < 0 || i !== at + 1));
+  const outDir = path.resolve(positional[0] || path.join(ROOT, "target", "pack"));
   // The same reading of the "napi" field that the napi CLI uses.
   const { readNapiConfig } = require("@napi-rs/cli");
   const config = await readNapiConfig(path.join(ROOT, "package.json"));
@@ -92,8 +101,11 @@ async function main() {
     }
     if (manifest.main !== binary) fail(`${path.relative(ROOT, manifestPath)} has main ${manifest.main}, expected ${binary}`);
 
-    const built = path.join(ROOT, binary);
-    if (!fs.existsSync(built)) fail(`${binary} is missing at the repository root; run \`npm run build\` first`);
+    const built = path.join(artifacts, binary);
+    if (!fs.existsSync(built)) {
+      if (all) fail(`${binary} is missing in ${artifacts}; the release packs every target`);
+      continue;
+    }
     fs.copyFileSync(built, path.join(pkgDir, binary));
     // npm/*/README.md is generated (and git-ignored); recreate it as
     // `napi create-npm-dirs` writes it.
@@ -105,6 +117,8 @@ async function main() {
     tarballs.push(packInto(pkgDir, outDir));
     optionalDependencies[expectedName] = version;
   }
+
+  if (tarballs.length === 0) fail(`no stowage.<platform>.node in ${artifacts}; run \`npm run build\` first`);
 
   // The main package: stage exactly the files `npm pack` would take from the
   // repository, with package.json gaining the optionalDependencies.

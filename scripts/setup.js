@@ -3,6 +3,7 @@
 // TypeScript API. Safe to run repeatedly: each step is a no-op when current.
 //   node scripts/setup.js            install + build
 //   node scripts/setup.js --build-only
+//   node scripts/setup.js --ts-only      the TypeScript build alone (the release's publish job)
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
@@ -46,8 +47,9 @@ function buildTs() {
 
 function main() {
   const buildOnly = process.argv.includes("--build-only");
-  if (!buildOnly) npmInstall();
-  buildNative();
+  const tsOnly = process.argv.includes("--ts-only");
+  if (!buildOnly && !tsOnly) npmInstall();
+  if (!tsOnly) buildNative();
   buildTs();
 }
 
