@@ -1,7 +1,10 @@
 // The published packages work with a plain `npm install`, without a Rust
-// toolchain: scripts/pack.js packs the main package and the platform package,
-// an empty project installs both tarballs (plus apache-arrow) with a PATH that
-// has no cargo/rustc, and CommonJS and ESM scripts use the installed package.
+// toolchain: the release workflow's linux-x64-gnu steps run here (its build
+// command, against glibc 2.17 with cargo-zigbuild, the same build setup.js
+// made, so cargo finds nothing to do; its glibc check; the publish job's
+// pack step), an empty project installs both tarballs (plus apache-arrow)
+// with a PATH that has no cargo/rustc, and CommonJS and ESM scripts use the
+// installed package.
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import {
   existsSync,
@@ -16,13 +19,40 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
+import { parse } from "yaml";
 
 const ROOT = resolve(__dirname, "..");
 const rootPkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { name: string; version: string };
 const PLATFORM_PKG = `${rootPkg.name}-linux-x64-gnu`;
 const BINARY = `${rootPkg.name}.linux-x64-gnu.node`;
 
-const SETUP_TIMEOUT = 180_000;
+// The build step is a no-op for cargo after setup.js (same command, same
+// target dir); the margin is for napi's own work and a loaded machine.
+const SETUP_TIMEOUT = 400_000;
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { nativeBuild } = require("../scripts/common.js");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { checkBaseline } = require("../scripts/glibc.js");
+
+interface Step {
+  name?: string;
+  run?: string;
+}
+const workflow = parse(readFileSync(join(ROOT, ".github", "workflows", "release.yml"), "utf8"));
+const linuxJob = (workflow.jobs.build.strategy.matrix.settings as { platform: string; build: string }[]).find(
+  (m) => m.platform === "linux-x64-gnu",
+)!;
+
+/** A workflow step's command for this machine: the matrix values filled in, `artifacts` moved to `artifactsDir`. */
+function localCommand(command: string, artifactsDir: string): string[] {
+  const filled = command
+    .replace("${{ matrix.settings.build }}", linuxJob.build)
+    .replace(/\$\{\{ matrix\.settings\.platform \}\}/g, "linux-x64-gnu");
+  const args = filled.split(/\s+/).map((a) => a.replace(/^artifacts(?=\/|$)/, artifactsDir).replace(/^target\/pack$/, join(artifactsDir, "..", "pack")));
+  // `npx napi` is the napi CLI of this repository's node_modules.
+  return args[0] === "npx" ? [join(ROOT, "node_modules", ".bin", args[1]), ...args.slice(2)] : args;
+}
 
 // node's own directory first (npm sits next to it), then the system dirs:
 // no ~/.cargo/bin, no node_modules/.bin.
@@ -116,6 +146,7 @@ describe("installing the packed packages without a Rust toolchain", () => {
   let work: string;
   let project: string;
   let tarballs: string[];
+  let glibcCheck: string;
   const env = cleanEnv();
 
   beforeAll(() => {
@@ -123,8 +154,21 @@ describe("installing the packed packages without a Rust toolchain", () => {
     const packDir = join(work, "pack");
     project = join(work, "project");
 
-    // Pack with the developer's environment; only the install side is cleaned.
-    const packed = run(process.execPath, [join(ROOT, "scripts", "pack.js"), packDir], ROOT, process.env);
+    // The release workflow's linux-x64-gnu job, with the developer's
+    // environment (only the install side is cleaned): build, glibc check,
+    // then the publish job's pack step (without --all: one target here).
+    const artifacts = join(work, "artifacts");
+    const steps: Step[] = workflow.jobs.build.steps;
+    const build = nativeBuild();
+    expect(build.zig).toBe(true); // the release build needs zig here, as in CI
+    const [napi, ...buildArgs] = localCommand(steps.find((s) => s.name === "Build")!.run!, artifacts);
+    run(napi, buildArgs, ROOT, { ...process.env, ...build.env });
+    const [, glibcScript, binaryArg] = localCommand(steps.find((s) => s.name === "Check the glibc baseline")!.run!, artifacts);
+    glibcCheck = run(process.execPath, [join(ROOT, glibcScript), binaryArg], ROOT, process.env).stdout;
+    const packStep = (workflow.jobs.publish.steps as Step[]).find((s) => s.run?.startsWith("node scripts/pack.js"))!.run!;
+    const [, packScript, ...packArgs] = localCommand(packStep, artifacts).filter((a) => a !== "--all");
+    expect(packArgs).toEqual(["--artifacts", artifacts, packDir]);
+    const packed = run(process.execPath, [join(ROOT, packScript), ...packArgs], ROOT, process.env);
     tarballs = packed.stdout.trim().split("\n");
 
     // An empty project: a bare package.json pins npm's prefix to this dir.
@@ -153,6 +197,30 @@ describe("installing the packed packages without a Rust toolchain", () => {
     expect(which("rustc").status).not.toBe(0);
     expect(which("node").status).toBe(0);
     expect(which("npm").status).toBe(0);
+  });
+
+  test("the packed binary needs no glibc newer than 2.17", () => {
+    const binary = join(project, "node_modules", PLATFORM_PKG, BINARY);
+    const { max, newer, count } = checkBaseline(binary, "2.17");
+    // An imported symbol list that is there at all (the check reads something real).
+    expect(count).toBeGreaterThan(50);
+    expect(newer).toEqual([]);
+    expect(max).toBe("2.17");
+    expect(glibcCheck).toContain("newest GLIBC_2.17 (baseline 2.17)");
+  });
+
+  test("pack.js refuses a linux-gnu binary above the glibc baseline", () => {
+    // A stand-in binary importing memcpy@GLIBC_2.14 and getrandom@GLIBC_2.25 is
+    // not at hand, so a real one is checked against a lower baseline instead.
+    const binary = join(project, "node_modules", PLATFORM_PKG, BINARY);
+    expect(checkBaseline(binary, "2.16").newer.map((s: { version: string }) => s.version)).toContain("2.17");
+    const r = spawnSync(process.execPath, [join(ROOT, "scripts", "pack.js"), "--artifacts", dirname(binary), join(work, "refused")], {
+      cwd: ROOT,
+      env: { ...process.env, STOWAGE_GLIBC_BASELINE: "2.16" },
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("needs glibc 2.17, more than the 2.16 baseline");
   });
 
   test("pack.js produced both tarballs", () => {

@@ -5,8 +5,8 @@
 //
 // 1. copies each built addon (stowage.<platform>.node, from DIR, default the
 //    repo root, where `npm run build` puts it) into its platform package,
-//    npm/<platform>/, as `napi artifacts` would; the release workflow checks
-//    linux-*-gnu binaries against the glibc baseline (scripts/glibc.js);
+//    npm/<platform>/, as `napi artifacts` would; a linux-*-gnu binary must
+//    keep the glibc baseline (scripts/glibc.js);
 // 2. `npm pack`s each platform package whose binary is there into outDir
 //    (only the host's on a developer machine; with --all, as the release
 //    workflow runs it, every target in package.json's napi.targets must be);
@@ -26,6 +26,9 @@ const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
+
+const { checkBaseline } = require("./glibc");
+const { GLIBC_BASELINE } = require("./zig");
 
 const ROOT = path.resolve(__dirname, "..");
 const NPM_DIR = path.join(ROOT, "npm");
@@ -105,6 +108,16 @@ async function main() {
     if (!fs.existsSync(built)) {
       if (all) fail(`${binary} is missing in ${artifacts}; the release packs every target`);
       continue;
+    }
+    if (abi.startsWith("linux-") && abi.endsWith("-gnu")) {
+      // What the platform package promises users (docs/install.md); a
+      // STOWAGE_GLIBC_BASELINE override exists for the packaging test.
+      const baseline = process.env.STOWAGE_GLIBC_BASELINE || GLIBC_BASELINE;
+      const { max, newer } = checkBaseline(built, baseline);
+      if (newer.length) {
+        const list = newer.slice(0, 5).map((s) => `${s.symbol}@GLIBC_${s.version}`).join(", ");
+        fail(`${binary} needs glibc ${max}, more than the ${baseline} baseline (${list}); build it with \`npm run build\` where python3 -m pip can install cargo-zigbuild (docs/install.md)`);
+      }
     }
     fs.copyFileSync(built, path.join(pkgDir, binary));
     // npm/*/README.md is generated (and git-ignored); recreate it as
