@@ -329,6 +329,16 @@ describe("installing the packed packages without a Rust toolchain", () => {
     expect(r.stderr).not.toContain("Cannot find module");
   });
 
+  test("the installed package has the stowage command", () => {
+    const r = run(join(project, "node_modules", ".bin", "stowage"), ["--help"], project, env);
+    expect(r.stdout).toContain("usage: stowage <command>");
+    expect(r.stdout).toContain("import-lance");
+    const missing = spawnSync(join(project, "node_modules", ".bin", "stowage"), ["import-lance", "a", join(work, "b")], { cwd: project, env, encoding: "utf8" });
+    // @lancedb/lancedb is an optional peer dependency: not installed here.
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain("@lancedb/lancedb, which is not installed");
+  });
+
   test("a platform without a prebuilt package names it and the prebuilt ones", () => {
     // The loader and the error read process.arch: pretend to be linux-riscv64.
     writeFileSync(join(project, "riscv.cjs"), `Object.defineProperty(process, "arch", { value: "riscv64" });`);
