@@ -57,6 +57,8 @@ test("each build command is napi build for its target; linux-gnu targets link ag
     expect(args.slice(0, 3)).toEqual(["npx", "napi", "build"]);
     expect(args).toEqual(expect.arrayContaining(["--platform", "--release", "--no-js", "--output-dir", "artifacts"]));
     const target = args[args.indexOf("--target") + 1];
+    // Only musl needs flags: its static C runtime cannot make a shared library.
+    expect((m as Settings & { rustflags?: string }).rustflags).toBe(m.platform.endsWith("-musl") ? "-C target-feature=-crt-static" : undefined);
     if (m.platform.startsWith("linux-")) {
       expect(m.zig).toBe(true);
       expect(args).toContain("-x");
