@@ -1,18 +1,58 @@
 // The published packages work with a plain `npm install`, without a Rust
-// toolchain: scripts/pack.js packs the main package and the platform package,
-// an empty project installs both tarballs (plus apache-arrow) with a PATH that
-// has no cargo/rustc, and CommonJS and ESM scripts use the installed package.
+// toolchain: the release workflow's linux-x64-gnu steps run here (its build
+// command, against glibc 2.17 with cargo-zigbuild, the same build setup.js
+// made, so cargo finds nothing to do; its glibc check; the publish job's
+// pack step), an empty project installs both tarballs (plus apache-arrow)
+// with a PATH that has no cargo/rustc, and CommonJS and ESM scripts use the
+// installed package.
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
+import { parse } from "yaml";
 
 const ROOT = resolve(__dirname, "..");
 const rootPkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { name: string; version: string };
 const PLATFORM_PKG = `${rootPkg.name}-linux-x64-gnu`;
 const BINARY = `${rootPkg.name}.linux-x64-gnu.node`;
 
-const SETUP_TIMEOUT = 180_000;
+// The build step is a no-op for cargo after setup.js (same command, same
+// target dir); the margin is for napi's own work and a loaded machine.
+const SETUP_TIMEOUT = 400_000;
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { nativeBuild } = require("../scripts/common.js");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { checkBaseline } = require("../scripts/glibc.js");
+
+interface Step {
+  name?: string;
+  run?: string;
+}
+const workflow = parse(readFileSync(join(ROOT, ".github", "workflows", "release.yml"), "utf8"));
+const linuxJob = (workflow.jobs.build.strategy.matrix.settings as { platform: string; build: string }[]).find(
+  (m) => m.platform === "linux-x64-gnu",
+)!;
+
+/** A workflow step's command for this machine: the matrix values filled in, `artifacts` moved to `artifactsDir`. */
+function localCommand(command: string, artifactsDir: string): string[] {
+  const filled = command
+    .replace("${{ matrix.settings.build }}", linuxJob.build)
+    .replace(/\$\{\{ matrix\.settings\.platform \}\}/g, "linux-x64-gnu");
+  const args = filled.split(/\s+/).map((a) => a.replace(/^artifacts(?=\/|$)/, artifactsDir).replace(/^target\/pack$/, join(artifactsDir, "..", "pack")));
+  // `npx napi` is the napi CLI of this repository's node_modules.
+  return args[0] === "npx" ? [join(ROOT, "node_modules", ".bin", args[1]), ...args.slice(2)] : args;
+}
 
 // node's own directory first (npm sits next to it), then the system dirs:
 // no ~/.cargo/bin, no node_modules/.bin.
@@ -106,6 +146,7 @@ describe("installing the packed packages without a Rust toolchain", () => {
   let work: string;
   let project: string;
   let tarballs: string[];
+  let glibcCheck: string;
   const env = cleanEnv();
 
   beforeAll(() => {
@@ -113,8 +154,21 @@ describe("installing the packed packages without a Rust toolchain", () => {
     const packDir = join(work, "pack");
     project = join(work, "project");
 
-    // Pack with the developer's environment; only the install side is cleaned.
-    const packed = run(process.execPath, [join(ROOT, "scripts", "pack.js"), packDir], ROOT, process.env);
+    // The release workflow's linux-x64-gnu job, with the developer's
+    // environment (only the install side is cleaned): build, glibc check,
+    // then the publish job's pack step (without --all: one target here).
+    const artifacts = join(work, "artifacts");
+    const steps: Step[] = workflow.jobs.build.steps;
+    const build = nativeBuild();
+    expect(build.zig).toBe(true); // the release build needs zig here, as in CI
+    const [napi, ...buildArgs] = localCommand(steps.find((s) => s.name === "Build")!.run!, artifacts);
+    run(napi, buildArgs, ROOT, { ...process.env, ...build.env });
+    const [, glibcScript, binaryArg] = localCommand(steps.find((s) => s.name === "Check the glibc baseline")!.run!, artifacts);
+    glibcCheck = run(process.execPath, [join(ROOT, glibcScript), binaryArg], ROOT, process.env).stdout;
+    const packStep = (workflow.jobs.publish.steps as Step[]).find((s) => s.run?.startsWith("node scripts/pack.js"))!.run!;
+    const [, packScript, ...packArgs] = localCommand(packStep, artifacts).filter((a) => a !== "--all");
+    expect(packArgs).toEqual(["--artifacts", artifacts, packDir]);
+    const packed = run(process.execPath, [join(ROOT, packScript), ...packArgs], ROOT, process.env);
     tarballs = packed.stdout.trim().split("\n");
 
     // An empty project: a bare package.json pins npm's prefix to this dir.
@@ -143,6 +197,30 @@ describe("installing the packed packages without a Rust toolchain", () => {
     expect(which("rustc").status).not.toBe(0);
     expect(which("node").status).toBe(0);
     expect(which("npm").status).toBe(0);
+  });
+
+  test("the packed binary needs no glibc newer than 2.17", () => {
+    const binary = join(project, "node_modules", PLATFORM_PKG, BINARY);
+    const { max, newer, count } = checkBaseline(binary, "2.17");
+    // An imported symbol list that is there at all (the check reads something real).
+    expect(count).toBeGreaterThan(50);
+    expect(newer).toEqual([]);
+    expect(max).toBe("2.17");
+    expect(glibcCheck).toContain("newest GLIBC_2.17 (baseline 2.17)");
+  });
+
+  test("pack.js refuses a linux-gnu binary above the glibc baseline", () => {
+    // A stand-in binary importing memcpy@GLIBC_2.14 and getrandom@GLIBC_2.25 is
+    // not at hand, so a real one is checked against a lower baseline instead.
+    const binary = join(project, "node_modules", PLATFORM_PKG, BINARY);
+    expect(checkBaseline(binary, "2.16").newer.map((s: { version: string }) => s.version)).toContain("2.17");
+    const r = spawnSync(process.execPath, [join(ROOT, "scripts", "pack.js"), "--artifacts", dirname(binary), join(work, "refused")], {
+      cwd: ROOT,
+      env: { ...process.env, STOWAGE_GLIBC_BASELINE: "2.16" },
+      encoding: "utf8",
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("needs glibc 2.17, more than the 2.16 baseline");
   });
 
   test("pack.js produced both tarballs", () => {
@@ -204,5 +282,86 @@ describe("installing the packed packages without a Rust toolchain", () => {
     expect(r.stdout).not.toContain(ROOT + sep);
     // The table went to the given directory.
     expect(readdirSync(dbDir).length).toBeGreaterThan(0);
+  });
+
+  // What `require("stowage")` throws when no binary fits: one coded error
+  // naming the platform, the package and the two fixes, for CommonJS and ESM.
+  const MISSING_PROBE_CJS = `try { require("stowage"); console.log("loaded"); } catch (e) {
+  console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })); }`;
+
+  function loadError(args: string[]): { name: string; code: string; message: string } {
+    const r = run("node", args, project, env);
+    expect(r.stdout).not.toContain("loaded");
+    return JSON.parse(r.stdout);
+  }
+
+  /** Runs `fn` with the installed platform package moved away (npm install --omit=optional). */
+  function withoutPlatformPackage<T>(fn: () => T): T {
+    const dir = join(project, "node_modules", PLATFORM_PKG);
+    renameSync(dir, `${dir}.hidden`);
+    try {
+      return fn();
+    } finally {
+      renameSync(`${dir}.hidden`, dir);
+    }
+  }
+
+  test("CommonJS: a skipped optional dependency is one NATIVE_BINDING_MISSING error naming the package and both fixes", () => {
+    const err = withoutPlatformPackage(() => loadError(["-e", MISSING_PROBE_CJS]));
+    expect(err.name).toBe("StowageError");
+    expect(err.code).toBe("NATIVE_BINDING_MISSING");
+    expect(err.message).toContain("linux-x64-gnu");
+    expect(err.message).toContain(`optional dependency ${PLATFORM_PKG} is not installed`);
+    expect(err.message).toContain(`npm install ${PLATFORM_PKG}`);
+    expect(err.message).toContain("build from source with cargo");
+    expect(err.message).not.toContain("Cannot find module");
+  });
+
+  test("ESM: an uncaught missing binary prints one error, not the loader's chain", () => {
+    writeFileSync(join(project, "missing.mjs"), `import * as lancedb from "stowage";\nconsole.log("loaded", Object.keys(lancedb).length);\n`);
+    const r = withoutPlatformPackage(() => spawnSync("node", ["missing.mjs"], { cwd: project, env, encoding: "utf8" }));
+    expect(r.status).toBe(1);
+    expect(r.stdout).not.toContain("loaded");
+    expect(r.stderr.match(/^StowageError: /gm)).toEqual(["StowageError: "]);
+    expect(r.stderr).toContain(`optional dependency ${PLATFORM_PKG} is not installed`);
+    expect(r.stderr).toContain("build from source with cargo");
+    expect(r.stderr).toContain("code: 'NATIVE_BINDING_MISSING'");
+    expect(r.stderr).not.toContain("Cannot find module");
+  });
+
+  test("the installed package has the stowage command", () => {
+    const r = run(join(project, "node_modules", ".bin", "stowage"), ["--help"], project, env);
+    expect(r.stdout).toContain("usage: stowage <command>");
+    expect(r.stdout).toContain("import-lance");
+    const missing = spawnSync(join(project, "node_modules", ".bin", "stowage"), ["import-lance", "a", join(work, "b")], { cwd: project, env, encoding: "utf8" });
+    // @lancedb/lancedb is an optional peer dependency: not installed here.
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain("@lancedb/lancedb, which is not installed");
+  });
+
+  test("a platform without a prebuilt package names it and the prebuilt ones", () => {
+    // The loader and the error read process.arch: pretend to be linux-riscv64.
+    writeFileSync(join(project, "riscv.cjs"), `Object.defineProperty(process, "arch", { value: "riscv64" });`);
+    const err = loadError(["-r", "./riscv.cjs", "-e", MISSING_PROBE_CJS]);
+    expect(err.code).toBe("NATIVE_BINDING_MISSING");
+    expect(err.message).toContain("no prebuilt native addon for linux-riscv64-gnu");
+    expect(err.message).toContain("looked for package stowage-linux-riscv64-gnu");
+    expect(err.message).toContain("linux-x64-gnu, linux-x64-musl, linux-arm64-gnu");
+    expect(err.message).toContain("build from source with cargo");
+  });
+
+  test("a binary that is installed but cannot load says why", () => {
+    const binary = join(project, "node_modules", PLATFORM_PKG, BINARY);
+    const good = readFileSync(binary);
+    writeFileSync(binary, "not an ELF file");
+    try {
+      const err = loadError(["-e", MISSING_PROBE_CJS]);
+      expect(err.code).toBe("NATIVE_BINDING_MISSING");
+      expect(err.message).toContain(`(package ${PLATFORM_PKG}) is installed but failed to load`);
+      expect(err.message).toMatch(/invalid ELF header|file too short/);
+      expect(err.message).toContain("build from source with cargo");
+    } finally {
+      writeFileSync(binary, good);
+    }
   });
 });

@@ -28,8 +28,35 @@ function run(cmd, args, opts = {}) {
   console.log(`  (${((Date.now() - started) / 1000).toFixed(1)}s)`);
 }
 
+/**
+ * How the addon is built and its Rust tests run: through cargo-zigbuild
+ * against glibc 2.17 (the release baseline) when scripts/zig.js can install
+ * the pinned tools, else natively. Both commands compile the dependency tree
+ * with the same compilers and flags, so they share one build of it.
+ * `args` are napi build's (the release workflow's linux-x64-gnu command, less
+ * its output flags); `test` is the command and arguments that run the Rust tests.
+ */
+function nativeBuild() {
+  const { ensureZig, zigEnv, GLIBC_BASELINE } = require("./zig");
+  const zig = process.env.STOWAGE_NATIVE_GLIBC !== "1" && ensureZig();
+  if (!zig) {
+    console.error(
+      "setup: building against the host's glibc (python3 -m pip could not install cargo-zigbuild/ziglang); " +
+        "fine for development, but scripts/pack.js refuses such a binary",
+    );
+  }
+  const target = zig ? `${TARGET}.${GLIBC_BASELINE}` : TARGET;
+  return {
+    zig,
+    args: ["build", "--platform", "--release", "--target", target, ...(zig ? ["-x"] : [])],
+    // cargo-zigbuild's own `test` subcommand (`cargo zigbuild` means its build).
+    test: [zig ? "cargo-zigbuild" : "cargo", "test", "--release", "--target", target],
+    env: zig ? zigEnv(cargoEnv()) : cargoEnv(),
+  };
+}
+
 function has(cmd) {
   return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
 }
 
-module.exports = { ROOT, CACHE_DIR, TARGET, cargoEnv, run, has };
+module.exports = { ROOT, CACHE_DIR, TARGET, cargoEnv, run, has, nativeBuild };

@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // Packs the npm packages a release publishes, without building anything:
 //
-//   node scripts/pack.js [outDir]        (default outDir: target/pack)
+//   node scripts/pack.js [--all] [--artifacts DIR] [outDir]   (default outDir: target/pack)
 //
-// 1. copies the built addon (stowage.<platform>.node at the repo root) into
-//    its platform package, npm/<platform>/, as `napi artifacts` would;
-// 2. `npm pack`s each platform package into outDir;
+// 1. copies each built addon (stowage.<platform>.node, from DIR, default the
+//    repo root, where `npm run build` puts it) into its platform package,
+//    npm/<platform>/, as `napi artifacts` would; a linux-*-gnu binary must
+//    keep the glibc baseline (scripts/glibc.js);
+// 2. `npm pack`s each platform package whose binary is there into outDir
+//    (only the host's on a developer machine; with --all, as the release
+//    workflow runs it, every target in package.json's napi.targets must be);
 // 3. `npm pack`s the main package into outDir, with `optionalDependencies`
 //    naming every platform package at the main package's version, the way
 //    `napi pre-publish` rewrites package.json right before it publishes.
@@ -22,6 +26,9 @@ const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
+
+const { checkBaseline } = require("./glibc");
+const { GLIBC_BASELINE } = require("./zig");
 
 const ROOT = path.resolve(__dirname, "..");
 const NPM_DIR = path.join(ROOT, "npm");
@@ -62,7 +69,12 @@ function readJson(file) {
 }
 
 async function main() {
-  const outDir = path.resolve(process.argv[2] || path.join(ROOT, "target", "pack"));
+  const args = process.argv.slice(2);
+  const all = args.includes("--all");
+  const at = args.indexOf("--artifacts");
+  const artifacts = path.resolve(at >= 0 ? args[at + 1] : ROOT);
+  const positional = args.filter((a, i) => !a.startsWith("--") && (at < 0 || i !== at + 1));
+  const outDir = path.resolve(positional[0] || path.join(ROOT, "target", "pack"));
   // The same reading of the "napi" field that the napi CLI uses.
   const { readNapiConfig } = require("@napi-rs/cli");
   const config = await readNapiConfig(path.join(ROOT, "package.json"));
@@ -92,8 +104,21 @@ async function main() {
     }
     if (manifest.main !== binary) fail(`${path.relative(ROOT, manifestPath)} has main ${manifest.main}, expected ${binary}`);
 
-    const built = path.join(ROOT, binary);
-    if (!fs.existsSync(built)) fail(`${binary} is missing at the repository root; run \`npm run build\` first`);
+    const built = path.join(artifacts, binary);
+    if (!fs.existsSync(built)) {
+      if (all) fail(`${binary} is missing in ${artifacts}; the release packs every target`);
+      continue;
+    }
+    if (abi.startsWith("linux-") && abi.endsWith("-gnu")) {
+      // What the platform package promises users (docs/install.md); a
+      // STOWAGE_GLIBC_BASELINE override exists for the packaging test.
+      const baseline = process.env.STOWAGE_GLIBC_BASELINE || GLIBC_BASELINE;
+      const { max, newer } = checkBaseline(built, baseline);
+      if (newer.length) {
+        const list = newer.slice(0, 5).map((s) => `${s.symbol}@GLIBC_${s.version}`).join(", ");
+        fail(`${binary} needs glibc ${max}, more than the ${baseline} baseline (${list}); build it with \`npm run build\` where python3 -m pip can install cargo-zigbuild (docs/install.md)`);
+      }
+    }
     fs.copyFileSync(built, path.join(pkgDir, binary));
     // npm/*/README.md is generated (and git-ignored); recreate it as
     // `napi create-npm-dirs` writes it.
@@ -105,6 +130,8 @@ async function main() {
     tarballs.push(packInto(pkgDir, outDir));
     optionalDependencies[expectedName] = version;
   }
+
+  if (tarballs.length === 0) fail(`no stowage.<platform>.node in ${artifacts}; run \`npm run build\` first`);
 
   // The main package: stage exactly the files `npm pack` would take from the
   // repository, with package.json gaining the optionalDependencies.

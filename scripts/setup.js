@@ -3,10 +3,11 @@
 // TypeScript API. Safe to run repeatedly: each step is a no-op when current.
 //   node scripts/setup.js            install + build
 //   node scripts/setup.js --build-only
+//   node scripts/setup.js --ts-only      the TypeScript build alone (the release's publish job)
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
-const { ROOT, TARGET, cargoEnv, run, has } = require("./common");
+const { ROOT, run, has, nativeBuild } = require("./common");
 
 function npmInstall() {
   const marker = path.join(ROOT, "node_modules", ".package-lock.json");
@@ -23,11 +24,12 @@ function buildNative() {
     throw new Error("The native addon is not built and cargo is not on PATH; install Rust (rustup) to build from source");
   }
   // cargo decides whether anything changed; a no-op build takes a second.
-  run(
-    path.join(ROOT, "node_modules", ".bin", "napi"),
-    ["build", "--platform", "--release", "--target", TARGET, "--js", "index.js", "--dts", "index.d.ts"],
-    { env: cargoEnv() },
-  );
+  // One build serves everything (the tests, the demo, the packed release
+  // binary): linked against glibc 2.17 through cargo-zigbuild when the
+  // pinned tools can be had (scripts/zig.js), else against the host's glibc,
+  // which the pack script then refuses.
+  const { args, env } = nativeBuild();
+  run(path.join(ROOT, "node_modules", ".bin", "napi"), [...args, "--js", "index.js", "--dts", "index.d.ts"], { env });
 }
 
 function buildTs() {
@@ -46,8 +48,9 @@ function buildTs() {
 
 function main() {
   const buildOnly = process.argv.includes("--build-only");
-  if (!buildOnly) npmInstall();
-  buildNative();
+  const tsOnly = process.argv.includes("--ts-only");
+  if (!buildOnly && !tsOnly) npmInstall();
+  if (!tsOnly) buildNative();
   buildTs();
 }
 

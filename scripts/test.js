@@ -3,7 +3,7 @@
 // cloud suites need, started here on 127.0.0.1 and stopped afterwards).
 "use strict";
 const path = require("node:path");
-const { ROOT, TARGET, cargoEnv, run } = require("./common");
+const { ROOT, run, nativeBuild } = require("./common");
 
 async function main() {
   const started = Date.now();
@@ -20,9 +20,13 @@ async function main() {
   // Nothing in the suite may reach real cloud hosts or instance metadata.
   const env = { ...process.env, AWS_EC2_METADATA_DISABLED: "true" };
 
-  await step("cargo test", () =>
-    run("cargo", ["test", "--release", "--target", TARGET, "--", "--test-threads=2"], { env: { ...cargoEnv(), ...env } }),
-  );
+  // The same compilers and target as setup.js's addon build, so the
+  // dependency tree is not built a second time.
+  await step("cargo test", () => {
+    const build = nativeBuild();
+    const [cmd, ...args] = build.test;
+    return run(cmd, [...args, "--", "--test-threads=2"], { env: { ...build.env, ...env, PATH: build.env.PATH } });
+  });
 
   // Installs the emulators (cached); Jest's globalSetup starts and stops them.
   await step("emulators install", () => run("node", [path.join(ROOT, "scripts", "emulators", "install.js")], { env }));

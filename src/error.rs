@@ -159,6 +159,10 @@ string_enum! {
         IndexNotFound = "INDEX_NOT_FOUND",
         NotSupported = "NOT_SUPPORTED",
         Internal = "INTERNAL",
+        // Raised by lib/native.ts when no addon binary loads (no prebuilt
+        // package for the platform, or the optional dependency was skipped);
+        // listed here so the codes stay one list.
+        NativeBindingMissing = "NATIVE_BINDING_MISSING",
     }
 }
 
