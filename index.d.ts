@@ -26,6 +26,17 @@ export declare class JsConnection {
   dropAllTables(): Promise<void>
 }
 
+/** One doctor run, interruptible (SIGINT) with its cleanup still done. */
+export declare class JsDoctor {
+  constructor()
+  /**
+   * Stops the checks; the objects written so far are removed and the
+   * report says the run was interrupted.
+   */
+  interrupt(): void
+  run(options: JsDoctorOptions): Promise<JsDoctorReport>
+}
+
 export declare class JsTable {
   isOpen(): boolean
   close(): void
@@ -78,7 +89,7 @@ export declare function _checkPositive(name: string, value: unknown): number
  */
 export declare function abortInflightUploads(timeoutMs: number): Promise<number>
 
-export type ErrorCode = 'INVALID_URI' | 'UNKNOWN_STORAGE_OPTION' | 'INVALID_STORAGE_OPTION' | 'TABLE_NOT_FOUND' | 'TABLE_EXISTS' | 'INVALID_TABLE_NAME' | 'VERSION_NOT_FOUND' | 'INVALID_ARGUMENT' | 'INVALID_FILTER' | 'SCHEMA_MISMATCH' | 'CLOSED' | 'COMMIT_CONFLICT' | 'CONDITIONAL_PUT_UNSUPPORTED' | 'CORRUPT_TABLE' | 'STORAGE_NOT_FOUND' | 'STORAGE_PERMISSION_DENIED' | 'STORAGE_UNAUTHENTICATED' | 'STORAGE_TIMEOUT' | 'STORAGE_CONNECTION' | 'STORAGE_SERVER_ERROR' | 'STORAGE_ERROR' | 'NOT_SUPPORTED' | 'INTERNAL'
+export type ErrorCode = 'INVALID_URI' | 'UNKNOWN_STORAGE_OPTION' | 'INVALID_STORAGE_OPTION' | 'TABLE_NOT_FOUND' | 'TABLE_EXISTS' | 'INVALID_TABLE_NAME' | 'VERSION_NOT_FOUND' | 'INVALID_ARGUMENT' | 'INVALID_FILTER' | 'SCHEMA_MISMATCH' | 'CLOSED' | 'COMMIT_CONFLICT' | 'CONDITIONAL_PUT_UNSUPPORTED' | 'CORRUPT_TABLE' | 'STORAGE_NOT_FOUND' | 'STORAGE_PERMISSION_DENIED' | 'STORAGE_UNAUTHENTICATED' | 'STORAGE_TIMEOUT' | 'STORAGE_CONNECTION' | 'STORAGE_SERVER_ERROR' | 'STORAGE_ERROR' | 'CREDENTIAL_PROVIDER_FAILED' | 'NOT_SUPPORTED' | 'INTERNAL'
 
 export type JsAddMode = 'append' | 'overwrite'
 
@@ -99,6 +110,8 @@ export interface JsConnectOptions {
   storageOptions?: Record<string, unknown>
   /** Seconds. */
   readConsistencyInterval?: number
+  /** The wrapped credentials function (lib/credentials.ts). */
+  credentials?: () => Promise<string>
 }
 
 export type JsCreateMode = 'create' | 'overwrite'
@@ -110,9 +123,35 @@ export interface JsCreateTableOptions {
   mode?: JsCreateMode
   existOk?: boolean
   storageOptions?: Record<string, unknown>
+  credentials?: () => Promise<string>
 }
 
 export type JsDistanceType = 'l2' | 'cosine' | 'dot'
+
+export interface JsDoctorCheck {
+  name: string
+  ok: boolean
+  required: boolean
+  request: string
+  permission?: string
+  error?: string
+  fix?: string
+  note?: string
+}
+
+export interface JsDoctorOptions {
+  uri: string
+  storageOptions?: Record<string, unknown>
+  credentials?: () => Promise<string>
+}
+
+export interface JsDoctorReport {
+  uri: string
+  backend: string
+  ok: boolean
+  checks: Array<JsDoctorCheck>
+  configuration: Array<JsEffectiveOption>
+}
 
 export interface JsEffectiveOption {
   key: string
@@ -145,6 +184,7 @@ export interface JsMergeResult {
 
 export interface JsOpenTableOptions {
   storageOptions?: Record<string, unknown>
+  credentials?: () => Promise<string>
 }
 
 export interface JsOptimizeStats {
@@ -210,6 +250,12 @@ export interface JsVersion {
   timestampMs: number
   operation: string
 }
+
+/**
+ * The effective configuration for a URI and options, as a connection
+ * would resolve it, without any request.
+ */
+export declare function resolveStorageOptions(options: JsDoctorOptions): Array<JsEffectiveOption>
 
 /** The storage option registry. */
 export declare function storageOptionRegistry(): Array<JsOptionKey>

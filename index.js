@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.JsConnection = nativeBinding.JsConnection
+module.exports.JsDoctor = nativeBinding.JsDoctor
 module.exports.JsTable = nativeBinding.JsTable
 module.exports._checkCount = nativeBinding._checkCount
 module.exports._checkDistanceType = nativeBinding._checkDistanceType
@@ -845,4 +846,5 @@ module.exports.ErrorCode = nativeBinding.ErrorCode
 module.exports.JsAddMode = nativeBinding.JsAddMode
 module.exports.JsCreateMode = nativeBinding.JsCreateMode
 module.exports.JsDistanceType = nativeBinding.JsDistanceType
+module.exports.resolveStorageOptions = nativeBinding.resolveStorageOptions
 module.exports.storageOptionRegistry = nativeBinding.storageOptionRegistry

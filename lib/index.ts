@@ -16,6 +16,10 @@ export type { ErrorCode } from "./errors";
 export type { EffectiveOption } from "./native";
 export type { KnownStorageOptions } from "./options.generated";
 export type { Data } from "./arrow";
+export type { AwsCredentialsValue, CredentialsProvider } from "./credentials";
+export { doctor, formatDoctorReport } from "./doctor";
+export type { DoctorCheck, DoctorOptions, DoctorReport } from "./doctor";
+import { CredentialsProvider, wrapCredentials } from "./credentials";
 
 export interface ConnectionOptions {
   /** Storage options for every table of this connection; see the README for the keys. */
@@ -26,6 +30,11 @@ export interface ConnectionOptions {
    * on every read; n: at most every n seconds. As in @lancedb/lancedb.
    */
   readConsistencyInterval?: number;
+  /**
+   * An async function handing out AWS credentials (s3:// and s3+ddb://),
+   * called lazily and again shortly before `expiresAt`; see docs/credentials.md.
+   */
+  credentials?: CredentialsProvider;
 }
 
 /**
@@ -50,7 +59,8 @@ export async function connect(
     throw new StowageError("INVALID_URI", `connect() needs a URI string, got ${typeof uri}`);
   }
   const { storageOptions, readConsistencyInterval } = opts;
-  const inner = await call(() => native.JsConnection.connect({ uri, storageOptions, readConsistencyInterval }));
+  const credentials = wrapCredentials(opts.credentials, "connect");
+  const inner = await call(() => native.JsConnection.connect({ uri, storageOptions, readConsistencyInterval, credentials }));
   if (!uri.startsWith("memory://")) installSignalHandlers();
   return new Connection(inner);
 }

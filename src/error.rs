@@ -116,6 +116,9 @@ pub enum StorageErrorKind {
     Connection,
     /// The server answered 5xx until the retries ran out.
     Server,
+    /// The application's credentials provider threw or returned a value of
+    /// the wrong shape.
+    CredentialProvider,
     Other,
 }
 
@@ -145,6 +148,7 @@ string_enum! {
         StorageConnection = "STORAGE_CONNECTION",
         StorageServerError = "STORAGE_SERVER_ERROR",
         StorageError = "STORAGE_ERROR",
+        CredentialProviderFailed = "CREDENTIAL_PROVIDER_FAILED",
         NotSupported = "NOT_SUPPORTED",
         Internal = "INTERNAL",
     }
@@ -181,6 +185,7 @@ impl Error {
                 StorageErrorKind::Timeout => ErrorCode::StorageTimeout,
                 StorageErrorKind::Connection => ErrorCode::StorageConnection,
                 StorageErrorKind::Server => ErrorCode::StorageServerError,
+                StorageErrorKind::CredentialProvider => ErrorCode::CredentialProviderFailed,
                 StorageErrorKind::Other => ErrorCode::StorageError,
             },
             Error::NotSupported(_) => ErrorCode::NotSupported,

@@ -41,6 +41,8 @@ macro_rules! handle_methods {
 
 mod args;
 mod connection;
+mod credentials;
+mod doctor;
 mod table;
 
 use std::future::Future;
@@ -56,6 +58,7 @@ use crate::error::Error;
 use crate::storage::{EffectiveOption, RawOption, RawValue};
 
 pub use connection::{JsConnection, JsCreateMode};
+pub use doctor::{resolve_storage_options, JsDoctor};
 pub use table::{JsAddMode, JsDistanceType, JsTable};
 
 use args::Given;

@@ -8,6 +8,7 @@
 pub mod datafile;
 pub mod deletion;
 pub mod manifest;
+pub mod reader;
 pub mod vectors;
 
 use std::sync::Arc;

@@ -5,6 +5,7 @@
 
 mod cleanup;
 pub mod database;
+pub mod doctor;
 mod lifecycle;
 pub mod ops;
 pub mod request;
