@@ -258,7 +258,8 @@ pub async fn read_columns(
     rows: RowSpec,
 ) -> Result<Vec<Vec<ArrayRef>>> {
     let path = data_path(table_dir, &frag.path);
-    let builder = super::reader::open(store, &path, frag.size_bytes)
+    let whole = rows.selection.is_none() && rows.offset == 0 && rows.limit.is_none();
+    let builder = super::reader::open(store, &path, frag.size_bytes, whole.then_some(idx))
         .await
         .map_err(|e| map_parquet(store, e, &path))?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), idx.iter().copied());

@@ -2,9 +2,22 @@
 //! not seen yet (a size hint covers the footer and its length together), and
 //! a process-wide cache of footers afterwards. Data files are immutable and
 //! uniquely named (a UUID each), so a cached footer never goes stale.
+//!
+//! A read of whole columns fetches the column chunks of every row group up
+//! front, adjacent chunks coalesced (gaps under 1 MiB are read through), so a
+//! full-column read costs one request or a few instead of one per row group.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::ops::Range;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use object_store::ObjectStore;
+use parquet::arrow::async_reader::AsyncFileReader;
+use parquet::errors::ParquetError;
+use parquet::file::metadata::ParquetMetaData;
 
 use object_store::path::Path;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
@@ -35,13 +48,87 @@ fn key(store: &StoreHandle, path: &Path, size: u64) -> String {
     )
 }
 
+/// Gaps between column chunks read through rather than split into requests.
+const COALESCE_GAP: u64 = 1 << 20;
+
+/// The data file reader: prefetched column chunks first, ranged GETs else.
+#[allow(deprecated)]
+pub struct DataFileReader {
+    inner: ParquetObjectReader,
+    prefetched: Vec<(Range<u64>, Bytes)>,
+}
+
+impl DataFileReader {
+    fn lookup(&self, r: &Range<u64>) -> Option<Bytes> {
+        self.prefetched.iter().find_map(|(p, b)| {
+            (p.start <= r.start && r.end <= p.end)
+                .then(|| b.slice((r.start - p.start) as usize..(r.end - p.start) as usize))
+        })
+    }
+}
+
+#[allow(deprecated)]
+impl AsyncFileReader for DataFileReader {
+    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        match self.lookup(&range) {
+            Some(b) => futures::future::ready(Ok(b)).boxed(),
+            None => self.inner.get_bytes(range),
+        }
+    }
+
+    fn get_byte_ranges(
+        &mut self,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        let found: Option<Vec<Bytes>> = ranges.iter().map(|r| self.lookup(r)).collect();
+        match found {
+            Some(all) => futures::future::ready(Ok(all)).boxed(),
+            None => self.inner.get_byte_ranges(ranges),
+        }
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        self.inner.get_metadata(options)
+    }
+}
+
+/// The byte ranges of the chunks of root columns `roots` in every row
+/// group, merged where they touch or nearly do.
+fn chunk_ranges(meta: &ParquetMetaData, roots: &[usize]) -> Vec<Range<u64>> {
+    let schema = meta.file_metadata().schema_descr();
+    let mut ranges: Vec<Range<u64>> = meta
+        .row_groups()
+        .iter()
+        .flat_map(|rg| rg.columns().iter().enumerate())
+        .filter(|(leaf, _)| roots.contains(&schema.get_column_root_idx(*leaf)))
+        .map(|(_, c)| {
+            let (start, len) = c.byte_range();
+            start..start + len
+        })
+        .collect();
+    ranges.sort_by_key(|r| r.start);
+    let mut merged: Vec<Range<u64>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end + COALESCE_GAP => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    merged
+}
+
 /// A Parquet stream builder for the data file at `path` (`size` bytes).
+/// `prefetch`: the root columns about to be read whole (all row groups).
 #[allow(deprecated)]
 pub async fn open(
     store: &StoreHandle,
     path: &Path,
     size: u64,
-) -> parquet::errors::Result<ParquetRecordBatchStreamBuilder<ParquetObjectReader>> {
+    prefetch: Option<&[usize]>,
+) -> parquet::errors::Result<ParquetRecordBatchStreamBuilder<DataFileReader>> {
     let mut reader = ParquetObjectReader::new(store.store.clone(), path.clone())
         .with_file_size(size)
         .with_footer_size_hint(FOOTER_HINT);
@@ -60,6 +147,20 @@ pub async fn open(
             }
             m
         }
+    };
+    let mut prefetched = Vec::new();
+    if let Some(roots) = prefetch {
+        let ranges = chunk_ranges(meta.metadata(), roots);
+        let bytes = store
+            .store
+            .get_ranges(path, &ranges)
+            .await
+            .map_err(|e| ParquetError::External(Box::new(e)))?;
+        prefetched = ranges.into_iter().zip(bytes).collect();
+    }
+    let reader = DataFileReader {
+        inner: reader,
+        prefetched,
     };
     Ok(ParquetRecordBatchStreamBuilder::new_with_metadata(
         reader, meta,
