@@ -15,13 +15,15 @@ import { createAccessKey, createUser } from "./helpers/iam";
 jest.setTimeout(120_000);
 
 let s3: S3Endpoint;
+let plainS3: S3Endpoint;
 let gcs: GcsEndpoint;
 let az: AzureEndpoint;
 let stop: () => Promise<void>;
 
 beforeAll(async () => {
-  const r = await useEmulators(["s3auth", "gcs", "azure"]);
+  const r = await useEmulators(["s3", "s3auth", "gcs", "azure"]);
   s3 = r.endpoints.s3auth!;
+  plainS3 = r.endpoints.s3!;
   gcs = r.endpoints.gcs!;
   az = r.endpoints.azure!;
   stop = r.stop;
@@ -145,6 +147,39 @@ test("s3+ddb://: table existence, key schema, and each DynamoDB item permission"
   expect(wrongReport.ok).toBe(false);
 });
 
+test("a store that ignores create-only puts fails the create-only check (unless commits do not need it)", async () => {
+  // A proxy in front of moto (no signature checks there) that drops If-None-Match.
+  const bucket = uniq("doctorcond");
+  await s3CreateBucket(plainS3, bucket);
+  const srv = http.createServer((req, res) => {
+    const headers = { ...req.headers };
+    delete headers["if-none-match"];
+    const up = http.request({ host: "127.0.0.1", port: plainS3.port, method: req.method, path: req.url, headers }, (ur) => {
+      res.writeHead(ur.statusCode ?? 502, ur.headers);
+      ur.pipe(res);
+    });
+    up.on("error", () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+  const endpoint = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
+  try {
+    const r = await lancedb.doctor(`s3://${bucket}/db`, { storageOptions: s3Options(plainS3, { endpoint }) });
+    const c = byName(r)["create-only put"];
+    expect(c).toMatchObject({ ok: false, required: true });
+    expect(c.error).toContain("ignores If-None-Match");
+    expect(c.fix).toContain("s3+ddb://");
+    expect(r.ok).toBe(false);
+    const oneWriter = await lancedb.doctor(`s3://${bucket}/db`, { storageOptions: s3Options(plainS3, { endpoint, awsConditionalPut: "disabled" }) });
+    expect(byName(oneWriter)["create-only put"]).toMatchObject({ ok: false, required: false });
+    expect(oneWriter.ok).toBe(true);
+    expect(await s3ListObjects(plainS3, bucket)).toEqual([]);
+  } finally {
+    srv.closeAllConnections();
+    await new Promise<void>((r) => srv.close(() => r()));
+  }
+});
+
 test("SSE-KMS: a usable key is checked with the put and get", async () => {
   const bucket = uniq("doctorkms");
   await s3CreateBucket(s3, bucket);
@@ -172,7 +207,8 @@ test("azurite: account key passes; SAS tokens missing one permission fail the ma
   for (const [perms, check] of cases) {
     const sas = azureAccountSas(az, { permissions: perms });
     const r = await lancedb.doctor(`az://${c}/db`, {
-      storageOptions: { accountName: az.account, sasToken: sas, endpoint: az.endpoint, allowHttp: true },
+      // clientMaxRetries 0: azurite answers 500 (retried) to the batch delete a SAS makes first
+      storageOptions: { accountName: az.account, sasToken: sas, endpoint: az.endpoint, allowHttp: true, clientMaxRetries: 0 },
     });
     const failed = byName(r)[check];
     expect(failed.ok).toBe(false);
