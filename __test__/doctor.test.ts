@@ -191,6 +191,42 @@ test("SSE-KMS: a usable key is checked with the put and get", async () => {
   expect(r.ok).toBe(true);
 });
 
+test("SSE-KMS: a key the identity may not use fails the sse-kms check, naming the KMS permissions", async () => {
+  // moto accepts any key id, so a proxy answers PUTs that carry the key as AWS does when the
+  // identity lacks kms:GenerateDataKey on it.
+  const bucket = uniq("doctorkmsdeny");
+  await s3CreateBucket(plainS3, bucket);
+  const keyId = "arn:aws:kms:us-east-1:123456789012:key/denied-key";
+  const srv = http.createServer((req, res) => {
+    if (req.method === "PUT" && req.headers["x-amz-server-side-encryption-aws-kms-key-id"]) {
+      req.resume();
+      res.writeHead(403, { "content-type": "application/xml" });
+      res.end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>User is not authorized to perform: kms:GenerateDataKey on resource: ${keyId} because no identity-based policy allows the kms:GenerateDataKey action</Message></Error>`);
+      return;
+    }
+    const up = http.request({ host: "127.0.0.1", port: plainS3.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
+      res.writeHead(ur.statusCode ?? 502, ur.headers);
+      ur.pipe(res);
+    });
+    up.on("error", () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+  const endpoint = `http://127.0.0.1:${(srv.address() as { port: number }).port}`;
+  try {
+    const r = await lancedb.doctor(`s3://${bucket}/db`, {
+      storageOptions: s3Options(plainS3, { endpoint, awsServerSideEncryption: "aws:kms", awsSseKmsKeyId: keyId, clientMaxRetries: 0 }),
+    });
+    const c = byName(r)["sse-kms"];
+    expect(c.ok).toBe(false);
+    expect(c.permission).toBe(`kms:GenerateDataKey and kms:Decrypt on the KMS key ${keyId}`);
+    expect(r.ok).toBe(false);
+  } finally {
+    srv.closeAllConnections();
+    await new Promise<void>((r) => srv.close(() => r()));
+  }
+});
+
 test("azurite: account key passes; SAS tokens missing one permission fail the matching check", async () => {
   const c = uniq("doctor");
   await azureCreateContainer(az, c);
