@@ -220,6 +220,8 @@ test("SSE-KMS: a key the identity may not use fails the sse-kms check, naming th
     const c = byName(r)["sse-kms"];
     expect(c.ok).toBe(false);
     expect(c.permission).toBe(`kms:GenerateDataKey and kms:Decrypt on the KMS key ${keyId}`);
+    // The put itself was refused for the key, not for s3:PutObject.
+    expect(byName(r).put.permission).toBe(c.permission);
     expect(r.ok).toBe(false);
   } finally {
     srv.closeAllConnections();

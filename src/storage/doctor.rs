@@ -332,13 +332,24 @@ async fn run_checks(
             written.objects.push(probe.clone());
             Check::pass("put", req)
         }
-        Err(e) => Check::fail(
-            "put",
-            req,
-            &store.error(e, ctx("writing")),
-            &p.put,
-            p.fix_tail,
-        ),
+        Err(e) => {
+            // A put refused for its KMS key names the KMS permissions.
+            let kms = opts
+                .set()
+                .text(&registry::AWS_SSE_KMS_KEY_ID)
+                .filter(|_| e.to_string().to_ascii_lowercase().contains("kms"));
+            let permission = match kms {
+                Some(key) => format!("kms:GenerateDataKey and kms:Decrypt on the KMS key {key}"),
+                None => p.put.clone(),
+            };
+            Check::fail(
+                "put",
+                req,
+                &store.error(e, ctx("writing")),
+                &permission,
+                p.fix_tail,
+            )
+        }
     });
 
     // 3. get (of the probe, or of a missing object when the put failed:
