@@ -6,7 +6,8 @@ import * as doctor from "./doctor";
 
 interface Subcommand {
   run(argv: string[]): Promise<number>;
-  usage: string;
+  /** One line for `stowage --help`; the name alone when absent. */
+  usage?: string;
 }
 
 export const subcommands: Record<string, Subcommand> = {
@@ -20,7 +21,7 @@ export async function main(argv: string[]): Promise<number> {
   if (!sub) {
     const help = name === undefined || name === "--help" || name === "-h" || name === "help";
     const out = help ? process.stdout : process.stderr;
-    out.write(`${help ? "" : `unknown command '${name}'\n`}usage:\n${Object.values(subcommands).map((s) => `  ${s.usage}`).join("\n")}\n`);
+    out.write(`${help ? "" : `unknown command '${name}'\n`}usage:\n${Object.entries(subcommands).map(([n, s]) => `  ${s.usage ?? `stowage ${n}`}`).join("\n")}\n`);
     return help ? 0 : 2;
   }
   return sub.run(rest);
