@@ -9,14 +9,6 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** A scan's batches, read as JavaScript asks for them. */
-export declare class JsBatchStream {
-  /** The next batch as an Arrow IPC stream, or null at the end. */
-  next(): Promise<Buffer | null>
-  /** Stops reading: the files not yet read are never opened. */
-  close(): Promise<void>
-}
-
 export declare class JsConnection {
   isOpen(): boolean
   close(): void
@@ -34,13 +26,18 @@ export declare class JsConnection {
   dropAllTables(): Promise<void>
 }
 
+/** One doctor run, interruptible (SIGINT) with its cleanup still done. */
+export declare class JsDoctor {
+  constructor()
+  /**
+   * Stops the checks; the objects written so far are removed and the
+   * report says the run was interrupted.
+   */
+  interrupt(): void
+  run(options: JsDoctorOptions): Promise<JsDoctorReport>
+}
+
 export declare class JsTable {
-  /** A readable plan of a scan (lines, outermost first); reads no data. */
-  explainScan(options: JsScanOptions, verbose: boolean): Promise<Array<string>>
-  /** A scan read batch by batch (one data file at a time). */
-  scanStream(options: JsScanOptions): Promise<JsBatchStream>
-  /** Rows by position or row id, as an Arrow IPC stream. */
-  take(options: JsTakeOptions): Promise<Buffer>
   isOpen(): boolean
   close(): void
   display(): string
@@ -55,8 +52,6 @@ export declare class JsTable {
   add(options: JsAddOptions): Promise<number>
   /** Flat nearest-neighbour search; rows as an Arrow IPC stream with `_distance`. */
   vectorSearch(options: JsVectorOptions): Promise<Buffer>
-  /** Deletes and counts: the new version and the number of rows deleted. */
-  deleteRows(predicate: string): Promise<JsDeleteResult>
   /** Deletes the rows the SQL predicate matches; returns the new version. */
   delete(predicate: string): Promise<number>
   update(options: JsUpdateOptions): Promise<JsUpdateResult>
@@ -94,7 +89,7 @@ export declare function _checkPositive(name: string, value: unknown): number
  */
 export declare function abortInflightUploads(timeoutMs: number): Promise<number>
 
-export type ErrorCode = 'INVALID_URI' | 'UNKNOWN_STORAGE_OPTION' | 'INVALID_STORAGE_OPTION' | 'TABLE_NOT_FOUND' | 'TABLE_EXISTS' | 'INVALID_TABLE_NAME' | 'VERSION_NOT_FOUND' | 'INVALID_ARGUMENT' | 'INVALID_FILTER' | 'SCHEMA_MISMATCH' | 'CLOSED' | 'COMMIT_CONFLICT' | 'CONDITIONAL_PUT_UNSUPPORTED' | 'CORRUPT_TABLE' | 'STORAGE_NOT_FOUND' | 'STORAGE_PERMISSION_DENIED' | 'STORAGE_UNAUTHENTICATED' | 'STORAGE_TIMEOUT' | 'STORAGE_CONNECTION' | 'STORAGE_SERVER_ERROR' | 'STORAGE_ERROR' | 'NOT_SUPPORTED' | 'INTERNAL' | 'NATIVE_BINDING_MISSING'
+export type ErrorCode = 'INVALID_URI' | 'UNKNOWN_STORAGE_OPTION' | 'INVALID_STORAGE_OPTION' | 'TABLE_NOT_FOUND' | 'TABLE_EXISTS' | 'INVALID_TABLE_NAME' | 'VERSION_NOT_FOUND' | 'INVALID_ARGUMENT' | 'INVALID_FILTER' | 'SCHEMA_MISMATCH' | 'CLOSED' | 'COMMIT_CONFLICT' | 'CONDITIONAL_PUT_UNSUPPORTED' | 'CORRUPT_TABLE' | 'STORAGE_NOT_FOUND' | 'STORAGE_PERMISSION_DENIED' | 'STORAGE_UNAUTHENTICATED' | 'STORAGE_TIMEOUT' | 'STORAGE_CONNECTION' | 'STORAGE_SERVER_ERROR' | 'STORAGE_ERROR' | 'CREDENTIAL_PROVIDER_FAILED' | 'NOT_SUPPORTED' | 'INTERNAL'
 
 export type JsAddMode = 'append' | 'overwrite'
 
@@ -115,6 +110,8 @@ export interface JsConnectOptions {
   storageOptions?: Record<string, unknown>
   /** Seconds. */
   readConsistencyInterval?: number
+  /** The wrapped credentials function (lib/credentials.ts). */
+  credentials?: () => Promise<string>
 }
 
 export type JsCreateMode = 'create' | 'overwrite'
@@ -126,14 +123,35 @@ export interface JsCreateTableOptions {
   mode?: JsCreateMode
   existOk?: boolean
   storageOptions?: Record<string, unknown>
-}
-
-export interface JsDeleteResult {
-  version: number
-  numDeletedRows: number
+  credentials?: () => Promise<string>
 }
 
 export type JsDistanceType = 'l2' | 'cosine' | 'dot'
+
+export interface JsDoctorCheck {
+  name: string
+  ok: boolean
+  required: boolean
+  request: string
+  permission?: string
+  error?: string
+  fix?: string
+  note?: string
+}
+
+export interface JsDoctorOptions {
+  uri: string
+  storageOptions?: Record<string, unknown>
+  credentials?: () => Promise<string>
+}
+
+export interface JsDoctorReport {
+  uri: string
+  backend: string
+  ok: boolean
+  checks: Array<JsDoctorCheck>
+  configuration: Array<JsEffectiveOption>
+}
 
 export interface JsEffectiveOption {
   key: string
@@ -153,12 +171,8 @@ export interface JsMergeInsertOptions {
   data: Buffer
   on: Array<string>
   whenMatchedUpdateAll: boolean
-  /** whenMatchedUpdateAll({ where }). */
-  whenMatchedUpdateAllWhere?: string
   whenNotMatchedInsertAll: boolean
   whenNotMatchedBySourceDelete: boolean
-  /** whenNotMatchedBySourceDelete({ where }). */
-  whenNotMatchedBySourceDeleteWhere?: string
 }
 
 export interface JsMergeResult {
@@ -170,6 +184,7 @@ export interface JsMergeResult {
 
 export interface JsOpenTableOptions {
   storageOptions?: Record<string, unknown>
+  credentials?: () => Promise<string>
 }
 
 export interface JsOptimizeStats {
@@ -207,25 +222,11 @@ export interface JsTableNamesOptions {
   limit?: number
 }
 
-export interface JsTakeOptions {
-  /** Positions among the live rows (exactly one of offsets / rowIds). */
-  offsets?: Array<number>
-  rowIds?: Array<bigint>
-  columns?: Array<string>
-  /** (alias, SQL expression) pairs, for select({ alias: "expr" }). */
-  expressions?: Array<[string, string]>
-  withRowId?: boolean
-  /** Row ids: the rows in the order of the ids given. */
-  inGivenOrder?: boolean
-}
-
 export interface JsUpdateOptions {
   /** A SQL predicate; unset: every row. */
   where?: string
   /** (column, SQL expression) pairs. */
   assignments: Array<[string, string]>
-  /** Typed values (lists, binary), as a one-row Arrow IPC stream. */
-  values?: Buffer
 }
 
 export interface JsUpdateResult {
@@ -249,6 +250,12 @@ export interface JsVersion {
   timestampMs: number
   operation: string
 }
+
+/**
+ * The effective configuration for a URI and options, as a connection
+ * would resolve it, without any request.
+ */
+export declare function resolveStorageOptions(options: JsDoctorOptions): Array<JsEffectiveOption>
 
 /** The storage option registry. */
 export declare function storageOptionRegistry(): Array<JsOptionKey>

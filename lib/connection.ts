@@ -8,6 +8,7 @@ import type { JsCreateMode } from "../index";
 import { Handle } from "./handle";
 import { call, NativeConnection } from "./native";
 import { Table } from "./table";
+import { CredentialsProvider, wrapCredentials } from "./credentials";
 
 import type { KnownStorageOptions } from "./options.generated";
 
@@ -26,10 +27,14 @@ export interface CreateTableOptions {
   schema?: SchemaLike;
   /** An embedding function that fills a vector column from a source column (stored in the schema metadata). */
   embeddingFunction?: EmbeddingFunctionConfig;
+  /** This table's own AWS credentials provider (wins over the connection's); see docs/credentials.md. */
+  credentials?: CredentialsProvider;
 }
 
 export interface OpenTableOptions {
   storageOptions?: StorageOptions;
+  /** This table's own AWS credentials provider (wins over the connection's); see docs/credentials.md. */
+  credentials?: CredentialsProvider;
 }
 
 export interface TableNamesOptions {
@@ -76,7 +81,8 @@ export class Connection extends Handle<NativeConnection> {
   ): Promise<Table> {
     checkNamespace(a);
     const opts = (Array.isArray(a) ? b : a) ?? {};
-    const t = await call(() => this.inner.openTable(checkName(name), { storageOptions: opts.storageOptions }));
+    const credentials = wrapCredentials(opts.credentials, "openTable");
+    const t = await call(() => this.inner.openTable(checkName(name), { storageOptions: opts.storageOptions, credentials }));
     return new Table(t);
   }
 
@@ -146,7 +152,8 @@ export class Connection extends Handle<NativeConnection> {
 
   private async create(name: string, data: Buffer, opts: Partial<CreateTableOptions>): Promise<Table> {
     const { mode, existOk, storageOptions } = opts;
-    return new Table(await call(() => this.inner.createTable({ name, data, mode, existOk, storageOptions })));
+    const credentials = wrapCredentials(opts.credentials, "createTable");
+    return new Table(await call(() => this.inner.createTable({ name, data, mode, existOk, storageOptions, credentials })));
   }
 
   /**

@@ -79,6 +79,10 @@ export type {
   UpdateFieldMetadataResult,
 } from "./placeholders";
 // ---- end of placeholders ----
+export type { AwsCredentialsValue, CredentialsProvider } from "./credentials";
+export { doctor, formatDoctorReport } from "./doctor";
+export type { DoctorCheck, DoctorOptions, DoctorReport } from "./doctor";
+import { CredentialsProvider, wrapCredentials } from "./credentials";
 
 export interface ConnectionOptions {
   /** Storage options for every table of this connection; see the README for the keys. */
@@ -101,6 +105,11 @@ export interface ConnectionOptions {
   oauthConfig?: import("./cloud").NativeOAuthConfig;
   /** Not supported (Stowage sizes its caches itself). */
   session?: Session;
+  /**
+   * An async function handing out AWS credentials (s3:// and s3+ddb://),
+   * called lazily and again shortly before `expiresAt`; see docs/credentials.md.
+   */
+  credentials?: CredentialsProvider;
 }
 
 type HeaderProviderLike = HeaderProvider | (() => Record<string, string>) | (() => Promise<Record<string, string>>);
@@ -147,7 +156,8 @@ export async function connect(
   }
   refuseCloud(uri, opts, session, headerProvider);
   const { storageOptions, readConsistencyInterval } = opts;
-  const inner = await call(() => native.JsConnection.connect({ uri, storageOptions, readConsistencyInterval }));
+  const credentials = wrapCredentials(opts.credentials, "connect");
+  const inner = await call(() => native.JsConnection.connect({ uri, storageOptions, readConsistencyInterval, credentials }));
   if (!uri.startsWith("memory://")) installSignalHandlers();
   return new Connection(inner);
 }

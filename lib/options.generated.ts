@@ -92,6 +92,14 @@ export interface KnownStorageOptions {
   multipartConcurrency?: string | number;
   /** How many parts of one multipart upload are in flight at once. Default: 8. Env: STOWAGE_UPLOAD_CONCURRENCY. */
   multipart_concurrency?: string | number;
+  /** Memory for decoded columns of data files, shared by the tables of every connection with the same size; 0 disables it. STOWAGE_CACHE_MB is read in MiB. Default: 512MiB. Env: STOWAGE_CACHE_SIZE, STOWAGE_CACHE_MB. */
+  columnCacheSize?: string | number;
+  /** Memory for decoded columns of data files, shared by the tables of every connection with the same size; 0 disables it. STOWAGE_CACHE_MB is read in MiB. Default: 512MiB. Env: STOWAGE_CACHE_SIZE, STOWAGE_CACHE_MB. */
+  column_cache_size?: string | number;
+  /** Memory for decoded columns of data files, shared by the tables of every connection with the same size; 0 disables it. STOWAGE_CACHE_MB is read in MiB. Default: 512MiB. Env: STOWAGE_CACHE_SIZE, STOWAGE_CACHE_MB. */
+  cacheSize?: string | number;
+  /** Memory for decoded columns of data files, shared by the tables of every connection with the same size; 0 disables it. STOWAGE_CACHE_MB is read in MiB. Default: 512MiB. Env: STOWAGE_CACHE_SIZE, STOWAGE_CACHE_MB. */
+  cache_size?: string | number;
   /** The AWS access key ID to use. Env: AWS_ACCESS_KEY_ID. */
   awsAccessKeyId?: string;
   /** The AWS access key ID to use. Env: AWS_ACCESS_KEY_ID. */

@@ -126,6 +126,9 @@ pub enum StorageErrorKind {
     Connection,
     /// The server answered 5xx until the retries ran out.
     Server,
+    /// The application's credentials provider threw or returned a value of
+    /// the wrong shape.
+    CredentialProvider,
     Other,
 }
 
@@ -157,6 +160,7 @@ string_enum! {
         StorageError = "STORAGE_ERROR",
         IndexExists = "INDEX_EXISTS",
         IndexNotFound = "INDEX_NOT_FOUND",
+        CredentialProviderFailed = "CREDENTIAL_PROVIDER_FAILED",
         NotSupported = "NOT_SUPPORTED",
         Internal = "INTERNAL",
         // Raised by lib/native.ts when no addon binary loads (no prebuilt
@@ -197,6 +201,7 @@ impl Error {
                 StorageErrorKind::Timeout => ErrorCode::StorageTimeout,
                 StorageErrorKind::Connection => ErrorCode::StorageConnection,
                 StorageErrorKind::Server => ErrorCode::StorageServerError,
+                StorageErrorKind::CredentialProvider => ErrorCode::CredentialProviderFailed,
                 StorageErrorKind::Other => ErrorCode::StorageError,
             },
             Error::IndexExists { .. } => ErrorCode::IndexExists,

@@ -10,6 +10,8 @@ interface Command {
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const COMMANDS: Record<string, Command> = {
+  doctor: { summary: "live checks of every permission and capability a table needs", load: () => require("./doctor") },
+  config: { summary: "the effective storage configuration, secrets masked", load: () => require("./config") },
   "import-lance": { summary: "copy tables from a LanceDB database into Stowage", load: () => require("./import-lance") },
 };
 /* eslint-enable @typescript-eslint/no-require-imports */

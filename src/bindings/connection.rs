@@ -4,6 +4,7 @@ use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 
 use super::args::{self, Given};
+use super::credentials::{provided, JsCredentialsFn};
 use super::{guarded, ipc_to_batches, raw_options, JsTable};
 use crate::error::{Error, Result};
 use crate::storage::ProcessEnv;
@@ -35,6 +36,9 @@ pub struct JsConnectOptions {
     /// Seconds.
     #[napi(ts_type = "number")]
     pub read_consistency_interval: Option<Given<f64>>,
+    /// The wrapped credentials function (lib/credentials.ts).
+    #[napi(ts_type = "() => Promise<string>")]
+    pub credentials: Option<JsCredentialsFn>,
 }
 
 impl TryFrom<JsConnectOptions> for ConnectRequest {
@@ -48,6 +52,7 @@ impl TryFrom<JsConnectOptions> for ConnectRequest {
                 .read_consistency_interval
                 .map(|v| args::duration("readConsistencyInterval", "seconds", 1.0, v))
                 .transpose()?,
+            credentials: provided(o.credentials),
         })
     }
 }
@@ -78,6 +83,8 @@ impl TryFrom<JsTableNamesOptions> for TableNamesRequest {
 pub struct JsOpenTableOptions {
     #[napi(ts_type = "Record<string, unknown>")]
     pub storage_options: Option<Given<serde_json::Value>>,
+    #[napi(ts_type = "() => Promise<string>")]
+    pub credentials: Option<JsCredentialsFn>,
 }
 
 #[napi(object, object_to_js = false)]
@@ -91,6 +98,8 @@ pub struct JsCreateTableOptions {
     pub exist_ok: Option<Given<bool>>,
     #[napi(ts_type = "Record<string, unknown>")]
     pub storage_options: Option<Given<serde_json::Value>>,
+    #[napi(ts_type = "() => Promise<string>")]
+    pub credentials: Option<JsCredentialsFn>,
 }
 
 impl TryFrom<JsCreateTableOptions> for CreateTableRequest {
@@ -111,6 +120,7 @@ impl TryFrom<JsCreateTableOptions> for CreateTableRequest {
                 .transpose()?
                 .unwrap_or_default(),
             storage_options: raw_options(o.storage_options)?,
+            credentials: provided(o.credentials),
         })
     }
 }
@@ -140,6 +150,7 @@ impl JsConnection {
                 req.storage_options,
                 &ProcessEnv,
                 req.read_consistency_interval,
+                req.credentials,
             )
             .await?;
             Ok(JsConnection {
@@ -173,7 +184,10 @@ impl JsConnection {
         let db = self.inner.clone();
         guarded(async move {
             let opts = raw_options(options.storage_options)?;
-            Ok(JsTable::new(db.open_table(&name, &opts).await?))
+            let credentials = provided(options.credentials);
+            Ok(JsTable::new(
+                db.open_table(&name, &opts, credentials.as_ref()).await?,
+            ))
         })
         .await
     }

@@ -43,6 +43,8 @@ mod args;
 mod connection;
 mod index;
 mod query;
+mod credentials;
+mod doctor;
 mod table;
 
 use std::future::Future;
@@ -58,6 +60,7 @@ use crate::error::Error;
 use crate::storage::{EffectiveOption, RawOption, RawValue};
 
 pub use connection::{JsConnection, JsCreateMode};
+pub use doctor::{resolve_storage_options, JsDoctor};
 pub use table::{JsAddMode, JsDistanceType, JsTable};
 
 use args::Given;

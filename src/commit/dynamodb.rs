@@ -57,12 +57,17 @@ fn ddb_error(
 
 /// Kind and a readable message for an SDK error: typed (dispatch failure,
 /// timeout, service error code, HTTP status), never from loose text.
-fn sdk_kind<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> (StorageErrorKind, String)
+pub(crate) fn sdk_kind<E, R>(
+    e: &aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> (StorageErrorKind, String)
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     use aws_sdk_dynamodb::error::SdkError;
+    if let Some(f) = crate::storage::ProviderFailure::find(e) {
+        return (StorageErrorKind::CredentialProvider, f.to_string());
+    }
     match e {
         SdkError::DispatchFailure(_) => (
             StorageErrorKind::Connection,
@@ -81,7 +86,9 @@ where
             let status = format!("{:?}", se.raw());
             let kind = match code.as_str() {
                 "ResourceNotFoundException" => StorageErrorKind::NotFound,
+                _ if status.contains("StatusCode(403)") => StorageErrorKind::PermissionDenied,
                 "AccessDeniedException"
+                | "AccessDenied"
                 | "UnrecognizedClientException"
                 | "InvalidSignatureException" => StorageErrorKind::PermissionDenied,
                 _ if status.contains("StatusCode(5")
@@ -110,10 +117,47 @@ where
     }
 }
 
-fn schema_help(table: &str) -> String {
+pub(crate) fn schema_help(table: &str) -> String {
     format!(
         "create it with hash key base_uri (string) and range key version (number), e.g. `aws dynamodb create-table --table-name {table} --attribute-definitions AttributeName=base_uri,AttributeType=S AttributeName=version,AttributeType=N --key-schema AttributeName=base_uri,KeyType=HASH AttributeName=version,KeyType=RANGE --billing-mode PAY_PER_REQUEST`"
     )
+}
+
+/// The DynamoDB client of a connection: its region, retries, timeouts,
+/// endpoint and credentials (the same as the S3 client's).
+pub(crate) async fn client_for(cfg: &crate::storage::config::S3Config) -> Client {
+    let mut conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(cfg.region.clone()))
+        .retry_config(
+            aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(
+                // At most 100 retries (the registry's range): fits.
+                cfg.client.retry.max_retries.saturating_add(1) as u32,
+            ),
+        )
+        .timeout_config(
+            aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
+                .connect_timeout(cfg.client.connect_timeout)
+                .operation_attempt_timeout(cfg.client.timeout)
+                .build(),
+        );
+    if let Some(ep) = cfg.dynamodb_endpoint() {
+        conf = conf.endpoint_url(ep);
+    }
+    // Unsigned (aws_skip_signature) gives none: DynamoDB has no
+    // anonymous access, so requests fail with the service's own answer.
+    if let Some(provider) = crate::storage::credentials::aws_credentials(cfg).await {
+        conf = conf.credentials_provider(provider.for_sdk());
+    }
+    // A credentials function has its own cache, shared with the S3
+    // client; the SDK's would refresh on its own schedule.
+    if matches!(
+        cfg.credentials,
+        crate::storage::config::AwsCredentials::Provided(_)
+    ) {
+        conf = conf.identity_cache(aws_sdk_dynamodb::config::IdentityCache::no_cache());
+    }
+    Client::from_conf(conf.build())
 }
 
 impl DynamoCommitStore {
@@ -129,30 +173,7 @@ impl DynamoCommitStore {
                 "the DynamoDB commit store needs an s3+ddb:// URI",
             ));
         };
-        let mut conf = aws_sdk_dynamodb::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(cfg.region.clone()))
-            .retry_config(
-                aws_sdk_dynamodb::config::retry::RetryConfig::standard().with_max_attempts(
-                    // At most 100 retries (the registry's range): fits.
-                    cfg.client.retry.max_retries.saturating_add(1) as u32,
-                ),
-            )
-            .timeout_config(
-                aws_sdk_dynamodb::config::timeout::TimeoutConfig::builder()
-                    .connect_timeout(cfg.client.connect_timeout)
-                    .operation_attempt_timeout(cfg.client.timeout)
-                    .build(),
-            );
-        if let Some(ep) = cfg.dynamodb_endpoint() {
-            conf = conf.endpoint_url(ep);
-        }
-        // Unsigned (aws_skip_signature) gives none: DynamoDB has no
-        // anonymous access, so requests fail with the service's own answer.
-        if let Some(provider) = crate::storage::credentials::aws_credentials(cfg).await {
-            conf = conf.credentials_provider(provider.for_sdk());
-        }
-        let client = Client::from_conf(conf.build());
+        let client = client_for(cfg).await;
         let described = client
             .describe_table()
             .table_name(table)

@@ -20,6 +20,7 @@ use crate::storage::StoreHandle;
 
 #[cfg(test)]
 pub mod conformance;
+pub mod ddb_doctor;
 pub mod dynamodb;
 
 pub const VERSIONS_DIR: &str = "_versions";

@@ -12,12 +12,6 @@ use futures::StreamExt;
 use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::{MultipartUpload, ObjectStoreExt, PutPayload, UploadPart};
-// ParquetObjectReader is deprecated upstream in favour of hand-written
-// AsyncFileReaders; it still does exactly what we need (ranged GETs through
-// object_store), so we keep it until a replacement lands.
-#[allow(deprecated)]
-use parquet::arrow::async_reader::ParquetObjectReader;
-use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::{ArrowWriter, ProjectionMask};
 use parquet::basic::Compression;
 use parquet::file::properties::{WriterProperties, WriterVersion};
@@ -264,10 +258,8 @@ pub async fn read_columns(
     rows: RowSpec,
 ) -> Result<Vec<Vec<ArrayRef>>> {
     let path = data_path(table_dir, &frag.path);
-    #[allow(deprecated)]
-    let reader =
-        ParquetObjectReader::new(store.store.clone(), path.clone()).with_file_size(frag.size_bytes);
-    let builder = ParquetRecordBatchStreamBuilder::new(reader)
+    let whole = rows.selection.is_none() && rows.offset == 0 && rows.limit.is_none();
+    let builder = super::reader::open(store, &path, frag.size_bytes, whole.then_some(idx))
         .await
         .map_err(|e| map_parquet(store, e, &path))?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), idx.iter().copied());

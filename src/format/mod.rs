@@ -9,6 +9,7 @@ pub mod datafile;
 pub mod deletion;
 pub mod index;
 pub mod manifest;
+pub mod reader;
 pub mod vectors;
 
 use std::sync::Arc;

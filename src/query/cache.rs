@@ -1,10 +1,12 @@
 //! A process-wide cache of decoded columns of data files. Data files are
 //! immutable and their names unique (a UUID each), so an entry never goes
 //! stale: no invalidation, only eviction (least recently used, by bytes).
-//! Budget: `STOWAGE_CACHE_MB` (default 512; 0 disables).
+//! Budget: the `column_cache_size` storage option (bytes; env
+//! `STOWAGE_CACHE_SIZE`, or `STOWAGE_CACHE_MB` in MiB; default 512 MiB; 0
+//! disables). Connections configured with the same size share one cache.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow_array::{Array, ArrayRef};
 
@@ -26,18 +28,25 @@ struct Entry {
     tick: u64,
 }
 
-pub fn global() -> &'static ColumnCache {
-    static CACHE: OnceLock<ColumnCache> = OnceLock::new();
-    CACHE.get_or_init(|| {
-        let mb = std::env::var("STOWAGE_CACHE_MB")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(512);
-        ColumnCache {
-            budget: mb << 20,
+/// The cache of tables read through `store` (one per configured size).
+pub fn for_store(store: &crate::storage::StoreHandle) -> Arc<ColumnCache> {
+    for_budget(store.column_cache_bytes)
+}
+
+pub fn for_budget(budget: usize) -> Arc<ColumnCache> {
+    static CACHES: OnceLock<Mutex<HashMap<usize, Arc<ColumnCache>>>> = OnceLock::new();
+    let caches = CACHES.get_or_init(Default::default);
+    let make = || {
+        Arc::new(ColumnCache {
+            budget,
             state: Mutex::new(State::default()),
-        }
-    })
+        })
+    };
+    // A poisoned lock: a cache of its own for this caller is still correct.
+    let Ok(mut map) = caches.lock() else {
+        return make();
+    };
+    map.entry(budget).or_insert_with(make).clone()
 }
 
 impl ColumnCache {

@@ -393,7 +393,7 @@ fn cached_columns(
     frag: &Fragment,
     idx: &[usize],
 ) -> (String, Vec<Option<ArrayRef>>, Vec<usize>) {
-    let cache = cache::global();
+    let cache = cache::for_store(&snap.store);
     let key = cache_key(&snap.store, &snap.dir, frag);
     let cols: Vec<Option<ArrayRef>> = idx.iter().map(|i| cache.get(&key, *i)).collect();
     let missing = idx
@@ -409,7 +409,7 @@ fn cached_columns(
 async fn whole_columns(snap: &Snapshot, frag: &Fragment, idx: &[usize]) -> Result<Vec<ArrayRef>> {
     let (store, table_dir, _, schema) = snap.parts();
     let (key, mut cols, missing) = cached_columns(snap, frag, idx);
-    let cache = cache::global();
+    let cache = cache::for_store(&snap.store);
     if !missing.is_empty() {
         let batches =
             read_columns(store, table_dir, schema, frag, &missing, RowSpec::default()).await?;
@@ -466,7 +466,7 @@ pub(crate) async fn read_slice(
         .limit
         .unwrap_or(frag.rows - slice.offset.min(frag.rows))
         .min(frag.rows - slice.offset.min(frag.rows));
-    let mut cols: Vec<ArrayRef> = if whole && cache::global().enabled() {
+    let mut cols: Vec<ArrayRef> = if whole && cache::for_store(&snap.store).enabled() {
         whole_columns(snap, frag, &sorted).await?
     } else {
         let batches = read_columns(

@@ -34,6 +34,7 @@ pub async fn store_for_table(
     match uri.location {
         Location::Memory { .. } | Location::Local { .. } => Ok(StoreHandle {
             upload: opts.config().upload,
+            column_cache_bytes: opts.config().column_cache_bytes,
             redactor: opts.redactor(),
             ..conn.clone()
         }),
@@ -85,6 +86,13 @@ pub async fn build_store(uri: &DbUri, opts: &StorageOptions) -> Result<StoreHand
         backend: uri.backend(),
         ordered_listing: ordered,
         upload: config.upload,
+        column_cache_bytes: config.column_cache_bytes,
+        azure_sas: match (&uri.location, &config.backend) {
+            (Location::Azure { container, .. }, BackendConfig::Azure(c)) => {
+                super::azure_delete::AzureSasDeleter::new(container, c).map(Arc::new)
+            }
+            _ => None,
+        },
         display_uri: uri.raw.clone(),
         scope: super::cancel::CancelScope::new_connection(),
         local_dir: match &uri.location {

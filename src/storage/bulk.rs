@@ -2,7 +2,6 @@
 
 use futures::StreamExt;
 use object_store::path::Path;
-use object_store::ObjectStoreExt;
 
 use super::{Backend, StoreHandle};
 use crate::error::{Error, Result};
@@ -13,21 +12,19 @@ impl StoreHandle {
         if paths.is_empty() {
             return Ok(());
         }
-        if self.backend == Backend::Azure {
-            // Azure's batch delete drops SAS query parameters from its
-            // sub-requests; single deletes carry them.
-            let results: Vec<object_store::Result<()>> = futures::stream::iter(paths)
-                .map(|p| async move { self.store.delete(&p).await })
-                .buffer_unordered(8)
-                .collect()
-                .await;
-            for r in results {
-                match r {
-                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                    Err(e) => return Err(self.error(e, "Deleting objects")),
+        if let (Backend::Azure, Some(sas)) = (self.backend, &self.azure_sas) {
+            // Over a SAS, a batch may be refused (its sub-requests lose the
+            // SAS): then delete blob by blob, and remember it.
+            if !sas.batch_refused() {
+                match self.batch_delete(paths.clone()).await {
+                    Ok(()) => return Ok(()),
+                    Err(e) => {
+                        tracing::debug!(error = %self.redact(&e.to_string()), "Azure batch delete refused; deleting blob by blob");
+                        sas.refuse_batches();
+                    }
                 }
             }
-            return Ok(());
+            return sas.delete_all(self, paths).await;
         }
         let stream = futures::stream::iter(paths.into_iter().map(Ok)).boxed();
         let mut results = self.store.delete_stream(stream);
@@ -35,6 +32,18 @@ impl StoreHandle {
             match r {
                 Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(e) => return Err(self.error(e, "Deleting objects")),
+            }
+        }
+        Ok(())
+    }
+
+    async fn batch_delete(&self, paths: Vec<Path>) -> object_store::Result<()> {
+        let stream = futures::stream::iter(paths.into_iter().map(Ok)).boxed();
+        let mut results = self.store.delete_stream(stream);
+        while let Some(r) = results.next().await {
+            match r {
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(())

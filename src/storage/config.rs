@@ -21,6 +21,8 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct StorageConfig {
     pub upload: UploadSettings,
+    /// Bytes of decoded columns the tables may keep (0: no cache).
+    pub column_cache_bytes: usize,
     pub backend: BackendConfig,
 }
 
@@ -101,6 +103,8 @@ pub enum AwsCredentials {
     Profile(String),
     /// `aws_skip_signature`: requests go unsigned.
     Unsigned,
+    /// The application's provider function (`connect(uri, { credentials })`).
+    Provided(super::credentials::ProvidedCredentials),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,7 +190,16 @@ impl StorageConfig {
             Backend::Gcs => BackendConfig::Gcs(gcs(set)?),
             Backend::Azure => BackendConfig::Azure(azure(set)?),
         };
-        Ok(StorageConfig { upload, backend })
+        let column_cache_bytes = usize::try_from(defaulted(
+            set.int(&keys::COLUMN_CACHE_SIZE),
+            &keys::COLUMN_CACHE_SIZE,
+        ))
+        .unwrap_or(usize::MAX);
+        Ok(StorageConfig {
+            upload,
+            column_cache_bytes,
+            backend,
+        })
     }
 
     pub fn s3(&self) -> Option<&S3Config> {

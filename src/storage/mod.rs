@@ -2,11 +2,13 @@
 //! object_store backends, credentials and the effective-configuration report.
 //! Knows nothing of tables.
 
+mod azure_delete;
 pub mod backend;
 mod bulk;
 pub mod cancel;
 pub mod config;
 pub mod credentials;
+pub mod doctor;
 pub mod options;
 pub mod registry;
 pub mod secret;
@@ -21,8 +23,9 @@ use object_store::ObjectStore;
 use crate::error::{Error, StorageErrorKind};
 pub use backend::{build_store, store_for_table};
 pub use config::{StorageConfig, UploadSettings};
+pub use credentials::{CredentialSource, ProvidedCredential, ProvidedCredentials, ProviderFailure};
 pub use options::{
-    snapshot_env, EffectiveOption, EnvSource, ProcessEnv, RawOption, RawValue, Source,
+    snapshot_env, EffectiveOption, EnvSource, ProcessEnv, Providers, RawOption, RawValue, Source,
     StorageOptions,
 };
 pub use registry::Backend;
@@ -41,6 +44,10 @@ pub struct StoreHandle {
     /// and memory; not the local file system).
     pub ordered_listing: bool,
     pub upload: UploadSettings,
+    /// The column cache budget of tables read through this handle (bytes).
+    pub column_cache_bytes: usize,
+    /// Azure over a SAS: blob-by-blob deletes when a batch is refused.
+    pub(crate) azure_sas: Option<Arc<azure_delete::AzureSasDeleter>>,
     /// For messages: the URI the user gave, without secrets.
     pub display_uri: String,
     /// The database directory, for a local database.
@@ -68,6 +75,9 @@ impl StoreHandle {
             object_store::Error::NotFound { .. } => StorageErrorKind::NotFound,
             object_store::Error::PermissionDenied { .. } => StorageErrorKind::PermissionDenied,
             object_store::Error::Unauthenticated { .. } => StorageErrorKind::Unauthenticated,
+            _ if credentials::ProviderFailure::find(&e).is_some() => {
+                StorageErrorKind::CredentialProvider
+            }
             _ => classify(&e),
         };
         let mut message = e.to_string();
@@ -147,6 +157,8 @@ fn classify(e: &object_store::Error) -> StorageErrorKind {
         StorageErrorKind::NotFound
     } else if [
         "<code>accessdenied</code>",
+        // object_store's bulk delete reports each key's error this way.
+        "(code: accessdenied)",
         "<code>signaturedoesnotmatch</code>",
         "<code>invalidaccesskeyid</code>",
         "authenticationfailed",

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use heck::{ToLowerCamelCase, ToShoutySnakeCase};
 
-use super::config::StorageConfig;
+use super::config::{AwsCredentials, BackendConfig, StorageConfig};
+use super::credentials::ProvidedCredentials;
 use super::registry::{self, Backend, KeyDef, Kind, Lookup, REGISTRY};
 use super::secret::{Redactor, Secret, MASK};
 use crate::error::quote;
@@ -215,6 +216,16 @@ pub struct StorageOptions {
     /// (local, memory): validated, reported as not applying, unused.
     not_applying: Vec<Resolved>,
     config: StorageConfig,
+    /// The application's credentials function in use, and the tier it came
+    /// from (table or connection).
+    provider: Option<(ProvidedCredentials, Source)>,
+}
+
+/// Credentials functions given beside the options, per tier.
+#[derive(Debug, Clone, Default)]
+pub struct Providers {
+    pub table: Option<ProvidedCredentials>,
+    pub connection: Option<ProvidedCredentials>,
 }
 
 /// One line of the effective-configuration report.
@@ -240,6 +251,21 @@ impl StorageOptions {
         table: Option<&[RawOption]>,
         connection: &[RawOption],
         env: &dyn EnvSource,
+    ) -> Result<Self> {
+        Self::resolve_with(backend, table, connection, env, &Providers::default())
+    }
+
+    /// [`resolve`](Self::resolve) with credentials functions. A function
+    /// takes the place of the key options (`aws_access_key_id`,
+    /// `aws_secret_access_key`, `aws_session_token`, `aws_profile`) at its
+    /// tier: keys from a higher tier win over it, keys from a lower tier or
+    /// the environment are not used, and both at one tier is an error.
+    pub fn resolve_with(
+        backend: Backend,
+        table: Option<&[RawOption]>,
+        connection: &[RawOption],
+        env: &dyn EnvSource,
+        providers: &Providers,
     ) -> Result<Self> {
         let table_tier = match table {
             Some(t) => parse_tier(backend, t)?,
@@ -276,6 +302,10 @@ impl StorageOptions {
                 Some(g) => Some(g),
                 None => match def.env.iter().find_map(|e| env.var(e).map(|v| (*e, v))) {
                     Some((var, raw)) => {
+                        let raw = match raw.trim().parse::<u64>() {
+                            Ok(n) if registry::MIB_ENV.contains(&var) => format!("{n}MiB"),
+                            _ => raw,
+                        };
                         let v = parse_value(def, var, &RawValue::Str(raw))?;
                         Some((v, Source::Env, var.to_string()))
                     }
@@ -295,7 +325,8 @@ impl StorageOptions {
                 });
             }
         }
-        if backend == Backend::S3 {
+        let provider = choose_provider(backend, &mut values, providers)?;
+        if backend == Backend::S3 && provider.is_none() {
             apply_profile_region(&mut values);
         }
         let set = ResolvedSet {
@@ -303,12 +334,16 @@ impl StorageOptions {
             values: &values,
         };
         check_combinations(set)?;
-        let config = StorageConfig::from_resolved(set)?;
+        let mut config = StorageConfig::from_resolved(set)?;
+        if let (Some((p, _)), BackendConfig::S3(s3)) = (&provider, &mut config.backend) {
+            s3.credentials = AwsCredentials::Provided(p.clone());
+        }
         Ok(StorageOptions {
             backend,
             values,
             not_applying,
             config,
+            provider,
         })
     }
 
@@ -353,6 +388,14 @@ impl StorageOptions {
             .iter()
             .map(|r| line(r, true))
             .chain(self.not_applying.iter().map(|r| line(r, false)))
+            .chain(self.provider.as_ref().map(|(_, source)| EffectiveOption {
+                key: "credentials",
+                value: "(from the credentials provider function)".into(),
+                source: *source,
+                given_as: "credentials".into(),
+                secret: false,
+                applies: true,
+            }))
             .collect()
     }
 
@@ -363,9 +406,71 @@ impl StorageOptions {
         self.values
             .iter()
             .map(|r| format!("{}={}", r.def.name, r.value.to_config_string()))
+            .chain(
+                self.provider
+                    .iter()
+                    .map(|(p, _)| format!("credentials=provider#{}", p.id())),
+            )
             .collect::<Vec<_>>()
             .join("\u{1}")
     }
+}
+
+/// The key options a credentials function replaces.
+const PROVIDED_KEYS: [&KeyDef; 4] = [
+    &registry::AWS_ACCESS_KEY_ID,
+    &registry::AWS_SECRET_ACCESS_KEY,
+    &registry::AWS_SESSION_TOKEN,
+    &registry::AWS_PROFILE,
+];
+
+fn tier_rank(s: Source) -> u8 {
+    match s {
+        Source::Table => 3,
+        Source::Connection => 2,
+        Source::Env | Source::Profile => 1,
+        Source::Default => 0,
+    }
+}
+
+/// Which credentials function applies (see [`StorageOptions::resolve_with`]),
+/// removing the key rows it replaces.
+fn choose_provider(
+    backend: Backend,
+    values: &mut Vec<Resolved>,
+    providers: &Providers,
+) -> Result<Option<(ProvidedCredentials, Source)>> {
+    let given = match (&providers.table, &providers.connection) {
+        (Some(p), _) => (p.clone(), Source::Table),
+        (None, Some(p)) => (p.clone(), Source::Connection),
+        (None, None) => return Ok(None),
+    };
+    if backend != Backend::S3 {
+        return Err(Error::NotSupported(format!(
+            "a credentials provider function works for s3:// and s3+ddb:// databases; for {} give the credentials in storageOptions (see docs/storage-options.md)",
+            backend.name()
+        )));
+    }
+    let keys: Vec<&Resolved> = values
+        .iter()
+        .filter(|r| PROVIDED_KEYS.iter().any(|d| std::ptr::eq(*d, r.def)))
+        .collect();
+    if let Some(same) = keys.iter().find(|r| r.source == given.1) {
+        return Err(Error::invalid_argument(format!(
+            "both a credentials provider function and '{}' are given for the {}; give one of them",
+            same.given_as,
+            given.1.name()
+        )));
+    }
+    if keys
+        .iter()
+        .any(|r| tier_rank(r.source) > tier_rank(given.1))
+    {
+        // Keys given for the table win over the connection's function.
+        return Ok(None);
+    }
+    values.retain(|r| !PROVIDED_KEYS.iter().any(|d| std::ptr::eq(*d, r.def)));
+    Ok(Some(given))
 }
 
 /// No region given: when the AWS credential chain signs (no static keys, not

@@ -149,6 +149,8 @@ const AZ: &[Backend] = &[Azure];
 
 pub const SSE_ALGORITHMS: &[&str] = &["AES256", "aws:kms", "aws:kms:dsse"];
 pub const KMS_ALGORITHMS: &[&str] = &["aws:kms", "aws:kms:dsse"];
+/// Environment variables whose plain numbers mean MiB, not bytes.
+pub const MIB_ENV: &[&str] = &["STOWAGE_CACHE_MB"];
 pub const CONDITIONAL_PUT_MODES: &[&str] = &["etag", "disabled"];
 
 macro_rules! key {
@@ -229,6 +231,10 @@ key!(UPLOAD_CONCURRENCY, "upload_concurrency", aliases: &["multipart_concurrency
      doc: "How many parts of one multipart upload are in flight at once.");
 
 // ---- AWS S3 ----
+key!(COLUMN_CACHE_SIZE, "column_cache_size", aliases: &["cache_size"], env: &["STOWAGE_CACHE_SIZE", "STOWAGE_CACHE_MB"], backends: ALL,
+     kind: Kind::Size, default: Some("512MiB"), secret: false, target: Target::Stowage,
+     range: Some(Range { min: 0, max: 1 << 40 }),
+     doc: "Memory for decoded columns of data files, shared by the tables of every connection with the same size; 0 disables it. STOWAGE_CACHE_MB is read in MiB.");
 key!(AWS_ACCESS_KEY_ID, "aws_access_key_id", aliases: &[], env: &["AWS_ACCESS_KEY_ID"], backends: AWS,
      kind: Kind::Str, default: None, secret: false, target: Target::S3(AmazonS3ConfigKey::AccessKeyId),
      doc: "The AWS access key ID to use.");
@@ -384,6 +390,7 @@ pub static REGISTRY: &[&KeyDef] = &[
     &CLIENT_RETRY_TIMEOUT,
     &UPLOAD_PART_SIZE,
     &UPLOAD_CONCURRENCY,
+    &COLUMN_CACHE_SIZE,
     &AWS_ACCESS_KEY_ID,
     &AWS_SECRET_ACCESS_KEY,
     &AWS_SESSION_TOKEN,

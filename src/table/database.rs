@@ -17,8 +17,8 @@ use crate::format::datafile::write_fragment;
 use crate::format::{table_dir, TABLE_DIR_SUFFIX};
 use crate::storage::uri::check_table_name;
 use crate::storage::{
-    build_store, store_for_table, DbUri, EffectiveOption, EnvSource, RawOption, StorageOptions,
-    StoreHandle,
+    build_store, store_for_table, DbUri, EffectiveOption, EnvSource, ProvidedCredentials,
+    Providers, RawOption, StorageOptions, StoreHandle,
 };
 
 #[derive(Debug)]
@@ -29,6 +29,8 @@ pub struct CreateTableRequest {
     pub mode: CreateMode,
     pub exist_ok: bool,
     pub storage_options: Vec<RawOption>,
+    /// The table's own credentials function, if any.
+    pub credentials: Option<ProvidedCredentials>,
 }
 
 #[derive(Debug)]
@@ -40,6 +42,8 @@ pub struct Database {
     /// something else changed the process environment.
     env: std::collections::BTreeMap<String, String>,
     options: Arc<StorageOptions>,
+    /// The connection's credentials function, if any.
+    credentials: Option<ProvidedCredentials>,
     store: StoreHandle,
     commits: Arc<dyn CommitStore>,
     lifecycle: Lifecycle,
@@ -52,14 +56,19 @@ impl Database {
         connection_options: Vec<RawOption>,
         env: &dyn EnvSource,
         read_consistency: Option<std::time::Duration>,
+        credentials: Option<ProvidedCredentials>,
     ) -> Result<Database> {
         let uri = DbUri::parse(uri)?;
         let env = crate::storage::snapshot_env(env);
-        let options = Arc::new(StorageOptions::resolve(
+        let options = Arc::new(StorageOptions::resolve_with(
             uri.backend(),
             None,
             &connection_options,
             &env,
+            &Providers {
+                table: None,
+                connection: credentials.clone(),
+            },
         )?);
         let store = build_store(&uri, &options).await?;
         let commits = crate::commit::for_uri(&uri, store.clone(), &options).await?;
@@ -68,6 +77,7 @@ impl Database {
             connection_options,
             env,
             options,
+            credentials,
             store,
             commits,
             lifecycle: Lifecycle::default(),
@@ -108,19 +118,24 @@ impl Database {
     async fn table_store(
         &self,
         table_options: &[RawOption],
+        table_credentials: Option<&ProvidedCredentials>,
     ) -> Result<(StoreHandle, Arc<StorageOptions>, Arc<dyn CommitStore>)> {
-        if table_options.is_empty() {
+        if table_options.is_empty() && table_credentials.is_none() {
             return Ok((
                 self.store.clone(),
                 self.options.clone(),
                 self.commits.clone(),
             ));
         }
-        let opts = StorageOptions::resolve(
+        let opts = StorageOptions::resolve_with(
             self.uri.backend(),
             Some(table_options),
             &self.connection_options,
             &self.env,
+            &Providers {
+                table: table_credentials.cloned(),
+                connection: self.credentials.clone(),
+            },
         )?;
         if opts.fingerprint() == self.options.fingerprint() {
             return Ok((self.store.clone(), Arc::new(opts), self.commits.clone()));
@@ -187,10 +202,15 @@ impl Database {
             .collect())
     }
 
-    pub async fn open_table(&self, name: &str, table_options: &[RawOption]) -> Result<Table> {
+    pub async fn open_table(
+        &self,
+        name: &str,
+        table_options: &[RawOption],
+        table_credentials: Option<&ProvidedCredentials>,
+    ) -> Result<Table> {
         self.check_open()?;
         check_table_name(name)?;
-        let (store, opts, commits) = self.table_store(table_options).await?;
+        let (store, opts, commits) = self.table_store(table_options, table_credentials).await?;
         Table::open(name, store, commits, opts, self.read_consistency)
             .await?
             .ok_or_else(|| Error::TableNotFound {
@@ -202,7 +222,9 @@ impl Database {
     pub async fn create_table(&self, req: CreateTableRequest) -> Result<Table> {
         self.check_open()?;
         check_table_name(&req.name)?;
-        let (store, opts, commits) = self.table_store(&req.storage_options).await?;
+        let (store, opts, commits) = self
+            .table_store(&req.storage_options, req.credentials.as_ref())
+            .await?;
         let dir = table_dir(&store.root, &req.name);
         let tref = TableRef {
             name: &req.name,

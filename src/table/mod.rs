@@ -6,6 +6,7 @@
 mod cleanup;
 pub mod database;
 pub mod indexing;
+pub mod doctor;
 mod lifecycle;
 pub mod ops;
 pub mod request;

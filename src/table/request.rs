@@ -17,6 +17,7 @@ pub struct ConnectRequest {
     pub storage_options: Vec<RawOption>,
     /// `None`: never look for other writers' versions.
     pub read_consistency_interval: Option<Duration>,
+    pub credentials: Option<crate::storage::ProvidedCredentials>,
 }
 
 /// For [`super::Database::table_names`].

@@ -1,0 +1,78 @@
+//! A JS credentials function as a core [`CredentialSource`]. lib/credentials.ts
+//! wraps the user's async function so that it always resolves to a JSON
+//! string: `{"ok":{...}}` with the checked fields, or `{"error":"..."}` saying
+//! what went wrong without any credential in it.
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use napi::bindgen_prelude::Promise;
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi::Status;
+use serde::Deserialize;
+
+use crate::storage::{CredentialSource, ProvidedCredential, ProvidedCredentials, ProviderFailure};
+
+/// The wrapped function: no arguments, resolves to a JSON string. Weak: a
+/// connection holding it does not keep the process alive.
+pub type JsCredentialsFn = ThreadsafeFunction<(), Promise<String>, (), Status, false, true>;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Answer {
+    ok: Option<Checked>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Checked {
+    access_key_id: String,
+    secret_access_key: String,
+    session_token: Option<String>,
+    /// Milliseconds since the epoch.
+    expires_at: Option<f64>,
+}
+
+struct JsSource(JsCredentialsFn);
+
+fn failure(text: impl Into<String>) -> ProviderFailure {
+    ProviderFailure(text.into().into())
+}
+
+#[async_trait]
+impl CredentialSource for JsSource {
+    async fn call(&self) -> Result<ProvidedCredential, ProviderFailure> {
+        let promise = self
+            .0
+            .call_async_catch(())
+            .await
+            .map_err(|e| failure(format!("calling it failed ({})", e.status)))?;
+        let text = promise
+            .await
+            .map_err(|e| failure(format!("its promise failed ({})", e.status)))?;
+        let answer: Answer =
+            serde_json::from_str(&text).map_err(|_| failure("its answer could not be read"))?;
+        if let Some(e) = answer.error {
+            return Err(failure(e));
+        }
+        let c = answer.ok.ok_or_else(|| failure("it returned nothing"))?;
+        let expires_at = match c.expires_at {
+            None => None,
+            Some(ms) if ms.is_finite() && ms >= 0.0 => {
+                Some(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(ms / 1000.0))
+            }
+            Some(_) => return Err(failure("it returned an expiresAt that is not a valid time")),
+        };
+        Ok(ProvidedCredential {
+            key_id: c.access_key_id,
+            secret: c.secret_access_key,
+            token: c.session_token,
+            expires_at,
+        })
+    }
+}
+
+pub fn provided(f: Option<JsCredentialsFn>) -> Option<ProvidedCredentials> {
+    f.map(|f| ProvidedCredentials::new(Box::new(JsSource(f))))
+}
