@@ -65,10 +65,13 @@ fn models() -> &'static Mutex<HashMap<String, Loaded>> {
     M.get_or_init(Default::default)
 }
 
+/// (partitions object path, partition) → (bytes, last use); bytes held; clock.
+type PartitionState = (HashMap<(String, u32), (Bytes, u64)>, usize, u64);
+
 /// Partition bytes, by (partitions object path, partition), LRU by bytes.
 struct PartitionCache {
     budget: usize,
-    state: Mutex<(HashMap<(String, u32), (Bytes, u64)>, usize, u64)>,
+    state: Mutex<PartitionState>,
 }
 
 fn partitions_cache() -> &'static PartitionCache {
