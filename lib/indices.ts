@@ -129,7 +129,7 @@ export class Index {
 
 /** Progress of an index build (Stowage only). */
 export interface IndexProgress {
-  /** e.g. "sample", "train", "encode", "write", "commit", "done". */
+  /** "sample", "train", "encode", "graph" (HNSW), "write", then "done" once committed. */
   phase: string;
   rowsDone: number;
   rowsTotal: number;

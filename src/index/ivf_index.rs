@@ -1,6 +1,6 @@
 //! IVF-Flat and IVF-PQ: training, the streaming encoder that writes the two
 //! index objects, and search over them. The byte layout is in
-//! `FORMAT-index.md`.
+//! docs/FORMAT.md, "Vector index objects".
 
 use std::borrow::Cow;
 use std::fs::File;

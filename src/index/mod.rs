@@ -5,7 +5,7 @@
 //! queries. The caller (the table layer) samples training vectors, streams
 //! the data files into a builder, stores the objects it writes, and passes
 //! a [`ListSource`] over them (and a [`VectorSource`] for refinement) to
-//! search. Object layouts: `FORMAT-index.md`.
+//! search. Object layouts: docs/FORMAT.md, "Vector index objects".
 
 pub mod distance;
 pub mod hnsw;

@@ -65,57 +65,110 @@ fn models() -> &'static Mutex<HashMap<String, Loaded>> {
     M.get_or_init(Default::default)
 }
 
-/// Partition bytes, by (partitions object path, partition), LRU by bytes.
-struct PartitionCache {
+/// A least-recently-used map bounded by the bytes of its values. Entries
+/// never go stale: every key names immutable objects.
+struct Lru<K, V> {
     budget: usize,
-    state: Mutex<(HashMap<(String, u32), (Bytes, u64)>, usize, u64)>,
+    state: Mutex<LruState<K, V>>,
 }
 
-fn partitions_cache() -> &'static PartitionCache {
-    static C: OnceLock<PartitionCache> = OnceLock::new();
-    C.get_or_init(|| PartitionCache {
-        budget: std::env::var("STOWAGE_INDEX_CACHE_MB")
+struct LruState<K, V> {
+    map: HashMap<K, (V, usize, u64)>,
+    used: usize,
+    tick: u64,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V: Clone> Lru<K, V> {
+    fn new(env: &str, default_mb: usize) -> Self {
+        let mb = std::env::var(env)
             .ok()
             .and_then(|v| v.parse::<usize>().ok())
-            .unwrap_or(256)
-            << 20,
-        state: Mutex::new((HashMap::new(), 0, 0)),
-    })
-}
+            .unwrap_or(default_mb);
+        Lru {
+            budget: mb << 20,
+            state: Mutex::new(LruState {
+                map: HashMap::new(),
+                used: 0,
+                tick: 0,
+            }),
+        }
+    }
 
-impl PartitionCache {
-    fn get(&self, path: &str, p: u32) -> Option<Bytes> {
+    fn get(&self, k: &K) -> Option<V> {
+        // A poisoned lock (a panic mid-update elsewhere) reads as a miss.
         let mut st = self.state.lock().ok()?;
-        st.2 += 1;
-        let tick = st.2;
-        let e = st.0.get_mut(&(path.to_string(), p))?;
-        e.1 = tick;
+        st.tick += 1;
+        let tick = st.tick;
+        let e = st.map.get_mut(k)?;
+        e.2 = tick;
         Some(e.0.clone())
     }
 
-    fn put(&self, path: &str, p: u32, b: Bytes) {
-        if b.len() > self.budget / 4 {
+    fn put(&self, k: K, v: V, size: usize) {
+        if size > self.budget / 4 {
             return;
         }
         let Ok(mut st) = self.state.lock() else {
             return;
         };
-        st.2 += 1;
-        let tick = st.2;
-        let size = b.len();
-        if let Some(old) = st.0.insert((path.to_string(), p), (b, tick)) {
-            st.1 -= old.0.len();
+        st.tick += 1;
+        let tick = st.tick;
+        if let Some(old) = st.map.insert(k, (v, size, tick)) {
+            st.used -= old.1;
         }
-        st.1 += size;
-        while st.1 > self.budget {
-            let Some(victim) = st.0.iter().min_by_key(|(_, e)| e.1).map(|(k, _)| k.clone()) else {
+        st.used += size;
+        while st.used > self.budget {
+            let Some(victim) = st
+                .map
+                .iter()
+                .min_by_key(|(_, e)| e.2)
+                .map(|(k, _)| k.clone())
+            else {
                 break;
             };
-            if let Some(e) = st.0.remove(&victim) {
-                st.1 -= e.0.len();
+            if let Some(e) = st.map.remove(&victim) {
+                st.used -= e.1;
             }
         }
     }
+}
+
+/// Partition bytes, by (partitions object path, partition).
+fn partitions_cache() -> &'static Lru<(String, u32), Bytes> {
+    static C: OnceLock<Lru<(String, u32), Bytes>> = OnceLock::new();
+    C.get_or_init(|| Lru::new("STOWAGE_INDEX_CACHE_MB", 256))
+}
+
+/// Rows read by position (re-ranking vectors, a search's result columns),
+/// by (data file, columns, offsets, with row ids): a repeated search reads
+/// nothing from the data files.
+type RowsKey = (String, Vec<usize>, Vec<u32>, bool);
+fn rows_cache() -> &'static Lru<RowsKey, arrow_array::RecordBatch> {
+    static C: OnceLock<Lru<RowsKey, arrow_array::RecordBatch>> = OnceLock::new();
+    C.get_or_init(|| Lru::new("STOWAGE_ROWS_CACHE_MB", 64))
+}
+
+/// [`read_rows`] through the rows cache.
+pub(crate) async fn read_rows_cached(
+    snap: &Snapshot,
+    frag: &Fragment,
+    idx: &[usize],
+    offsets: &[u32],
+    with_row_id: bool,
+) -> Result<arrow_array::RecordBatch> {
+    let key = (
+        format!("{}|{}", snap.store.display_uri, snap.path(&frag.path)),
+        idx.to_vec(),
+        offsets.to_vec(),
+        with_row_id,
+    );
+    if let Some(b) = rows_cache().get(&key) {
+        return Ok(b);
+    }
+    let b = read_rows(snap, frag, idx, offsets, with_row_id).await?;
+    let size = b.get_array_memory_size();
+    rows_cache().put(key, b.clone(), size);
+    Ok(b)
 }
 
 fn cache_key(snap: &Snapshot, rel: &str) -> String {
@@ -237,7 +290,7 @@ impl VectorSource for TableVectors<'_> {
             rows.sort_unstable();
             rows.dedup_by_key(|r| r.0);
             let offsets: Vec<u32> = rows.iter().map(|r| r.0).collect();
-            let b = read_rows(self.snap, frag, &[self.column], &offsets, false).await?;
+            let b = read_rows_cached(self.snap, frag, &[self.column], &offsets, false).await?;
             let list = b
                 .column(0)
                 .as_fixed_size_list_opt()
@@ -290,7 +343,7 @@ async fn read_partitions(
         let r = index.partition_range(p as usize);
         if r.end == r.start {
             have.insert(p, Bytes::new());
-        } else if let Some(b) = cache.get(&key, p) {
+        } else if let Some(b) = cache.get(&(key.clone(), p)) {
             have.insert(p, b);
         } else {
             missing.push((p, r));
@@ -312,7 +365,8 @@ async fn read_partitions(
         for (read, bytes) in reads.iter().zip(data) {
             for (p, r) in &read.parts {
                 let b = bytes.slice(r.clone());
-                cache.put(&key, *p, b.clone());
+                let size = b.len();
+                cache.put((key.clone(), *p), b.clone(), size);
                 have.insert(*p, b);
             }
         }

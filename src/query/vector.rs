@@ -9,7 +9,7 @@ use arrow_array::{Array, ArrayRef, FixedSizeListArray, Float32Array, RecordBatch
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::{StreamExt, TryStreamExt};
 
-use super::{filter, project, read_rows, read_slice, Slice, READ_AHEAD, ROW_ID};
+use super::{filter, project, read_slice, Slice, READ_AHEAD, ROW_ID};
 use crate::error::{Error, Result};
 use crate::format::Snapshot;
 
@@ -385,7 +385,7 @@ pub async fn search(snap: &Snapshot, req: &VectorRequest) -> Result<(SchemaRef, 
             .collect();
         rows.sort_unstable_by_key(|r| r.0);
         let offsets: Vec<u32> = rows.iter().map(|r| r.0).collect();
-        let b = read_rows(snap, frag, &fetch_idx, &offsets, true).await?;
+        let b = super::ann::read_rows_cached(snap, frag, &fetch_idx, &offsets, true).await?;
         parts.push(with_distance(
             &b,
             Float32Array::from(rows.iter().map(|r| r.1).collect::<Vec<_>>()),

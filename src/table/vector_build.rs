@@ -204,14 +204,10 @@ fn distance_of(p: &VectorParams) -> Result<DistanceType> {
     DistanceType::parse(&p.distance_type)
 }
 
-fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> impl std::future::Future<Output = Result<T>> {
-    async move {
-        tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| Error::internal(format!("index build task: {e}")))?
-    }
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::internal(format!("index build task: {e}")))?
 }
 
 /// Streams every fragment of `frags` through `add`.
