@@ -104,7 +104,7 @@ pub fn explain_scan(snap: &Snapshot, req: &ScanRequest, verbose: bool) -> Result
         .collect();
     needed.sort_unstable();
     needed.dedup();
-    let cache = cache::global();
+    let cache = cache::for_store(&snap.store);
     let mut full = 0usize;
     let mut detail = Vec::new();
     for f in &opened {
