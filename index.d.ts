@@ -9,6 +9,14 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A scan's batches, read as JavaScript asks for them. */
+export declare class JsBatchStream {
+  /** The next batch as an Arrow IPC stream, or null at the end. */
+  next(): Promise<Buffer | null>
+  /** Stops reading: the files not yet read are never opened. */
+  close(): Promise<void>
+}
+
 export declare class JsConnection {
   isOpen(): boolean
   close(): void
@@ -38,6 +46,22 @@ export declare class JsDoctor {
 }
 
 export declare class JsTable {
+  /**
+   * `progress` is called with each build phase (from any thread; the
+   * caller's function must not throw: lib/table.ts wraps it).
+   */
+  createIndex(options: JsCreateIndexOptions, progress?: ProgressTsfn | undefined | null): Promise<void>
+  listIndices(): Promise<Array<JsIndexInfo>>
+  indexStats(name: string): Promise<JsIndexStats | null>
+  dropIndex(name: string): Promise<void>
+  waitForIndex(names: Array<string>, timeoutSeconds: number): Promise<void>
+  prewarmIndex(name: string): Promise<void>
+  /** A readable plan of a scan (lines, outermost first); reads no data. */
+  explainScan(options: JsScanOptions, verbose: boolean): Promise<Array<string>>
+  /** A scan read batch by batch (one data file at a time). */
+  scanStream(options: JsScanOptions): Promise<JsBatchStream>
+  /** Rows by position or row id, as an Arrow IPC stream. */
+  take(options: JsTakeOptions): Promise<Buffer>
   isOpen(): boolean
   close(): void
   display(): string
@@ -52,6 +76,8 @@ export declare class JsTable {
   add(options: JsAddOptions): Promise<number>
   /** Flat nearest-neighbour search; rows as an Arrow IPC stream with `_distance`. */
   vectorSearch(options: JsVectorOptions): Promise<Buffer>
+  /** Deletes and counts: the new version and the number of rows deleted. */
+  deleteRows(predicate: string): Promise<JsDeleteResult>
   /** Deletes the rows the SQL predicate matches; returns the new version. */
   delete(predicate: string): Promise<number>
   update(options: JsUpdateOptions): Promise<JsUpdateResult>
@@ -89,7 +115,7 @@ export declare function _checkPositive(name: string, value: unknown): number
  */
 export declare function abortInflightUploads(timeoutMs: number): Promise<number>
 
-export type ErrorCode = 'INVALID_URI' | 'UNKNOWN_STORAGE_OPTION' | 'INVALID_STORAGE_OPTION' | 'TABLE_NOT_FOUND' | 'TABLE_EXISTS' | 'INVALID_TABLE_NAME' | 'VERSION_NOT_FOUND' | 'INVALID_ARGUMENT' | 'INVALID_FILTER' | 'SCHEMA_MISMATCH' | 'CLOSED' | 'COMMIT_CONFLICT' | 'CONDITIONAL_PUT_UNSUPPORTED' | 'CORRUPT_TABLE' | 'STORAGE_NOT_FOUND' | 'STORAGE_PERMISSION_DENIED' | 'STORAGE_UNAUTHENTICATED' | 'STORAGE_TIMEOUT' | 'STORAGE_CONNECTION' | 'STORAGE_SERVER_ERROR' | 'STORAGE_ERROR' | 'CREDENTIAL_PROVIDER_FAILED' | 'NOT_SUPPORTED' | 'INTERNAL'
+export type ErrorCode = 'INVALID_URI' | 'UNKNOWN_STORAGE_OPTION' | 'INVALID_STORAGE_OPTION' | 'TABLE_NOT_FOUND' | 'TABLE_EXISTS' | 'INVALID_TABLE_NAME' | 'VERSION_NOT_FOUND' | 'INVALID_ARGUMENT' | 'INVALID_FILTER' | 'SCHEMA_MISMATCH' | 'CLOSED' | 'COMMIT_CONFLICT' | 'CONDITIONAL_PUT_UNSUPPORTED' | 'CORRUPT_TABLE' | 'STORAGE_NOT_FOUND' | 'STORAGE_PERMISSION_DENIED' | 'STORAGE_UNAUTHENTICATED' | 'STORAGE_TIMEOUT' | 'STORAGE_CONNECTION' | 'STORAGE_SERVER_ERROR' | 'STORAGE_ERROR' | 'INDEX_EXISTS' | 'INDEX_NOT_FOUND' | 'CREDENTIAL_PROVIDER_FAILED' | 'NOT_SUPPORTED' | 'INTERNAL' | 'NATIVE_BINDING_MISSING'
 
 export type JsAddMode = 'append' | 'overwrite'
 
@@ -114,6 +140,15 @@ export interface JsConnectOptions {
   credentials?: () => Promise<string>
 }
 
+export interface JsCreateIndexOptions {
+  /** Unset or empty: the only vector column. */
+  column?: string
+  config?: JsIndexConfig
+  replace?: boolean
+  name?: string
+  train?: boolean
+}
+
 export type JsCreateMode = 'create' | 'overwrite'
 
 export interface JsCreateTableOptions {
@@ -124,6 +159,11 @@ export interface JsCreateTableOptions {
   existOk?: boolean
   storageOptions?: Record<string, unknown>
   credentials?: () => Promise<string>
+}
+
+export interface JsDeleteResult {
+  version: number
+  numDeletedRows: number
 }
 
 export type JsDistanceType = 'l2' | 'cosine' | 'dot'
@@ -166,13 +206,77 @@ export interface JsEffectiveOption {
   applies: boolean
 }
 
+/**
+ * An `Index` as lib/indices.ts builds it: the factory and its options,
+ * with the reference's option names.
+ */
+export interface JsIndexConfig {
+  kind: JsIndexKind
+  numPartitions?: number
+  numSubVectors?: number
+  numBits?: number
+  distanceType?: JsDistanceType
+  maxIterations?: number
+  sampleRate?: number
+  m?: number
+  efConstruction?: number
+  withPosition?: boolean
+  baseTokenizer?: string
+  language?: string
+  maxTokenLength?: number
+  lowercase?: boolean
+  stem?: boolean
+  removeStopWords?: boolean
+  asciiFolding?: boolean
+  ngramMinLength?: number
+  ngramMaxLength?: number
+  prefixOnly?: boolean
+}
+
+/** One entry of `listIndices()` (the reference's `IndexConfig`). */
+export interface JsIndexInfo {
+  name: string
+  indexType: string
+  columns: Array<string>
+  indexUuid: string
+  createdAtMs: number
+  numIndexedRows: number
+  numUnindexedRows: number
+  sizeBytes: number
+  numSegments: number
+  /** JSON. */
+  indexDetails: string
+}
+
+export type JsIndexKind = 'ivf_pq' | 'ivf_rq' | 'ivf_flat' | 'hnsw_pq' | 'hnsw_sq' | 'btree' | 'bitmap' | 'label_list' | 'fts' | 'fm'
+
+/** A build's progress, for `createIndex({ progress })`. */
+export interface JsIndexProgress {
+  phase: string
+  rowsDone: number
+  rowsTotal: number
+}
+
+/** `indexStats(name)` (the reference's `IndexStatistics`). */
+export interface JsIndexStats {
+  numIndexedRows: number
+  numUnindexedRows: number
+  indexType: string
+  distanceType?: string
+  numIndices: number
+}
+
 export interface JsMergeInsertOptions {
   /** An Arrow IPC stream. */
   data: Buffer
   on: Array<string>
   whenMatchedUpdateAll: boolean
+  /** whenMatchedUpdateAll({ where }). */
+  whenMatchedUpdateAllWhere?: string
   whenNotMatchedInsertAll: boolean
   whenNotMatchedBySourceDelete: boolean
+  /** whenNotMatchedBySourceDelete({ where }). */
+  whenNotMatchedBySourceDeleteWhere?: string
 }
 
 export interface JsMergeResult {
@@ -222,11 +326,25 @@ export interface JsTableNamesOptions {
   limit?: number
 }
 
+export interface JsTakeOptions {
+  /** Positions among the live rows (exactly one of offsets / rowIds). */
+  offsets?: Array<number>
+  rowIds?: Array<bigint>
+  columns?: Array<string>
+  /** (alias, SQL expression) pairs, for select({ alias: "expr" }). */
+  expressions?: Array<[string, string]>
+  withRowId?: boolean
+  /** Row ids: the rows in the order of the ids given. */
+  inGivenOrder?: boolean
+}
+
 export interface JsUpdateOptions {
   /** A SQL predicate; unset: every row. */
   where?: string
   /** (column, SQL expression) pairs. */
   assignments: Array<[string, string]>
+  /** Typed values (lists, binary), as a one-row Arrow IPC stream. */
+  values?: Buffer
 }
 
 export interface JsUpdateResult {
@@ -243,6 +361,15 @@ export interface JsVectorOptions {
   postfilter?: boolean
   columns?: Array<string>
   withRowId?: boolean
+  minimumNprobes?: number
+  /** 0: no maximum. */
+  maximumNprobes?: number
+  refineFactor?: number
+  ef?: number
+  bypassVectorIndex?: boolean
+  fastSearch?: boolean
+  distanceLower?: number
+  distanceUpper?: number
 }
 
 export interface JsVersion {
