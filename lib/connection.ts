@@ -24,6 +24,10 @@ export interface CreateTableOptions {
 
 export interface OpenTableOptions {
   storageOptions?: StorageOptions;
+  /** Open at this version (checked out: reads only, as after `checkout`). */
+  version?: number;
+  /** Branches are not supported yet: any value fails with NOT_SUPPORTED. */
+  branch?: string;
 }
 
 export interface TableNamesOptions {
@@ -70,8 +74,13 @@ export class Connection extends Handle<NativeConnection> {
   ): Promise<Table> {
     checkNamespace(a);
     const opts = (Array.isArray(a) ? b : a) ?? {};
+    if (opts.branch !== undefined && opts.branch !== null && opts.branch !== "main") {
+      throw new StowageError("NOT_SUPPORTED", `openTable: branches are not supported yet (branch '${opts.branch}'); open the table without a branch, or use tags and checkout() instead`);
+    }
     const t = await call(() => this.inner.openTable(checkName(name), { storageOptions: opts.storageOptions }));
-    return new Table(t);
+    const table = new Table(t);
+    if (opts.version !== undefined && opts.version !== null) await table.checkout(opts.version);
+    return table;
   }
 
   async createTable(options: Partial<CreateTableOptions> & { name: string; data: Data }): Promise<Table>;

@@ -7,6 +7,11 @@ export { Connection } from "./connection";
 export type { CreateTableOptions, OpenTableOptions, StorageOptions, TableNamesOptions } from "./connection";
 export { Table } from "./table";
 export type { AddDataOptions, AddResult, DeleteResult, OptimizeOptions, OptimizeStats, UpdateResult, Version } from "./table";
+export { Tags } from "./evolve";
+export type {
+  AddColumnsResult, AddColumnsSql, AlterColumnsResult, ColumnAlteration, DropColumnsResult, FieldMetadataUpdate,
+  FragmentStatistics, FragmentSummaryStats, TableStatistics, TagContents, UpdateFieldMetadataResult,
+} from "./evolve";
 export { MergeInsertBuilder } from "./merge";
 export type { MergeResult } from "./merge";
 export { Query, VectorQuery } from "./query";

@@ -6,6 +6,8 @@ import { Handle } from "./handle";
 import { call, NativeTable } from "./native";
 import { MergeInsertBuilder, MergeResult } from "./merge";
 import { IntoVector, Query, VectorQuery } from "./query";
+import * as evolve from "./evolve";
+import type { Field, Schema as ArrowSchema } from "apache-arrow";
 
 export interface AddDataOptions {
   /** "append" (the default) adds rows; "overwrite" replaces the table's rows. */
@@ -94,7 +96,17 @@ export class Table extends Handle<NativeTable> {
     // Records follow the table's schema on append, as in LanceDB; an
     // overwrite infers afresh (it may change the schema).
     const ipc = mode === "overwrite" ? toIpc(toArrowTable(data)) : await this.conforming(data);
-    const version = await call(() => this.inner.add({ data: ipc, mode }));
+    let version: number;
+    try {
+      version = await call(() => this.inner.add({ data: ipc, mode }));
+    } catch (e) {
+      // Another writer changed the schema (e.g. renamed a column) since it
+      // was cached: conform to the current one and try once more.
+      if (!(e instanceof StowageError && e.code === "SCHEMA_MISMATCH" && mode !== "overwrite" && this.schemaCache)) throw e;
+      this.schemaCache = undefined;
+      const again = await this.conforming(data);
+      version = await call(() => this.inner.add({ data: again, mode }));
+    }
     if (mode === "overwrite") this.schemaCache = undefined;
     return { version };
   }
@@ -198,10 +210,51 @@ export class Table extends Handle<NativeTable> {
     return vs.map((v) => ({ version: v.version, timestamp: new Date(v.timestampMs), metadata: { operation: v.operation } }));
   }
 
-  /** Reads an older version (time travel); writes fail until checkoutLatest(). */
-  async checkout(version: number): Promise<void> {
-    await call(() => this.inner.checkout(version));
+  /** Reads an older version, or a tagged one (time travel); writes fail until checkoutLatest(). */
+  async checkout(version: number | string): Promise<void> {
+    const v = typeof version === "string" ? await call(() => this.inner.tagVersion(version)) : version;
+    await call(() => this.inner.checkout(v));
     this.schemaCache = undefined;
+  }
+
+  // --- Schema evolution, tags, statistics (lib/evolve.ts, docs/evolution.md) ---
+
+  /** Adds columns computed by SQL, or all-null columns given as Arrow fields. */
+  async addColumns(cols: evolve.AddColumnsSql[] | Field | Field[] | ArrowSchema): Promise<evolve.AddColumnsResult> {
+    this.ensureOpen();
+    this.schemaCache = undefined;
+    return evolve.addColumns(this.inner, cols);
+  }
+
+  /** Renames columns (nested too), changes nullability or the type within its family. */
+  async alterColumns(alterations: evolve.ColumnAlteration[]): Promise<evolve.AlterColumnsResult> {
+    this.ensureOpen();
+    this.schemaCache = undefined;
+    return evolve.alterColumns(this.inner, alterations);
+  }
+
+  async dropColumns(names: string[]): Promise<evolve.DropColumnsResult> {
+    this.ensureOpen();
+    this.schemaCache = undefined;
+    return evolve.dropColumns(this.inner, names);
+  }
+
+  async updateFieldMetadata(updates: evolve.FieldMetadataUpdate[]): Promise<evolve.UpdateFieldMetadataResult> {
+    this.ensureOpen();
+    this.schemaCache = undefined;
+    return evolve.updateFieldMetadata(this.inner, updates);
+  }
+
+  /** Sizes and fragment row counts, from the manifest alone. */
+  async stats(): Promise<evolve.TableStatistics> {
+    this.ensureOpen();
+    return evolve.stats(this.inner);
+  }
+
+  /** Names for versions; a tagged version survives `optimize({ cleanupOlderThan })`. */
+  async tags(): Promise<evolve.Tags> {
+    this.ensureOpen();
+    return new evolve.Tags(this.inner);
   }
 
   async checkoutLatest(): Promise<void> {

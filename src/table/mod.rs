@@ -5,9 +5,12 @@
 
 mod cleanup;
 pub mod database;
+pub mod evolve;
 mod lifecycle;
 pub mod ops;
 pub mod request;
+pub mod stats;
+pub mod tags;
 #[cfg(test)]
 mod tests;
 pub(crate) mod txn;
@@ -24,7 +27,7 @@ use tokio::sync::RwLock;
 use crate::commit::CommitStore;
 use crate::error::{Error, Result, StorageErrorKind};
 use crate::format::datafile::write_fragment;
-use crate::format::manifest::{ManifestSummary, Operation, SUMMARY_PREFIX_BYTES};
+use crate::format::manifest::{Fragment, ManifestSummary, Operation, SUMMARY_PREFIX_BYTES};
 use crate::format::{table_dir, Snapshot};
 use crate::query::{self, ScanRequest};
 use crate::storage::{EffectiveOption, StorageOptions, StoreHandle};
@@ -526,12 +529,23 @@ impl Table {
         };
         let batches = &conform(&batches, &schema)?;
         let schema = &schema;
+        // The field ids the new file's columns have (an overwrite starts
+        // the numbering again).
+        let ids = &match mode {
+            AddMode::Append => snap.explicit_ids(),
+            AddMode::Overwrite => None,
+        };
         // An append or overwrite rebases onto any version, so this plan runs
         // once; it runs after the base was confirmed, so a handle whose table
         // was dropped writes nothing.
         let (v, ()) = self
             .commit(|_| async move {
-                let fragment = write_fragment(&self.store, &self.dir, schema, batches).await?;
+                let fragment = write_fragment(&self.store, &self.dir, schema, batches)
+                    .await?
+                    .map(|f| Fragment {
+                        fields: ids.clone(),
+                        ..f
+                    });
                 let schema = schema.clone();
                 let change = match mode {
                     AddMode::Append => Change::Append { fragment, schema },
@@ -573,6 +587,10 @@ impl Operation {
             Operation::Merge { .. } => "merge",
             Operation::Restore { .. } => "restore",
             Operation::Compact { .. } => "compact",
+            Operation::AddColumns { .. } => "add_columns",
+            Operation::AlterColumns { .. } => "alter_columns",
+            Operation::DropColumns { .. } => "drop_columns",
+            Operation::UpdateFieldMetadata { .. } => "update_field_metadata",
         }
     }
 }

@@ -566,7 +566,7 @@ mod rewrite {
             path: format!("data/{id}.parquet"),
             rows: 10,
             size_bytes: 100,
-            deletion: None,
+            ..Default::default()
         }
     }
 
@@ -583,6 +583,8 @@ mod rewrite {
             schema: String::new(),
             next_fragment_id: fragments.len() as u64,
             fragments,
+            field_ids: None,
+            next_field_id: None,
         }
     }
 
