@@ -42,6 +42,7 @@ macro_rules! handle_methods {
 mod args;
 mod connection;
 mod evolve;
+mod index;
 mod table;
 
 use std::future::Future;

@@ -50,6 +50,10 @@ pub struct Manifest {
     /// The id the next new field gets; ids are never reused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_field_id: Option<i32>,
+    /// The table's indexes (docs/FORMAT.md, "Indexes"). Absent when the
+    /// table has none, so older manifests read unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indices: Vec<crate::format::index::IndexEntry>,
     /// The `commit_id`s of the versions this one was built on, newest (the
     /// parent) first, at most [`ANCESTRY_LEN`]. Last in the object, so the
     /// summary prefix stays short.
@@ -102,6 +106,16 @@ pub enum Operation {
     },
     UpdateFieldMetadata {
         columns: u64,
+    },
+    CreateIndex {
+        name: String,
+    },
+    DropIndex {
+        name: String,
+    },
+    /// Segments of an index added or merged by `optimize()`.
+    OptimizeIndex {
+        name: String,
     },
 }
 
@@ -312,6 +326,7 @@ mod tests {
             next_fragment_id: 1,
             field_ids: None,
             next_field_id: None,
+            indices: Vec::new(),
             table_id: Some("5b0c".into()),
             commit_id: Some("c1".into()),
             ancestry: vec!["c0".into()],
@@ -342,6 +357,7 @@ mod tests {
             next_fragment_id: 0,
             field_ids: None,
             next_field_id: None,
+            indices: Vec::new(),
             ancestry: vec!["0c9b6a1e-5d2f-4e7a-8b3c-1f2e3d4c5b6a".into()],
         };
         for i in 0..2000 {

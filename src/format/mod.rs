@@ -8,6 +8,7 @@
 pub mod datafile;
 pub mod deletion;
 pub mod fields;
+pub mod index;
 pub mod manifest;
 pub mod vectors;
 

@@ -21,6 +21,7 @@ use super::Table;
 use crate::error::{quote, Error, Result};
 use crate::format::datafile::{read_columns, write_column_file, RowSpec};
 use crate::format::fields::{self, fits, id_count, tree, untree, widens, Node};
+use crate::format::index::IndexEntry;
 use crate::format::manifest::{ColumnFile, Fragment, Manifest, Operation};
 use crate::format::Snapshot;
 use crate::query::{self, filter::CompiledFilter, Slice};
@@ -58,7 +59,18 @@ pub(crate) struct Evolution {
     touched: Vec<Fragment>,
     /// Computed from the data: every fragment must have its column file.
     data: bool,
+    /// What the change does to indexed columns, in order.
+    index_edits: Vec<IndexEdit>,
     pub operation: Operation,
+}
+
+/// A change to the columns indexes name.
+#[derive(Debug, Clone)]
+enum IndexEdit {
+    /// Old path, new path.
+    Rename(String, String),
+    /// Indexes on this path (or inside it, or on a struct holding it) go.
+    Remove(String),
 }
 
 /// What an evolution makes of a base's fragments.
@@ -101,6 +113,31 @@ impl Evolution {
         Some(Applied { fragments })
     }
 
+    /// The base's indexes after this change: a renamed column's indexes
+    /// follow the new name; a dropped column's indexes, and those of a
+    /// column whose type changed, are dropped in the same commit.
+    pub fn indices(&self, base: &[IndexEntry]) -> Vec<IndexEntry> {
+        let under = |c: &str, p: &str| c == p || c.starts_with(&format!("{p}."));
+        let mut out = base.to_vec();
+        for e in &self.index_edits {
+            match e {
+                IndexEdit::Rename(old, new) => {
+                    for i in &mut out {
+                        for c in &mut i.columns {
+                            if under(c, old) {
+                                *c = format!("{new}{}", &c[old.len()..]);
+                            }
+                        }
+                    }
+                }
+                IndexEdit::Remove(p) => {
+                    out.retain(|i| !i.columns.iter().any(|c| under(c, p) || under(p, c)))
+                }
+            }
+        }
+        out
+    }
+
     pub fn written_files(&self) -> Vec<String> {
         self.files.values().map(|c| c.path.clone()).collect()
     }
@@ -115,6 +152,7 @@ impl Evolution {
             files: HashMap::new(),
             touched: Vec::new(),
             data: false,
+            index_edits: Vec::new(),
             operation,
         }
     }
@@ -452,6 +490,7 @@ pub(crate) async fn plan_alter(base: &Snapshot, alts: &[ColumnAlteration]) -> Re
         ));
     }
     let mut nodes = tree(&base.schema, &base.field_ids)?;
+    let mut edits = Vec::new();
     for a in alts {
         if a.rename.is_none() && a.nullable.is_none() && a.data_type.is_none() {
             return Err(Error::invalid_argument(format!(
@@ -512,7 +551,15 @@ pub(crate) async fn plan_alter(base: &Snapshot, alts: &[ColumnAlteration]) -> Re
             .find(|n| n.field.name() == &name)
             .ok_or_else(|| missing(&a.path))?;
         let mut f = node.field.clone();
+        if a.data_type.as_ref().is_some_and(|t| t != f.data_type()) {
+            edits.push(IndexEdit::Remove(a.path.clone()));
+        }
         if let Some(new) = &a.rename {
+            let to = match a.path.rsplit_once('.') {
+                Some((parent, _)) => format!("{parent}.{new}"),
+                None => new.clone(),
+            };
+            edits.push(IndexEdit::Rename(a.path.clone(), to));
             f = f.with_name(new.clone());
         }
         if let Some(n) = a.nullable {
@@ -526,7 +573,9 @@ pub(crate) async fn plan_alter(base: &Snapshot, alts: &[ColumnAlteration]) -> Re
     let op = Operation::AlterColumns {
         columns: alts.len() as u64,
     };
-    Ok(Evolution::new(base, &nodes, next_id(base), op))
+    let mut ev = Evolution::new(base, &nodes, next_id(base), op);
+    ev.index_edits = edits;
+    Ok(ev)
 }
 
 /// Nulls among the live rows of top-level column `name`.
@@ -591,7 +640,9 @@ pub(crate) fn plan_drop(base: &Snapshot, paths: &[String]) -> Result<Evolution> 
     let op = Operation::DropColumns {
         columns: paths.len() as u64,
     };
-    Ok(Evolution::new(base, &nodes, next_id(base), op))
+    let mut ev = Evolution::new(base, &nodes, next_id(base), op);
+    ev.index_edits = paths.iter().cloned().map(IndexEdit::Remove).collect();
+    Ok(ev)
 }
 
 pub(crate) fn plan_field_metadata(
@@ -673,5 +724,63 @@ impl Table {
         let updates = &updates;
         self.evolve(|b| async move { plan_field_metadata(&b, updates) })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, col: &str) -> IndexEntry {
+        serde_json::from_value(serde_json::json!({
+            "name": name, "uuid": name, "kind": "BTREE", "columns": [col],
+            "params": null, "created_at_ms": 0, "segments": []
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn indexes_follow_renames_and_go_with_dropped_or_retyped_columns() {
+        let mut ev = Evolution {
+            planned: PlannedOn {
+                fields: Fields::empty(),
+                ids: Arc::new(Vec::new()),
+            },
+            schema: Arc::new(Schema::empty()),
+            ids: Vec::new(),
+            next_field_id: 0,
+            files: HashMap::new(),
+            touched: Vec::new(),
+            data: false,
+            index_edits: vec![
+                IndexEdit::Rename("a".into(), "b".into()),
+                IndexEdit::Rename("s.x".into(), "s.y".into()),
+                IndexEdit::Remove("c".into()),
+                IndexEdit::Remove("t.z".into()),
+            ],
+            operation: Operation::AlterColumns { columns: 1 },
+        };
+        let base = vec![
+            entry("ia", "a"),
+            entry("isx", "s.x"),
+            entry("ic", "c"),
+            entry("it", "t"),
+            entry("id", "d"),
+        ];
+        let got: Vec<(String, Vec<String>)> = ev
+            .indices(&base)
+            .into_iter()
+            .map(|i| (i.name, i.columns))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("ia".to_string(), vec!["b".to_string()]),
+                ("isx".to_string(), vec!["s.y".to_string()]),
+                ("id".to_string(), vec!["d".to_string()]),
+            ]
+        );
+        ev.index_edits.clear();
+        assert_eq!(ev.indices(&base), base);
     }
 }

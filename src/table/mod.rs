@@ -6,6 +6,7 @@
 mod cleanup;
 pub mod database;
 pub mod evolve;
+pub mod indexing;
 mod lifecycle;
 pub mod ops;
 pub mod request;
@@ -14,6 +15,7 @@ pub mod tags;
 #[cfg(test)]
 mod tests;
 pub(crate) mod txn;
+mod vector_build;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -591,6 +593,9 @@ impl Operation {
             Operation::AlterColumns { .. } => "alter_columns",
             Operation::DropColumns { .. } => "drop_columns",
             Operation::UpdateFieldMetadata { .. } => "update_field_metadata",
+            Operation::CreateIndex { .. } => "create_index",
+            Operation::DropIndex { .. } => "drop_index",
+            Operation::OptimizeIndex { .. } => "optimize_index",
         }
     }
 }

@@ -55,7 +55,7 @@ pub fn of(m: &Manifest) -> TableStatistics {
     TableStatistics {
         total_bytes,
         num_rows: m.rows(),
-        num_indices: 0,
+        num_indices: m.indices.len() as u64,
         num_fragments: n as u64,
         num_small_fragments: lengths.iter().filter(|l| **l < SMALL_FRAGMENT_ROWS).count() as u64,
         lengths: FragmentSummaryStats {

@@ -582,6 +582,7 @@ mod rewrite {
             ancestry: Vec::new(),
             schema: String::new(),
             next_fragment_id: fragments.len() as u64,
+            indices: Vec::new(),
             fragments,
             field_ids: None,
             next_field_id: None,
@@ -629,3 +630,5 @@ mod rewrite {
         assert!(Rewrite::default().is_empty());
     }
 }
+
+mod index_tests;
