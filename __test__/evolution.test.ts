@@ -9,6 +9,7 @@ import * as ref from "@lancedb/lancedb";
 import * as ours from "../lib";
 import { s3Options, uniq } from "./helpers/cloud";
 import { readEndpoints, s3CreateBucket, useEmulators } from "./helpers/emulators";
+import { ddbCreateTable } from "./helpers/ddb";
 import type { Endpoints } from "./helpers/emulators";
 import { expectCode, tempDir } from "./helpers/tmp";
 
@@ -280,4 +281,74 @@ test("openTable(name, { version }) opens that version, as in @lancedb/lancedb; b
   const db = await ours.connect(tempDir().dir);
   await db.createTable("t", [{ id: 1 }]);
   await expectCode(db.openTable("t", { branch: "dev" }), "NOT_SUPPORTED", /branches are not supported/);
+});
+
+describe.each([
+  [
+    "s3 (moto)",
+    async () => {
+      const b = uniq("tg").toLowerCase();
+      await s3CreateBucket(emu.s3!, b);
+      return { uri: `s3://${b}/db`, options: s3Options(emu.s3!) as Record<string, unknown> };
+    },
+  ],
+  [
+    "s3+ddb (moto)",
+    async () => {
+      const b = uniq("td").toLowerCase();
+      const ddb = uniq("commits");
+      await s3CreateBucket(emu.s3!, b);
+      await ddbCreateTable(emu.s3!, ddb);
+      return { uri: `s3+ddb://${b}/db?ddbTableName=${ddb}`, options: s3Options(emu.s3!) as Record<string, unknown> };
+    },
+  ],
+])("%s: tags", (_name, setup) => {
+  test("4 processes create one tag: exactly one wins; tags survive cleanup and move", async () => {
+    const { uri, options } = await setup();
+    const db = await ours.connect(uri, { storageOptions: options as never });
+    const table = uniq("t");
+    const t = await db.createTable(table, [{ id: 1 }]);
+    await t.add([{ id: 2 }]);
+    await t.add([{ id: 3 }]);
+    const json = JSON.stringify(options);
+    const outs = (await Promise.all([1, 2, 3, 2].map((v) => run([uri, json, table, "tag", "race", String(v)])))).flat();
+    expect(outs.filter((l) => l === "tagged")).toHaveLength(1);
+    expect(outs.filter((l) => l === "exists")).toHaveLength(3);
+    const tags = await t.tags();
+    const v = await tags.getVersion("race");
+    await tags.create("keep", 1);
+    await new Promise((res) => setTimeout(res, 5));
+    await t.optimize({ cleanupOlderThan: new Date() });
+    const versions = (await t.listVersions()).map((x) => x.version);
+    expect(versions).toContain(1);
+    expect(versions).toContain(v);
+    await t.checkout("keep");
+    expect(await rows(t)).toEqual([{ id: 1 }]);
+    await t.checkoutLatest();
+    const latest = await t.version();
+    await tags.update("keep", latest);
+    expect(Object.fromEntries(Object.entries(await tags.list()).map(([k, c]) => [k, c.version]))).toEqual({ keep: latest, race: v });
+  }, 60000);
+});
+
+test("renameTable, branches and namespaces answer as in @lancedb/lancedb (or NOT_SUPPORTED)", async () => {
+  const seen: unknown[] = [];
+  for (const mod of [ref, ours] as const) {
+    const db = await (mod as typeof ours).connect(tempDir().dir);
+    const t = await db.createTable("t", [{ id: 1 }]);
+    let renamed = "ok";
+    try {
+      await db.renameTable("t", "u");
+    } catch (e) {
+      renamed = /not supported/i.test((e as Error).message) ? "not supported" : "other error";
+    }
+    seen.push({ renamed, branch: t.currentBranch(), branches: await (await t.branches()).list(), ns: plain(await db.listNamespaces()), names: await db.tableNames() });
+  }
+  expect(seen[1]).toEqual(seen[0]);
+  const db = await ours.connect(tempDir().dir);
+  const t = await db.createTable("t", [{ id: 1 }]);
+  await expectCode(db.renameTable("t", "u"), "NOT_SUPPORTED", /renameTable/);
+  await expectCode(db.cloneTable("c", "x"), "NOT_SUPPORTED", /cloneTable/);
+  await expectCode(db.createNamespace(["a"]), "NOT_SUPPORTED", /namespaces are not supported/);
+  await expectCode((await t.branches()).create("dev"), "NOT_SUPPORTED", /branches are not supported/);
 });

@@ -161,4 +161,33 @@ export class Connection extends Handle<NativeConnection> {
     checkNamespace(namespace);
     await call(() => this.inner.dropAllTables());
   }
+
+  // --- Copying, renaming, namespaces (issue 13; docs/evolution.md) ---
+
+  /** As in @lancedb/lancedb OSS, a database of files cannot rename tables. */
+  async renameTable(currentName: string, newName: string): Promise<void> {
+    throw new StowageError("NOT_SUPPORTED", `renameTable('${currentName}', '${newName}') is not supported for this database (as in @lancedb/lancedb OSS); create a table under the new name from the old one's data and drop the old one`);
+  }
+
+  async cloneTable(targetTableName: string, sourceUri: string): Promise<Table> {
+    throw new StowageError("NOT_SUPPORTED", `cloneTable('${targetTableName}', '${sourceUri}') is not supported yet; tag the version to keep (table.tags().create) or copy the rows with createTable`);
+  }
+
+  /** The root namespace has no child namespaces: namespaces are not supported. */
+  async listNamespaces(namespace?: string[]): Promise<{ namespaces: string[] }> {
+    checkNamespace(namespace);
+    return { namespaces: [] };
+  }
+
+  async createNamespace(namespace: string[]): Promise<never> {
+    throw new StowageError("NOT_SUPPORTED", `createNamespace([${(namespace ?? []).join(", ")}]): namespaces are not supported; use table name prefixes instead`);
+  }
+
+  async describeNamespace(namespace: string[]): Promise<never> {
+    throw new StowageError("NOT_SUPPORTED", `describeNamespace([${(namespace ?? []).join(", ")}]): namespaces are not supported`);
+  }
+
+  async dropNamespace(namespace: string[]): Promise<never> {
+    throw new StowageError("NOT_SUPPORTED", `dropNamespace([${(namespace ?? []).join(", ")}]): namespaces are not supported`);
+  }
 }

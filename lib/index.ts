@@ -7,7 +7,7 @@ export { Connection } from "./connection";
 export type { CreateTableOptions, OpenTableOptions, StorageOptions, TableNamesOptions } from "./connection";
 export { Table } from "./table";
 export type { AddDataOptions, AddResult, DeleteResult, OptimizeOptions, OptimizeStats, UpdateResult, Version } from "./table";
-export { Tags } from "./evolve";
+export { Branches, Tags } from "./evolve";
 export type {
   AddColumnsResult, AddColumnsSql, AlterColumnsResult, ColumnAlteration, DropColumnsResult, FieldMetadataUpdate,
   FragmentStatistics, FragmentSummaryStats, TableStatistics, TagContents, UpdateFieldMetadataResult,

@@ -252,6 +252,16 @@ export class Table extends Handle<NativeTable> {
     return evolve.stats(this.inner);
   }
 
+  /** Branches are not supported yet: the table has only its main line. */
+  currentBranch(): string | null {
+    return null;
+  }
+
+  async branches(): Promise<evolve.Branches> {
+    this.ensureOpen();
+    return new evolve.Branches();
+  }
+
   /** Names for versions; a tagged version survives `optimize({ cleanupOlderThan })`. */
   async tags(): Promise<evolve.Tags> {
     this.ensureOpen();
