@@ -144,7 +144,7 @@ pub fn fits(from: &Node, to: &Node) -> bool {
     if from.id != to.id {
         return false;
     }
-    if to.field.is_nullable() < from.field.is_nullable() {
+    if from.field.is_nullable() && !to.field.is_nullable() {
         return false;
     }
     match (from.field.data_type(), to.field.data_type()) {
