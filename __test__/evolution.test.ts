@@ -352,3 +352,35 @@ test("renameTable, branches and namespaces answer as in @lancedb/lancedb (or NOT
   await expectCode(db.createNamespace(["a"]), "NOT_SUPPORTED", /namespaces are not supported/);
   await expectCode((await t.branches()).create("dev"), "NOT_SUPPORTED", /branches are not supported/);
 });
+
+test("two handles: a stale append lands beside a rename; a computed column covers rows appended meanwhile", async () => {
+  const dir = tempDir().dir;
+  const a = await (await ours.connect(dir)).createTable("t", [{ id: 1, tag: "a" }]);
+  const b = await (await ours.connect(dir)).openTable("t");
+  const fresh = async () => (await ours.connect(dir)).openTable("t");
+  // b renames; a (still on version 1) appends with the old name: both apply.
+  await b.alterColumns([{ path: "tag", rename: "label" }]);
+  await a.add([{ id: 2, tag: "b" }]);
+  expect(await rows(await fresh())).toEqual([{ id: 1, label: "a" }, { id: 2, label: "b" }]);
+  await b.checkoutLatest();
+  // a computes a column on its (stale) version while b appended: the
+  // change is planned again and covers b's rows too.
+  await b.add([{ id: 3, label: "c" }]);
+  await a.addColumns([{ name: "twice", valueSql: "id * 2" }]);
+  expect(plain(await (await fresh()).query().select(["id", "twice"]).toArray())).toEqual([
+    { id: 1, twice: 2 },
+    { id: 2, twice: 4 },
+    { id: 3, twice: 6 },
+  ]);
+  // b's append planned before the computed column does not fit it: refused
+  // clearly, and a retry on the same handle lands (the new column null).
+  const c = await fresh();
+  await b.checkoutLatest();
+  await b.addColumns([{ name: "k", valueSql: "id + 100" }]);
+  await expectCode(c.add([{ id: 4, label: "d" }]), "COMMIT_CONFLICT", /changed the table's schema/);
+  await c.add([{ id: 4, label: "d" }]);
+  const now = await fresh();
+  const last = plain(await now.query().where("id = 4").select(["id", "label", "k"]).toArray());
+  expect(last).toEqual([{ id: 4, label: "d", k: null }]);
+  expect(await now.countRows()).toBe(4);
+});

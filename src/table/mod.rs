@@ -540,7 +540,7 @@ impl Table {
         // An append or overwrite rebases onto any version, so this plan runs
         // once; it runs after the base was confirmed, so a handle whose table
         // was dropped writes nothing.
-        let (v, ()) = self
+        let result = self
             .commit(|_| async move {
                 let fragment = write_fragment(&self.store, &self.dir, schema, batches)
                     .await?
@@ -555,8 +555,13 @@ impl Table {
                 };
                 Ok((change, ()))
             })
-            .await?;
-        Ok(v)
+            .await;
+        if let Err(Error::CommitConflict { .. }) = &result {
+            // The rows did not fit a schema another writer committed: adopt
+            // it, so that a retry conforms to it instead of failing again.
+            let _ = self.refresh(true).await;
+        }
+        Ok(result?.0)
     }
 }
 
