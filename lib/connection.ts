@@ -35,6 +35,10 @@ export interface OpenTableOptions {
   storageOptions?: StorageOptions;
   /** This table's own AWS credentials provider (wins over the connection's); see docs/credentials.md. */
   credentials?: CredentialsProvider;
+  /** Open at this version (checked out: reads only, as after `checkout`). */
+  version?: number;
+  /** Branches are not supported yet: any value fails with NOT_SUPPORTED. */
+  branch?: string;
 }
 
 export interface TableNamesOptions {
@@ -81,9 +85,14 @@ export class Connection extends Handle<NativeConnection> {
   ): Promise<Table> {
     checkNamespace(a);
     const opts = (Array.isArray(a) ? b : a) ?? {};
+    if (opts.branch !== undefined && opts.branch !== null && opts.branch !== "main") {
+      throw new StowageError("NOT_SUPPORTED", `openTable: branches are not supported yet (branch '${opts.branch}'); open the table without a branch, or use tags and checkout() instead`);
+    }
     const credentials = wrapCredentials(opts.credentials, "openTable");
     const t = await call(() => this.inner.openTable(checkName(name), { storageOptions: opts.storageOptions, credentials }));
-    return new Table(t);
+    const table = new Table(t);
+    if (opts.version !== undefined && opts.version !== null) await table.checkout(opts.version);
+    return table;
   }
 
   async createTable(options: Partial<CreateTableOptions> & { name: string; data: Data | Scannable }): Promise<Table>;
@@ -177,5 +186,34 @@ export class Connection extends Handle<NativeConnection> {
   async dropAllTables(namespace?: string[]): Promise<void> {
     checkNamespace(namespace);
     await call(() => this.inner.dropAllTables());
+  }
+
+  // --- Copying, renaming, namespaces (issue 13; docs/evolution.md) ---
+
+  /** As in @lancedb/lancedb OSS, a database of files cannot rename tables. */
+  async renameTable(currentName: string, newName: string): Promise<void> {
+    throw new StowageError("NOT_SUPPORTED", `renameTable('${currentName}', '${newName}') is not supported for this database (as in @lancedb/lancedb OSS); create a table under the new name from the old one's data and drop the old one`);
+  }
+
+  async cloneTable(targetTableName: string, sourceUri: string): Promise<Table> {
+    throw new StowageError("NOT_SUPPORTED", `cloneTable('${targetTableName}', '${sourceUri}') is not supported yet; tag the version to keep (table.tags().create) or copy the rows with createTable`);
+  }
+
+  /** The root namespace has no child namespaces: namespaces are not supported. */
+  async listNamespaces(namespace?: string[]): Promise<{ namespaces: string[] }> {
+    checkNamespace(namespace);
+    return { namespaces: [] };
+  }
+
+  async createNamespace(namespace: string[]): Promise<never> {
+    throw new StowageError("NOT_SUPPORTED", `createNamespace([${(namespace ?? []).join(", ")}]): namespaces are not supported; use table name prefixes instead`);
+  }
+
+  async describeNamespace(namespace: string[]): Promise<never> {
+    throw new StowageError("NOT_SUPPORTED", `describeNamespace([${(namespace ?? []).join(", ")}]): namespaces are not supported`);
+  }
+
+  async dropNamespace(namespace: string[]): Promise<never> {
+    throw new StowageError("NOT_SUPPORTED", `dropNamespace([${(namespace ?? []).join(", ")}]): namespaces are not supported`);
   }
 }

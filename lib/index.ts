@@ -18,8 +18,13 @@ export type {
   Version,
   WriteProgress,
 } from "./table";
-export type { CompactionStats, RemovalStats, TableStatistics, FragmentStatistics, FragmentSummaryStats } from "./types";
+export type { CompactionStats, RemovalStats } from "./types";
 export type { SplitCalculatedOptions, SplitHashOptions, SplitRandomOptions, SplitSequentialOptions, ShuffleOptions } from "./types";
+export { Branches, Tags } from "./evolve";
+export type {
+  AddColumnsResult, AddColumnsSql, AlterColumnsResult, ColumnAlteration, DropColumnsResult, FieldMetadataUpdate,
+  FragmentStatistics, FragmentSummaryStats, TableStatistics, TagContents, UpdateFieldMetadataResult,
+} from "./evolve";
 export { MergeInsertBuilder } from "./merge";
 export type { MergeResult, WriteExecutionOptions } from "./merge";
 export { Query, QueryBase, RecordBatchIterator, TakeQuery, VectorQuery } from "./query";
@@ -56,27 +61,20 @@ export type { ClientConfig, NativeOAuthConfig, OAuthConfig, RetryConfig, Timeout
 // ---- placeholders: names other issues implement (lib/placeholders.ts); delete a line when its feature lands ----
 export { BooleanQuery, BoostQuery, FullTextQueryType, MatchQuery, MultiMatchQuery, Occur, Operator, PhraseQuery, rerankers } from "./placeholders";
 export type { FullTextQuery, FullTextSearchOptions } from "./placeholders";
-export { Branches, BranchContents, Tags, TagContents, connectNamespace } from "./placeholders";
+export { BranchContents, connectNamespace } from "./placeholders";
 export type {
-  AddColumnsResult,
-  AddColumnsSql,
-  AlterColumnsResult,
-  ColumnAlteration,
   ConnectNamespaceOptions,
   CreateNamespaceOptions,
   CreateNamespaceResponse,
   DescribeNamespaceResponse,
   DirNamespaceConfig,
-  DropColumnsResult,
   DropNamespaceOptions,
   DropNamespaceResponse,
-  FieldMetadataUpdate,
   ListNamespacesOptions,
   ListNamespacesResponse,
   LsmWriteSpec,
   RenameTableOptions,
   RestNamespaceConfig,
-  UpdateFieldMetadataResult,
 } from "./placeholders";
 // ---- end of placeholders ----
 export type { AwsCredentialsValue, CredentialsProvider } from "./credentials";

@@ -12,6 +12,8 @@ import type { MultiVector } from "./arrow";
 import { functionsOf, embedData } from "./embedding/apply";
 import type { EmbeddingFunctionConfig } from "./embedding/registry";
 import { isScannable, Scannable } from "./scannable";
+import * as evolve from "./evolve";
+import type { Field } from "apache-arrow";
 
 export interface AddDataOptions {
   /** "append" (the default) adds rows; "overwrite" replaces the table's rows. */
@@ -165,10 +167,21 @@ export class Table extends Handle<NativeTable> {
         console.warn("Table.add progress callback threw:", e);
       }
     };
-    const rows = fromIpcRowCount(ipc);
-    const version = await call(() => this.inner.add({ data: ipc, mode }));
-    report({ outputRows: rows, outputBytes: ipc.byteLength, totalRows: rows, activeTasks: 1, done: false });
-    report({ outputRows: rows, outputBytes: ipc.byteLength, totalRows: rows, activeTasks: 0, done: true });
+    let sent = ipc;
+    let version: number;
+    try {
+      version = await call(() => this.inner.add({ data: ipc, mode }));
+    } catch (e) {
+      // Another writer changed the schema (e.g. renamed a column) since it
+      // was cached: conform to the current one and try once more.
+      if (!(e instanceof StowageError && e.code === "SCHEMA_MISMATCH" && mode !== "overwrite" && this.schemaCache)) throw e;
+      this.schemaCache = undefined;
+      sent = await this.conforming(input);
+      version = await call(() => this.inner.add({ data: sent, mode }));
+    }
+    const rows = fromIpcRowCount(sent);
+    report({ outputRows: rows, outputBytes: sent.byteLength, totalRows: rows, activeTasks: 1, done: false });
+    report({ outputRows: rows, outputBytes: sent.byteLength, totalRows: rows, activeTasks: 0, done: true });
     if (mode === "overwrite") this.schemaCache = undefined;
     return { version };
   }
@@ -321,10 +334,61 @@ export class Table extends Handle<NativeTable> {
     return vs.map((v) => ({ version: v.version, timestamp: new Date(v.timestampMs), metadata: { operation: v.operation } }));
   }
 
-  /** Reads an older version (time travel); writes fail until checkoutLatest(). */
-  async checkout(version: number): Promise<void> {
-    await call(() => this.inner.checkout(version));
+  /** Reads an older version, or a tagged one (time travel); writes fail until checkoutLatest(). */
+  async checkout(version: number | string): Promise<void> {
+    const v = typeof version === "string" ? await call(() => this.inner.tagVersion(version)) : version;
+    await call(() => this.inner.checkout(v));
     this.schemaCache = undefined;
+  }
+
+  // --- Schema evolution, tags, statistics (lib/evolve.ts, docs/evolution.md) ---
+
+  /** Adds columns computed by SQL, or all-null columns given as Arrow fields. */
+  async addColumns(cols: evolve.AddColumnsSql[] | Field | Field[] | ArrowSchema): Promise<evolve.AddColumnsResult> {
+    this.ensureOpen();
+    this.schemaCache = undefined;
+    return evolve.addColumns(this.inner, cols);
+  }
+
+  /** Renames columns (nested too), changes nullability or the type within its family. */
+  async alterColumns(alterations: evolve.ColumnAlteration[]): Promise<evolve.AlterColumnsResult> {
+    this.ensureOpen();
+    this.schemaCache = undefined;
+    return evolve.alterColumns(this.inner, alterations);
+  }
+
+  async dropColumns(names: string[]): Promise<evolve.DropColumnsResult> {
+    this.ensureOpen();
+    this.schemaCache = undefined;
+    return evolve.dropColumns(this.inner, names);
+  }
+
+  async updateFieldMetadata(updates: evolve.FieldMetadataUpdate[]): Promise<evolve.UpdateFieldMetadataResult> {
+    this.ensureOpen();
+    this.schemaCache = undefined;
+    return evolve.updateFieldMetadata(this.inner, updates);
+  }
+
+  /** Sizes and fragment row counts, from the manifest alone. */
+  async stats(): Promise<evolve.TableStatistics> {
+    this.ensureOpen();
+    return evolve.stats(this.inner);
+  }
+
+  /** Branches are not supported yet: the table has only its main line. */
+  currentBranch(): string | null {
+    return null;
+  }
+
+  async branches(): Promise<evolve.Branches> {
+    this.ensureOpen();
+    return new evolve.Branches();
+  }
+
+  /** Names for versions; a tagged version survives `optimize({ cleanupOlderThan })`. */
+  async tags(): Promise<evolve.Tags> {
+    this.ensureOpen();
+    return new evolve.Tags(this.inner);
   }
 
   async checkoutLatest(): Promise<void> {

@@ -41,6 +41,7 @@ macro_rules! handle_methods {
 
 mod args;
 mod connection;
+mod evolve;
 mod index;
 mod query;
 mod credentials;

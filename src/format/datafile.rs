@@ -21,7 +21,8 @@ use crate::error::{Error, Result};
 use crate::storage::cancel::InFlight;
 use crate::storage::StoreHandle;
 
-use super::manifest::Fragment;
+use super::fields::{self, Node};
+use super::manifest::{ColumnFile, Fragment};
 use super::{data_path, DATA_DIR};
 
 const ROW_GROUP_ROWS: usize = 64 * 1024;
@@ -247,25 +248,109 @@ pub struct RowSpec {
 const BATCH_ROWS: usize = 8192;
 
 /// Decodes columns `idx` (table-schema indices, sorted, unique) of the rows
-/// `rows` selects of one data file, converted to the manifest's types (see
-/// [`super::vectors`]). One `Vec<ArrayRef>` per decoded batch.
+/// `rows` selects of one fragment, converted to the table's current field
+/// definitions. `ids` are the table schema's field ids (pre-order): each
+/// column is found by id in the fragment's column files or its base file
+/// (see [`super::fields`]); a column no file holds (added as all-null)
+/// reads as nulls. One `Vec<ArrayRef>` per decoded batch.
 pub async fn read_columns(
     store: &StoreHandle,
     table_dir: &Path,
     schema: &SchemaRef,
+    ids: &[i32],
     frag: &Fragment,
     idx: &[usize],
     rows: RowSpec,
 ) -> Result<Vec<Vec<ArrayRef>>> {
-    let path = data_path(table_dir, &frag.path);
+    let nodes = fields::tree(schema, ids)?;
+    let want: Vec<&Node> = idx.iter().map(|i| &nodes[*i]).collect();
+    let mut out: Vec<Option<ArrayRef>> = vec![None; idx.len()];
+    let mut n_rows: Option<usize> = None;
+    // Column files hold only the ids they list; the base file (without a
+    // list: `0, 1, 2, ...` of its own schema) is opened to find out.
+    let mut files: Vec<(&str, u64, Option<&[i32]>)> = frag
+        .columns
+        .iter()
+        .map(|c| (c.path.as_str(), c.size_bytes, Some(c.fields.as_slice())))
+        .collect();
+    files.push((frag.path.as_str(), frag.size_bytes, frag.fields.as_deref()));
+    for (rel, size, listed) in files {
+        let pending: Vec<usize> = (0..idx.len())
+            .filter(|k| out[*k].is_none() && listed.is_none_or(|l| l.contains(&want[*k].id)))
+            .collect();
+        if pending.is_empty() {
+            continue;
+        }
+        let targets: Vec<&Node> = pending.iter().map(|k| want[*k]).collect();
+        let (len, got) = read_file(store, table_dir, rel, size, listed, &targets, &rows).await?;
+        n_rows = Some(len);
+        for (k, col) in pending.into_iter().zip(got) {
+            out[k] = col;
+        }
+    }
+    let len = n_rows.unwrap_or_else(|| spec_rows(&rows, frag.rows));
+    let cols = out
+        .into_iter()
+        .zip(&want)
+        .map(|(c, w)| c.unwrap_or_else(|| arrow_array::new_null_array(w.field.data_type(), len)))
+        .collect();
+    Ok(vec![cols])
+}
+
+/// How many rows `rows` selects of a file of `total` rows.
+fn spec_rows(rows: &RowSpec, total: u64) -> usize {
+    let n = match &rows.selection {
+        Some(sel) => sel.row_count() as u64,
+        None => total.saturating_sub(rows.offset),
+    };
+    rows.limit.map_or(n, |l| n.min(l)) as usize
+}
+
+/// Reads the `targets` fields that one file holds (by id); `None` for
+/// those it does not hold. Returns the number of rows read.
+async fn read_file(
+    store: &StoreHandle,
+    table_dir: &Path,
+    rel: &str,
+    size: u64,
+    listed: Option<&[i32]>,
+    targets: &[&Node],
+    rows: &RowSpec,
+) -> Result<(usize, Vec<Option<ArrayRef>>)> {
+    let path = data_path(table_dir, rel);
     let whole = rows.selection.is_none() && rows.offset == 0 && rows.limit.is_none();
-    let builder = super::reader::open(store, &path, frag.size_bytes, whole.then_some(idx))
+    // The footer comes from the process-wide cache (super::reader).
+    let builder = super::reader::open(store, &path, size, None)
         .await
         .map_err(|e| map_parquet(store, e, &path))?;
-    let mask = ProjectionMask::roots(builder.parquet_schema(), idx.iter().copied());
+    let file_schema = builder.schema().clone();
+    let file_ids = match listed {
+        Some(l) => l.to_vec(),
+        None => fields::default_ids(&file_schema),
+    };
+    let stored = fields::tree(&file_schema, &file_ids).map_err(|e| {
+        Error::internal(format!("data file {rel} does not match its field ids: {e}"))
+    })?;
+    let roots: Vec<Option<usize>> = targets
+        .iter()
+        .map(|t| stored.iter().position(|s| s.id == t.id))
+        .collect();
+    let mut positions: Vec<usize> = roots.iter().flatten().copied().collect();
+    positions.sort_unstable();
+    positions.dedup();
+    // A whole-column read fetches every row group's chunks of those columns
+    // up front, coalesced; opening again costs no request (cached footer).
+    let builder = if whole && !positions.is_empty() {
+        super::reader::open(store, &path, size, Some(&positions))
+            .await
+            .map_err(|e| map_parquet(store, e, &path))?
+    } else {
+        builder
+    };
+    let mask = ProjectionMask::roots(builder.parquet_schema(), positions.iter().copied());
     let mut builder = builder.with_projection(mask).with_batch_size(BATCH_ROWS);
-    if let Some(sel) = rows.selection {
-        builder = builder.with_row_selection(sel);
+    if let Some(sel) = &rows.selection {
+        builder = builder.with_row_selection(sel.clone());
     }
     if rows.offset > 0 {
         builder = builder.with_offset(rows.offset as usize);
@@ -278,16 +363,27 @@ pub async fn read_columns(
         .try_collect()
         .await
         .map_err(|e| map_parquet(store, e, &path))?;
-    batches
-        .into_iter()
-        .map(|b| {
-            b.columns()
-                .iter()
-                .zip(idx)
-                .map(|(c, i)| super::vectors::from_storage(c.clone(), schema.field(*i).data_type()))
-                .collect::<Result<Vec<_>>>()
-        })
-        .collect()
+    let len = batches.iter().map(|b| b.num_rows()).sum();
+    let mut out = Vec::with_capacity(targets.len());
+    for (t, root) in targets.iter().zip(roots) {
+        let Some(p) = root else {
+            out.push(None);
+            continue;
+        };
+        let k = positions.binary_search(&p).unwrap_or(0);
+        let col = match batches.as_slice() {
+            [] => arrow_array::new_empty_array(stored[p].field.data_type()),
+            [one] => one.column(k).clone(),
+            many => arrow_select::concat::concat(
+                &many
+                    .iter()
+                    .map(|b| b.column(k).as_ref())
+                    .collect::<Vec<_>>(),
+            )?,
+        };
+        out.push(Some(fields::adapt(col, &stored[p], t)?));
+    }
+    Ok((len, out))
 }
 
 fn map_parquet(store: &StoreHandle, e: parquet::errors::ParquetError, path: &Path) -> Error {
@@ -325,6 +421,25 @@ pub async fn write_fragment(
         path: rel,
         rows: rows as u64,
         size_bytes: size,
-        deletion: None,
+        ..Default::default()
     }))
+}
+
+/// Writes `batches` (every row of a fragment, in order) as a column file
+/// holding the fields `ids` (pre-order of `schema`).
+pub async fn write_column_file(
+    store: &StoreHandle,
+    dir: &Path,
+    schema: &SchemaRef,
+    ids: Vec<i32>,
+    batches: &[RecordBatch],
+) -> Result<ColumnFile> {
+    let rel = format!("{DATA_DIR}/{}.parquet", uuid::Uuid::new_v4());
+    let path = data_path(dir, &rel);
+    let size = write_data_file(store, &path, schema.clone(), batches).await?;
+    Ok(ColumnFile {
+        path: rel,
+        fields: ids,
+        size_bytes: size,
+    })
 }

@@ -11,7 +11,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 
 pub const FORMAT: &str = "stowage-table";
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format this Stowage reads. Version 2 adds field ids and
+/// column files (schema evolution); a table that never evolved keeps
+/// writing version 1, so older readers still open it.
+pub const FORMAT_VERSION: u32 = 2;
+/// The format of a manifest without field ids.
+pub const FORMAT_VERSION_BASE: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
@@ -36,6 +41,15 @@ pub struct Manifest {
     pub schema: String,
     pub fragments: Vec<Fragment>,
     pub next_fragment_id: u64,
+    /// The field id of every field of `schema`, in pre-order (each
+    /// top-level field, then the children of a struct, recursively). Absent
+    /// until the schema first evolves: the ids are then `0, 1, 2, ...` in
+    /// that order (see `format::fields`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_ids: Option<Vec<i32>>,
+    /// The id the next new field gets; ids are never reused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_field_id: Option<i32>,
     /// The table's indexes (docs/FORMAT.md, "Indexes"). Absent when the
     /// table has none, so older manifests read unchanged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -80,6 +94,19 @@ pub enum Operation {
         fragments_removed: u64,
         fragments_added: u64,
     },
+    /// Schema evolution; `columns`: how many columns it changed.
+    AddColumns {
+        columns: u64,
+    },
+    AlterColumns {
+        columns: u64,
+    },
+    DropColumns {
+        columns: u64,
+    },
+    UpdateFieldMetadata {
+        columns: u64,
+    },
     CreateIndex {
         name: String,
     },
@@ -92,17 +119,36 @@ pub enum Operation {
     },
 }
 
-/// One immutable Parquet data file.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// One immutable Parquet data file (the base file), plus the column files
+/// added to it by schema evolution.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 pub struct Fragment {
     pub id: u64,
     /// Relative to the table directory, e.g. `data/<uuid>.parquet`.
     pub path: String,
     pub rows: u64,
     pub size_bytes: u64,
+    /// The field ids the base file holds, in the pre-order of its own
+    /// schema. Absent: `0, 1, 2, ...` (files written before field ids).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<i32>>,
+    /// Files holding columns added after the base file was written, each
+    /// with `rows` rows in the same order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<ColumnFile>,
     /// Rows of this file deleted since it was written, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion: Option<Deletion>,
+}
+
+/// A file of extra columns of a fragment (schema evolution).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ColumnFile {
+    /// Relative to the table directory, e.g. `data/<uuid>.parquet`.
+    pub path: String,
+    /// The field ids it holds, in the pre-order of its schema.
+    pub fields: Vec<i32>,
+    pub size_bytes: u64,
 }
 
 /// A deletion file: the sorted offsets (within the data file) of deleted
@@ -118,6 +164,16 @@ impl Fragment {
     /// Rows still live in this file.
     pub fn live_rows(&self) -> u64 {
         self.rows - self.deletion.as_ref().map(|d| d.count).unwrap_or(0)
+    }
+
+    /// Every file of the fragment: the base file, then its column files.
+    pub fn files(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.path.as_str()).chain(self.columns.iter().map(|c| c.path.as_str()))
+    }
+
+    /// Bytes of its data files.
+    pub fn data_bytes(&self) -> u64 {
+        self.size_bytes + self.columns.iter().map(|c| c.size_bytes).sum::<u64>()
     }
 }
 
@@ -260,12 +316,16 @@ mod tests {
                 path: "data/a.parquet".into(),
                 rows: 2,
                 size_bytes: 10,
+                fields: None,
+                columns: Vec::new(),
                 deletion: Some(Deletion {
                     path: "_deletions/d.bin".into(),
                     count: 1,
                 }),
             }],
             next_fragment_id: 1,
+            field_ids: None,
+            next_field_id: None,
             indices: Vec::new(),
             table_id: Some("5b0c".into()),
             commit_id: Some("c1".into()),
@@ -295,6 +355,8 @@ mod tests {
             schema: encode_schema(&schema).unwrap(),
             fragments: Vec::new(),
             next_fragment_id: 0,
+            field_ids: None,
+            next_field_id: None,
             indices: Vec::new(),
             ancestry: vec!["0c9b6a1e-5d2f-4e7a-8b3c-1f2e3d4c5b6a".into()],
         };
@@ -304,7 +366,7 @@ mod tests {
                 path: format!("data/{i}.parquet"),
                 rows: 1,
                 size_bytes: 1,
-                deletion: None,
+                ..Default::default()
             });
         }
         let bytes = m.to_bytes().unwrap();

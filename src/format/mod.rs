@@ -7,6 +7,7 @@
 
 pub mod datafile;
 pub mod deletion;
+pub mod fields;
 pub mod index;
 pub mod manifest;
 pub mod reader;
@@ -69,16 +70,36 @@ pub struct Snapshot {
     pub dir: Path,
     pub manifest: Arc<Manifest>,
     pub schema: SchemaRef,
+    /// The schema's field ids in pre-order (stored, or `0, 1, 2, ...`).
+    pub field_ids: Arc<Vec<i32>>,
 }
 
 impl Snapshot {
     pub fn new(store: StoreHandle, dir: Path, manifest: Manifest, table: &str) -> Result<Self> {
         let schema = manifest.schema(table)?;
+        let field_ids = match &manifest.field_ids {
+            Some(ids) => {
+                let want: usize = schema.fields().iter().map(|f| fields::id_count(f)).sum();
+                if ids.len() != want {
+                    return Err(Error::Corrupt {
+                        table: table.to_string(),
+                        reason: format!(
+                            "manifest v{} lists {} field ids for {want} fields",
+                            manifest.version,
+                            ids.len()
+                        ),
+                    });
+                }
+                ids.clone()
+            }
+            None => fields::default_ids(&schema),
+        };
         Ok(Snapshot {
             store,
             dir,
             manifest: Arc::new(manifest),
             schema,
+            field_ids: Arc::new(field_ids),
         })
     }
 
@@ -89,6 +110,22 @@ impl Snapshot {
     /// Where the version's objects are, its manifest and its schema.
     pub fn parts(&self) -> (&StoreHandle, &Path, &Manifest, &SchemaRef) {
         (&self.store, &self.dir, &self.manifest, &self.schema)
+    }
+
+    /// The field id of top-level column `i`.
+    pub fn column_id(&self, i: usize) -> i32 {
+        let ranges = fields::top_level_ranges(self.schema.fields());
+        ranges
+            .get(i)
+            .and_then(|r| self.field_ids.get(r.start))
+            .copied()
+            .unwrap_or(-1)
+    }
+
+    /// The ids new data files record: `None` while the table has none stored
+    /// (its files then number their fields `0, 1, 2, ...` themselves).
+    pub fn explicit_ids(&self) -> Option<Vec<i32>> {
+        self.manifest.field_ids.clone()
     }
 
     /// The object path of a file this version names.

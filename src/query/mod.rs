@@ -387,7 +387,10 @@ fn concat_column(parts: &[ArrayRef], dt: &DataType) -> Result<ArrayRef> {
 }
 
 /// The cache key of a data file's columns, the cached columns among `idx`
-/// (in `idx` order) and the indices that are not cached.
+/// (in `idx` order) and the indices that are not cached. Columns are cached
+/// by field id, which survives renames and drops (a position would shift),
+/// and used only when of the type the version reads (`alterColumns` may
+/// have changed it, or a nested field's name).
 fn cached_columns(
     snap: &Snapshot,
     frag: &Fragment,
@@ -395,7 +398,14 @@ fn cached_columns(
 ) -> (String, Vec<Option<ArrayRef>>, Vec<usize>) {
     let cache = cache::for_store(&snap.store);
     let key = cache_key(&snap.store, &snap.dir, frag);
-    let cols: Vec<Option<ArrayRef>> = idx.iter().map(|i| cache.get(&key, *i)).collect();
+    let cols: Vec<Option<ArrayRef>> = idx
+        .iter()
+        .map(|i| {
+            cache
+                .get(&key, snap.column_id(*i) as usize)
+                .filter(|c| c.data_type() == snap.schema.field(*i).data_type())
+        })
+        .collect();
     let missing = idx
         .iter()
         .zip(&cols)
@@ -411,12 +421,20 @@ async fn whole_columns(snap: &Snapshot, frag: &Fragment, idx: &[usize]) -> Resul
     let (key, mut cols, missing) = cached_columns(snap, frag, idx);
     let cache = cache::for_store(&snap.store);
     if !missing.is_empty() {
-        let batches =
-            read_columns(store, table_dir, schema, frag, &missing, RowSpec::default()).await?;
+        let batches = read_columns(
+            store,
+            table_dir,
+            schema,
+            &snap.field_ids,
+            frag,
+            &missing,
+            RowSpec::default(),
+        )
+        .await?;
         for (k, i) in missing.iter().enumerate() {
             let parts: Vec<ArrayRef> = batches.iter().map(|b| b[k].clone()).collect();
             let col = concat_column(&parts, schema.field(*i).data_type())?;
-            cache.put(&key, *i, col.clone());
+            cache.put(&key, snap.column_id(*i) as usize, col.clone());
             let pos = idx.iter().position(|x| x == i).unwrap_or(0);
             cols[pos] = Some(col);
         }
@@ -473,6 +491,7 @@ pub(crate) async fn read_slice(
             store,
             table_dir,
             schema,
+            &snap.field_ids,
             frag,
             &sorted,
             RowSpec {
@@ -545,6 +564,7 @@ pub(crate) async fn read_rows(
             store,
             table_dir,
             schema,
+            &snap.field_ids,
             frag,
             &missing,
             RowSpec {
@@ -617,7 +637,7 @@ mod tests {
             path: format!("data/{id}.parquet"),
             rows,
             size_bytes: 1,
-            deletion: None,
+            ..Default::default()
         }
     }
 

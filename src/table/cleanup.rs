@@ -72,10 +72,11 @@ enum CandidateLocation {
     LocalTemp(std::path::PathBuf),
 }
 
-/// Files a manifest names (data files, deletion files and index objects).
+/// Files a manifest names (data files, column files, deletion files and
+/// index objects).
 fn files_of(m: &Manifest, into: &mut HashSet<String>) {
     for f in &m.fragments {
-        into.insert(f.path.clone());
+        into.extend(f.files().map(str::to_string));
         if let Some(d) = &f.deletion {
             into.insert(d.path.clone());
         }
@@ -95,6 +96,8 @@ pub(crate) async fn run(
     let cutoff = opts.cleanup_older_than_ms;
     // 1. Files first (see the module doc for why the order matters).
     let candidates = list_files(&table).await?;
+    // Tagged versions stay, with their files, whatever their age.
+    let tagged = super::tags::tagged_versions(&table).await?;
 
     // 2. Versions: which go, and what the remaining ones name.
     let mut retained: HashSet<String> = HashSet::new();
@@ -110,7 +113,7 @@ pub(crate) async fn run(
         // cutoff's own millisecond counts as older, so that
         // `cleanupOlderThan: new Date()` right after a commit keeps only the
         // latest version, as documented for @lancedb/lancedb.
-        if v < latest && snap.manifest.timestamp_ms <= cutoff {
+        if v < latest && snap.manifest.timestamp_ms <= cutoff && !tagged.contains(&v) {
             files_of(&snap.manifest, &mut removed_files);
             to_remove.push(v);
         } else {

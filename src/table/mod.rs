@@ -5,11 +5,14 @@
 
 mod cleanup;
 pub mod database;
+pub mod evolve;
 pub mod indexing;
 pub mod doctor;
 mod lifecycle;
 pub mod ops;
 pub mod request;
+pub mod stats;
+pub mod tags;
 #[cfg(test)]
 mod tests;
 pub(crate) mod txn;
@@ -27,7 +30,7 @@ use tokio::sync::RwLock;
 use crate::commit::CommitStore;
 use crate::error::{Error, Result, StorageErrorKind};
 use crate::format::datafile::write_fragment;
-use crate::format::manifest::{ManifestSummary, Operation, SUMMARY_PREFIX_BYTES};
+use crate::format::manifest::{Fragment, ManifestSummary, Operation, SUMMARY_PREFIX_BYTES};
 use crate::format::{table_dir, Snapshot};
 use crate::query::{self, ScanRequest};
 use crate::storage::{EffectiveOption, StorageOptions, StoreHandle};
@@ -579,12 +582,23 @@ impl Table {
         };
         let batches = &conform(&batches, &schema)?;
         let schema = &schema;
+        // The field ids the new file's columns have (an overwrite starts
+        // the numbering again).
+        let ids = &match mode {
+            AddMode::Append => snap.explicit_ids(),
+            AddMode::Overwrite => None,
+        };
         // An append or overwrite rebases onto any version, so this plan runs
         // once; it runs after the base was confirmed, so a handle whose table
         // was dropped writes nothing.
-        let (v, ()) = self
+        let result = self
             .commit(|_| async move {
-                let fragment = write_fragment(&self.store, &self.dir, schema, batches).await?;
+                let fragment = write_fragment(&self.store, &self.dir, schema, batches)
+                    .await?
+                    .map(|f| Fragment {
+                        fields: ids.clone(),
+                        ..f
+                    });
                 let schema = schema.clone();
                 let change = match mode {
                     AddMode::Append => Change::Append { fragment, schema },
@@ -592,8 +606,13 @@ impl Table {
                 };
                 Ok((change, ()))
             })
-            .await?;
-        Ok(v)
+            .await;
+        if let Err(Error::CommitConflict { .. }) = &result {
+            // The rows did not fit a schema another writer committed: adopt
+            // it, so that a retry conforms to it instead of failing again.
+            let _ = self.refresh(true).await;
+        }
+        Ok(result?.0)
     }
 }
 
@@ -626,6 +645,10 @@ impl Operation {
             Operation::Merge { .. } => "merge",
             Operation::Restore { .. } => "restore",
             Operation::Compact { .. } => "compact",
+            Operation::AddColumns { .. } => "add_columns",
+            Operation::AlterColumns { .. } => "alter_columns",
+            Operation::DropColumns { .. } => "drop_columns",
+            Operation::UpdateFieldMetadata { .. } => "update_field_metadata",
             Operation::CreateIndex { .. } => "create_index",
             Operation::DropIndex { .. } => "drop_index",
             Operation::OptimizeIndex { .. } => "optimize_index",

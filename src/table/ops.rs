@@ -28,9 +28,19 @@ pub(crate) struct Rewrite {
     /// New data files.
     pub added: Vec<Fragment>,
     pub operation: Option<Operation>,
+    /// The schema it was planned on: a rewrite whose base's schema changed
+    /// since (schema evolution) is planned again.
+    pub planned: Option<super::evolve::PlannedOn>,
 }
 
 impl Rewrite {
+    fn on(snap: &Snapshot) -> Self {
+        Rewrite {
+            planned: Some(super::evolve::PlannedOn::of(snap)),
+            ..Default::default()
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.touched.is_empty() && self.added.is_empty()
     }
@@ -112,7 +122,7 @@ fn all_columns(schema: &SchemaRef) -> Vec<usize> {
 pub(crate) async fn plan_delete(snap: &Snapshot, sql: &str) -> Result<Rewrite> {
     let (store, dir, base, schema) = snap.parts();
     let pred = filter::CompiledFilter::new(sql, schema)?;
-    let mut rw = Rewrite::default();
+    let mut rw = Rewrite::on(snap);
     let mut deleted = 0u64;
     for frag in &base.fragments {
         let slice = Slice::whole(frag);
@@ -186,7 +196,7 @@ pub(crate) async fn plan_update(
         })?;
         sets.push((i, sql.as_str(), filter::CompiledFilter::new(sql, schema)?));
     }
-    let mut rw = Rewrite::default();
+    let mut rw = Rewrite::on(snap);
     let mut updated: Vec<RecordBatch> = Vec::new();
     for frag in &base.fragments {
         let slice = Slice::whole(frag);
@@ -361,7 +371,7 @@ pub(crate) async fn plan_merge(
     let pos = |i: usize| read_idx.binary_search(&i).unwrap_or(0);
     let mut matched = vec![false; source.num_rows()];
     let mut updated = vec![false; source.num_rows()];
-    let mut rw = Rewrite::default();
+    let mut rw = Rewrite::on(snap);
     let mut stats = MergeStats::default();
     for frag in &base.fragments {
         let slice = Slice::whole(frag);
@@ -485,7 +495,7 @@ pub(crate) async fn plan_compact(snap: &Snapshot) -> Result<Rewrite> {
         .filter(|f| f.live_rows() < COMPACT_TARGET_ROWS || f.deletion.is_some())
         .collect();
     let worth_it = candidates.len() >= 2 || candidates.iter().any(|f| f.deletion.is_some());
-    let mut rw = Rewrite::default();
+    let mut rw = Rewrite::on(snap);
     if !worth_it {
         return Ok(rw);
     }

@@ -566,7 +566,7 @@ mod rewrite {
             path: format!("data/{id}.parquet"),
             rows: 10,
             size_bytes: 100,
-            deletion: None,
+            ..Default::default()
         }
     }
 
@@ -584,6 +584,8 @@ mod rewrite {
             next_fragment_id: fragments.len() as u64,
             indices: Vec::new(),
             fragments,
+            field_ids: None,
+            next_field_id: None,
         }
     }
 

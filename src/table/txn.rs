@@ -38,6 +38,7 @@ use crate::error::{Error, Result};
 use crate::format::index::{IndexEntry, IndexSegment};
 use crate::format::manifest::{
     encode_schema, now_ms, Fragment, Manifest, Operation, ANCESTRY_LEN, FORMAT, FORMAT_VERSION,
+    FORMAT_VERSION_BASE,
 };
 use crate::format::{data_path, Snapshot};
 use crate::storage::StoreHandle;
@@ -85,6 +86,8 @@ pub(crate) enum Change {
     Rewrite(Rewrite),
     /// An older version's contents as the new latest.
     Restore { source: Arc<Manifest> },
+    /// A schema change (see `evolve`).
+    Evolve(super::evolve::Evolution),
     /// An index created, dropped or re-segmented (see [`IndexChange`]).
     Index(IndexChange),
 }
@@ -240,6 +243,20 @@ enum Rebased {
 
 impl Change {
     fn rebase(&self, base: Option<&Snapshot>, table: &str) -> Result<Rebased> {
+        let mut out = self.rebase_inner(base, table)?;
+        if let Rebased::Commit(m) = &mut out {
+            // Field ids make a table unreadable to a Stowage that predates
+            // them, which then says "upgrade" instead of misreading it.
+            m.format_version = if m.field_ids.is_some() {
+                FORMAT_VERSION
+            } else {
+                FORMAT_VERSION_BASE
+            };
+        }
+        Ok(out)
+    }
+
+    fn rebase_inner(&self, base: Option<&Snapshot>, table: &str) -> Result<Rebased> {
         let Some(base) = base else {
             return match self {
                 Change::Create {
@@ -274,20 +291,24 @@ impl Change {
                 }
             },
             Change::Append { fragment, schema } => {
-                if base.schema.fields() != schema.fields() {
-                    return Err(Error::CommitConflict {
+                // Rows written on an older schema still fit when every
+                // current column is one they hold (by field id, types equal
+                // or widened) or an all-null column added since: a rename
+                // or drop racing an append leaves both applied.
+                let fragment = super::evolve::fit_append(base, schema, fragment).ok_or_else(|| {
+                    Error::CommitConflict {
                         table: table.to_string(),
                         version: m.version,
-                        reason: "another writer replaced the table's schema while this append was in flight; read the new schema and retry".into(),
-                    });
-                }
+                        reason: "another writer changed the table's schema while this append was in flight, and the new rows do not fit it; read the new schema and retry".into(),
+                    }
+                })?;
                 let mut fragments = m.fragments.clone();
                 let mut next_id = m.next_fragment_id;
-                let rows = push_fragment(&mut fragments, &mut next_id, fragment);
+                let rows = push_fragment(&mut fragments, &mut next_id, &fragment);
                 Rebased::Commit(next_manifest(
                     m,
                     Operation::Append { rows },
-                    schema,
+                    &base.schema,
                     fragments,
                     next_id,
                     &m.indices,
@@ -297,14 +318,21 @@ impl Change {
                 Rebased::Commit(overwrite(m, schema, fragment)?)
             }
             Change::Rewrite(rw) if rw.is_empty() => Rebased::Nothing,
+            Change::Rewrite(rw) if rw.planned.as_ref().is_some_and(|p| !p.matches(base)) => {
+                Rebased::Replan
+            }
             Change::Rewrite(rw) => match rw.apply(m) {
-                Some((fragments, next_id)) => Rebased::Commit(next_manifest(
+                Some((mut fragments, next_id)) => Rebased::Commit(next_manifest(
                     m,
                     rw.operation
                         .clone()
                         .unwrap_or(Operation::Update { rows: 0 }),
                     &base.schema,
-                    fragments,
+                    {
+                        // New files were written in the base's schema.
+                        super::evolve::stamp_new(&mut fragments, &rw.added, m);
+                        fragments
+                    },
                     next_id,
                     &m.indices,
                 )?),
@@ -322,9 +350,25 @@ impl Change {
                 )?),
                 None => Rebased::Replan,
             },
+            Change::Evolve(ev) => match ev.apply(base) {
+                Some(mut next) => {
+                    let mut out = next_manifest(
+                        m,
+                        ev.operation.clone(),
+                        &ev.schema,
+                        std::mem::take(&mut next.fragments),
+                        m.next_fragment_id,
+                        &ev.indices(&m.indices),
+                    )?;
+                    out.field_ids = Some(ev.ids.clone());
+                    out.next_field_id = Some(ev.next_field_id);
+                    Rebased::Commit(out)
+                }
+                None => Rebased::Replan,
+            },
             Change::Restore { source } => {
                 let schema = source.schema(table)?;
-                Rebased::Commit(next_manifest(
+                let mut out = next_manifest(
                     m,
                     Operation::Restore {
                         from_version: source.version,
@@ -333,7 +377,11 @@ impl Change {
                     source.fragments.clone(),
                     m.next_fragment_id.max(source.next_fragment_id),
                     &source.indices,
-                )?)
+                )?;
+                // The old schema's ids; new ids keep counting up.
+                out.field_ids = source.field_ids.clone();
+                out.next_field_id = m.next_field_id.max(source.next_field_id);
+                Rebased::Commit(out)
             }
         })
     }
@@ -348,6 +396,7 @@ impl Change {
             }
             Change::Rewrite(rw) => rw.written_files(),
             Change::Restore { .. } => Vec::new(),
+            Change::Evolve(ev) => ev.written_files(),
             Change::Index(ic) => ic.written_files(),
         }
     }
@@ -376,14 +425,18 @@ fn overwrite(base: &Manifest, schema: &SchemaRef, fragment: &Option<Fragment>) -
     let mut next_id = base.next_fragment_id;
     let rows = push_fragment(&mut fragments, &mut next_id, fragment);
     // The indexes go with the rows they indexed, as in @lancedb/lancedb.
-    next_manifest(
+    let mut m = next_manifest(
         base,
         Operation::Overwrite { rows },
         schema,
         fragments,
         next_id,
         &[],
-    )
+    )?;
+    // A new schema: its files number their fields 0, 1, 2, ... again.
+    m.field_ids = None;
+    m.next_field_id = None;
+    Ok(m)
 }
 
 /// The manifest of the version after `base`; it keeps the table's identity.
@@ -410,6 +463,8 @@ fn next_manifest(
         schema: encode_schema(schema)?,
         fragments,
         next_fragment_id,
+        field_ids: base.field_ids.clone(),
+        next_field_id: base.next_field_id,
         indices,
         ancestry: base
             .commit_id
@@ -440,6 +495,8 @@ fn first_manifest(
         schema: encode_schema(schema)?,
         fragments,
         next_fragment_id: next_id,
+        field_ids: None,
+        next_field_id: None,
         indices: Vec::new(),
         ancestry: Vec::new(),
     })

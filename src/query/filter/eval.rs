@@ -94,7 +94,26 @@ pub(super) fn eval(cx: &Ctx, e: &Expr) -> Result<Val> {
         Expr::InList(a, list, negated) => eval_in_list(cx, a, list, *negated),
         Expr::Between(a, lo, hi, negated) => eval_between(cx, a, lo, hi, *negated),
         Expr::Like(a, p, negated) => eval_like(cx, a, p, *negated),
+        Expr::Cast(a, t) => eval_cast(cx, a, t),
     }
+}
+
+#[inline(never)]
+fn eval_cast(cx: &Ctx, a: &Expr, t: &DataType) -> Result<Val> {
+    let opts = arrow_cast::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    eval(cx, a)?.map(|arr| {
+        arrow_cast::cast_with_options(arr, t, &opts).map_err(|e| {
+            invalid(
+                cx.sql,
+                0,
+                cx.sql,
+                format!("cannot cast {} to {t}: {e}", arr.data_type()),
+            )
+        })
+    })
 }
 
 #[inline(never)]

@@ -67,6 +67,8 @@ pub enum Expr {
     InList(Box<Expr>, Vec<Expr>, bool),
     Between(Box<Expr>, Box<Expr>, Box<Expr>, bool),
     Like(Box<Expr>, Box<Expr>, bool),
+    /// `CAST(x AS type)`.
+    Cast(Box<Expr>, arrow_schema::DataType),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -512,6 +514,28 @@ impl Parser<'_> {
                         }
                         _ => self.column(),
                     },
+                    "CAST"
+                        if matches!(
+                            self.toks.get(self.i + 1),
+                            Some(Token {
+                                tok: Tok::Op("("),
+                                ..
+                            })
+                        ) =>
+                    {
+                        self.i += 1;
+                        self.parenthesized(|p| {
+                            let inner = p.expr()?;
+                            match p.peek() {
+                                Some(Token {
+                                    tok: Tok::Ident(w), ..
+                                }) if w.eq_ignore_ascii_case("AS") => p.i += 1,
+                                _ => return Err(p.err_here("AS <type>")),
+                            }
+                            let t = p.type_name()?;
+                            Ok(Expr::Cast(Box::new(inner), t))
+                        })
+                    }
                     "AND" | "OR" | "NOT" | "IN" | "IS" | "BETWEEN" | "LIKE" => {
                         Err(self.err_here("a value or a column"))
                     }
@@ -521,6 +545,42 @@ impl Parser<'_> {
             Tok::Quoted(_) => self.column(),
             _ => Err(self.err_here("a value or a column")),
         }
+    }
+
+    /// A type name of `CAST(x AS type)`.
+    fn type_name(&mut self) -> Result<arrow_schema::DataType> {
+        use arrow_schema::{DataType as T, TimeUnit};
+        let Some(Token {
+            tok: Tok::Ident(w), ..
+        }) = self.peek()
+        else {
+            return Err(self.err_here("a type name"));
+        };
+        let t = match w.to_ascii_uppercase().as_str() {
+            "STRING" | "VARCHAR" | "TEXT" | "UTF8" | "CHAR" => T::Utf8,
+            "LARGE_STRING" | "LARGE_UTF8" => T::LargeUtf8,
+            "BOOLEAN" | "BOOL" => T::Boolean,
+            "TINYINT" | "INT8" => T::Int8,
+            "SMALLINT" | "INT16" => T::Int16,
+            "INT" | "INTEGER" | "INT32" => T::Int32,
+            "BIGINT" | "INT64" | "LONG" => T::Int64,
+            "TINYINT_UNSIGNED" | "UINT8" => T::UInt8,
+            "UINT16" => T::UInt16,
+            "UINT32" => T::UInt32,
+            "UINT64" => T::UInt64,
+            "FLOAT" | "REAL" | "FLOAT32" => T::Float32,
+            "DOUBLE" | "FLOAT64" => T::Float64,
+            "DATE" => T::Date32,
+            "TIMESTAMP" => T::Timestamp(TimeUnit::Microsecond, None),
+            "BINARY" | "BYTEA" | "VARBINARY" => T::Binary,
+            _ => {
+                return Err(self.err_here(
+                    "a type: string, boolean, tinyint, smallint, int, bigint, float, double, date, timestamp or binary",
+                ))
+            }
+        };
+        self.i += 1;
+        Ok(t)
     }
 
     fn column(&mut self) -> Result<Expr> {
@@ -593,7 +653,7 @@ pub fn columns(e: &Expr, out: &mut Vec<String>, seen: &mut std::collections::Has
             add(first);
             rest.iter().for_each(|(_, x)| add(x));
         }
-        Expr::Not(a, _) | Expr::Neg(a, _) | Expr::IsNull(a, _) => add(a),
+        Expr::Not(a, _) | Expr::Neg(a, _) | Expr::IsNull(a, _) | Expr::Cast(a, _) => add(a),
         Expr::InList(a, list, _) => {
             add(a);
             list.iter().for_each(add);
