@@ -46,6 +46,19 @@ export declare class JsDoctor {
 }
 
 export declare class JsTable {
+  /** Returns the new version. */
+  addColumnsSql(columns: Array<JsAddColumnsSql>): Promise<number>
+  /** `schema`: an Arrow IPC stream with the new (nullable) fields. */
+  addColumnsWithSchema(schema: Buffer): Promise<number>
+  alterColumns(alterations: Array<JsColumnAlteration>): Promise<number>
+  dropColumns(names: Array<string>): Promise<number>
+  updateFieldMetadata(updates: Array<JsFieldMetadataUpdate>): Promise<number>
+  stats(): Promise<JsTableStatistics>
+  listTags(): Promise<Array<JsTag>>
+  tagVersion(tag: string): Promise<number>
+  createTag(tag: string, version: number): Promise<void>
+  updateTag(tag: string, version: number): Promise<void>
+  deleteTag(tag: string): Promise<void>
   /**
    * `progress` is called with each build phase (from any thread; the
    * caller's function must not throw: lib/table.ts wraps it).
@@ -117,6 +130,11 @@ export declare function abortInflightUploads(timeoutMs: number): Promise<number>
 
 export type ErrorCode = 'INVALID_URI' | 'UNKNOWN_STORAGE_OPTION' | 'INVALID_STORAGE_OPTION' | 'TABLE_NOT_FOUND' | 'TABLE_EXISTS' | 'INVALID_TABLE_NAME' | 'VERSION_NOT_FOUND' | 'INVALID_ARGUMENT' | 'INVALID_FILTER' | 'SCHEMA_MISMATCH' | 'CLOSED' | 'COMMIT_CONFLICT' | 'CONDITIONAL_PUT_UNSUPPORTED' | 'CORRUPT_TABLE' | 'STORAGE_NOT_FOUND' | 'STORAGE_PERMISSION_DENIED' | 'STORAGE_UNAUTHENTICATED' | 'STORAGE_TIMEOUT' | 'STORAGE_CONNECTION' | 'STORAGE_SERVER_ERROR' | 'STORAGE_ERROR' | 'INDEX_EXISTS' | 'INDEX_NOT_FOUND' | 'CREDENTIAL_PROVIDER_FAILED' | 'NOT_SUPPORTED' | 'INTERNAL' | 'NATIVE_BINDING_MISSING'
 
+export interface JsAddColumnsSql {
+  name: string
+  valueSql: string
+}
+
 export type JsAddMode = 'append' | 'overwrite'
 
 export interface JsAddOptions {
@@ -129,6 +147,14 @@ export interface JsAddOptions {
 export interface JsCleanupStats {
   found: number
   aborted: number
+}
+
+export interface JsColumnAlteration {
+  path: string
+  rename?: string
+  nullable?: boolean
+  /** An Arrow IPC schema whose one field has the new type. */
+  dataType?: Buffer
 }
 
 export interface JsConnectOptions {
@@ -204,6 +230,14 @@ export interface JsEffectiveOption {
    * local database): reported, not applied.
    */
   applies: boolean
+}
+
+export interface JsFieldMetadataUpdate {
+  path: string
+  keys: Array<string>
+  /** `null` deletes the key. */
+  values: Array<string | undefined | null>
+  replace?: boolean
 }
 
 /**
@@ -324,6 +358,27 @@ export interface JsScanOptions {
 export interface JsTableNamesOptions {
   startAfter?: string
   limit?: number
+}
+
+export interface JsTableStatistics {
+  totalBytes: number
+  numRows: number
+  numIndices: number
+  numFragments: number
+  numSmallFragments: number
+  min: number
+  max: number
+  mean: number
+  p25: number
+  p50: number
+  p75: number
+  p99: number
+}
+
+export interface JsTag {
+  name: string
+  version: number
+  manifestSize: number
 }
 
 export interface JsTakeOptions {

@@ -486,11 +486,6 @@ export class Table extends Handle<NativeTable> {
     return given.length === 0 ? undefined : Object.fromEntries(given.map((o) => [o.key, String(o.value)]));
   }
 
-  /** Table statistics need per-file sizes the TypeScript layer does not have yet. */
-  async stats(): Promise<never> {
-    throw new StowageError("NOT_SUPPORTED", "stats() is not supported yet; use countRows() and listVersions()");
-  }
-
   /** LanceDB's LSM write path; Stowage writes every change through its one transaction loop. */
   async setLsmWriteSpec(_spec: unknown): Promise<never> {
     throw new StowageError("NOT_SUPPORTED", "LSM writes (setLsmWriteSpec) are not supported: use add() and mergeInsert()");

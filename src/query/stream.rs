@@ -38,10 +38,8 @@ pub fn scan_stream(
                 let mut manifest = (*snap.manifest).clone();
                 manifest.fragments = vec![frag];
                 let one = Snapshot {
-                    store: snap.store.clone(),
-                    dir: snap.dir.clone(),
                     manifest: Arc::new(manifest),
-                    schema: snap.schema.clone(),
+                    ..(*snap).clone()
                 };
                 scan(&one, &per_file).await.map(|(_, batches)| batches)
             }
