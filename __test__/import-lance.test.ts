@@ -123,12 +123,14 @@ describe("import-lance on a local directory", () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("big: 100000 rows copied, row count verified");
     expect(r.stdout).toContain("small: 990 rows copied, row count verified");
-    // Stowage on main has no createIndex: both definitions are reported, not dropped silently.
-    expect(r.stdout).toMatch(/small: index not re-created: BTree index "id_idx" on id/);
-    expect(r.stdout).toMatch(/small: index not re-created: IvfFlat index "vector_idx" on vector/);
+    // Both index definitions are re-created, with their names and kinds.
+    expect(r.stdout).toMatch(/small: index re-created: BTree index "id_idx" on id/);
+    expect(r.stdout).toMatch(/small: index re-created: IvfFlat index "vector_idx" on vector/);
 
     const db = await stowage.connect(dst());
     expect((await db.tableNames()).sort()).toEqual(["big", "small"]);
+    const smallIndices = await (await db.openTable("small")).listIndices();
+    expect(smallIndices.map((i) => `${i.name}:${i.indexType}:${i.columns.join(",")}`).sort()).toEqual(["id_idx:BTree:id", "vector_idx:IvfFlat:vector"]);
     const big = await db.openTable("big");
     expect(await big.countRows()).toBe(100_000);
     const s = await big.schema();

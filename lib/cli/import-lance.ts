@@ -8,7 +8,7 @@
 // to --batch-rows rows, appended, and dropped, so a table is never held whole.
 import { parseArgs } from "node:util";
 import type { Schema } from "apache-arrow";
-import { connect, Connection, StowageError, Table } from "../index";
+import { connect, Connection, Index, StowageError, Table } from "../index";
 import { native } from "../native";
 
 const USAGE = `usage: stowage import-lance <lance-db-uri> <stowage-uri> [--table NAME ...] [--option key=value ...] [--overwrite]
@@ -101,6 +101,7 @@ async function allTables(db: LanceConnection): Promise<string[]> {
 interface Copied {
   name: string;
   rows: number;
+  recreated: string[];
   notRecreated: string[];
 }
 
@@ -145,30 +146,49 @@ async function copyTable(
           `table ${name}: the source has ${total} rows but ${landed} arrived; run again with --overwrite`,
         );
       }
-      // Index definitions: Stowage re-creates the kinds it has; the rest are reported.
+      // Index definitions: Stowage re-creates the kinds it has (same name,
+      // same kind, Stowage's default parameters: LanceDB does not list the
+      // parameters it built with); the rest are reported.
+      const recreated: string[] = [];
       const notRecreated: string[] = [];
       for (const ix of indices) {
         const def = `${ix.indexType} index "${ix.name}" on ${ix.columns.join(", ")}`;
-        const createIndex = (target as unknown as { createIndex?: (column: string) => Promise<void> }).createIndex;
-        if (typeof createIndex === "function" && ix.columns.length === 1) {
-          try {
-            await createIndex.call(target, ix.columns[0]);
-            opts.log(`${name}: re-created ${def}`);
-            continue;
-          } catch (e) {
-            notRecreated.push(`${def} (${(e as Error).message})`);
-            continue;
-          }
+        const config = indexConfigOf(ix.indexType);
+        if (!config || ix.columns.length !== 1) {
+          notRecreated.push(`${def} (Stowage has no index of this kind; searches and filters on it stay exact)`);
+          continue;
         }
-        notRecreated.push(`${def} (this version of Stowage cannot create indexes; searches stay exact)`);
+        try {
+          await target.createIndex(ix.columns[0], { config: config(), name: ix.name });
+          recreated.push(def);
+          opts.log(`${name}: re-created ${def}`);
+        } catch (e) {
+          notRecreated.push(`${def} (${(e as Error).message})`);
+        }
       }
-      return { name, rows: landed, notRecreated };
+      return { name, rows: landed, recreated, notRecreated };
     } finally {
       target.close();
     }
   } finally {
     source.close();
   }
+}
+
+/** The Stowage index of the kind @lancedb/lancedb's listIndices() names (`IvfPq`, `BTree`, ...). */
+function indexConfigOf(kind: string): (() => Index) | undefined {
+  const kinds: Record<string, () => Index> = {
+    ivfpq: () => Index.ivfPq(),
+    ivfflat: () => Index.ivfFlat(),
+    ivfhnswsq: () => Index.hnswSq(),
+    ivfhnswpq: () => Index.hnswPq(),
+    btree: () => Index.btree(),
+    bitmap: () => Index.bitmap(),
+    labellist: () => Index.labelList(),
+    fts: () => Index.fts(),
+    inverted: () => Index.fts(),
+  };
+  return kinds[kind.toLowerCase().replace(/[^a-z]/g, "")];
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -221,6 +241,7 @@ export async function run(argv: string[]): Promise<number> {
 
     for (const r of results) {
       console.log(`${r.name}: ${r.rows} rows copied, row count verified`);
+      for (const d of r.recreated) console.log(`${r.name}: index re-created: ${d}`);
       for (const d of r.notRecreated) console.log(`${r.name}: index not re-created: ${d}`);
     }
     return 0;
