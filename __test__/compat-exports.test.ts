@@ -109,7 +109,7 @@ describe("subpath exports, as the reference's package.json has them", () => {
     const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, "../package.json"), "utf8"));
     const refPkg = JSON.parse(fs.readFileSync(path.join(REF_DIST, "..", "package.json"), "utf8"));
     expect(Object.keys(pkg.exports)).toEqual(expect.arrayContaining(Object.keys(refPkg.exports)));
-    expect(pkg.peerDependenciesMeta).toEqual({ openai: { optional: true }, "@huggingface/transformers": { optional: true } });
+    expect(pkg.peerDependenciesMeta).toEqual({ openai: { optional: true }, "@huggingface/transformers": { optional: true }, "@lancedb/lancedb": { optional: true } });
   });
 });
 

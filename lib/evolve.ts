@@ -40,7 +40,13 @@ export interface UpdateFieldMetadataResult { version: number }
 export interface FragmentSummaryStats { min: number; max: number; mean: number; p25: number; p50: number; p75: number; p99: number }
 export interface FragmentStatistics { numFragments: number; numSmallFragments: number; lengths: FragmentSummaryStats }
 export interface TableStatistics { totalBytes: number; numRows: number; numIndices: number; fragmentStats: FragmentStatistics }
-export interface TagContents { version: number; manifestSize: number }
+/** What a tag points at (a class, as in @lancedb/lancedb). */
+export class TagContents {
+  constructor(
+    public version: number,
+    public manifestSize: number,
+  ) {}
+}
 
 const isField = (x: unknown): x is Field =>
   typeof x === "object" && x !== null && typeof (x as Field).name === "string" && (x as Field).type !== undefined && !("valueSql" in x);
@@ -137,7 +143,7 @@ export class Tags {
 
   async list(): Promise<Record<string, TagContents>> {
     const out: Record<string, TagContents> = {};
-    for (const t of await call(() => this.inner.listTags())) out[t.name] = { version: t.version, manifestSize: t.manifestSize };
+    for (const t of await call(() => this.inner.listTags())) out[t.name] = new TagContents(t.version, t.manifestSize);
     return out;
   }
 

@@ -20,10 +20,10 @@ export type {
 } from "./table";
 export type { CompactionStats, RemovalStats } from "./types";
 export type { SplitCalculatedOptions, SplitHashOptions, SplitRandomOptions, SplitSequentialOptions, ShuffleOptions } from "./types";
-export { Branches, Tags } from "./evolve";
+export { Branches, TagContents, Tags } from "./evolve";
 export type {
   AddColumnsResult, AddColumnsSql, AlterColumnsResult, ColumnAlteration, DropColumnsResult, FieldMetadataUpdate,
-  FragmentStatistics, FragmentSummaryStats, TableStatistics, TagContents, UpdateFieldMetadataResult,
+  FragmentStatistics, FragmentSummaryStats, TableStatistics, UpdateFieldMetadataResult,
 } from "./evolve";
 export { MergeInsertBuilder } from "./merge";
 export type { MergeResult, WriteExecutionOptions } from "./merge";

@@ -9,7 +9,7 @@ import { MergeInsertBuilder, MergeResult } from "./merge";
 import { Index, IndexConfig, IndexOptions, IndexProgress, IndexStatistics } from "./indices";
 import { IntoVector, Query, TakeQuery, toOffsets, toRowIds, VectorQuery } from "./query";
 import type { MultiVector } from "./arrow";
-import { functionsOf, embedData } from "./embedding/apply";
+import { functionsOf, embedData, needsEmbedding } from "./embedding/apply";
 import type { EmbeddingFunctionConfig } from "./embedding/registry";
 import { isScannable, Scannable } from "./scannable";
 import * as evolve from "./evolve";
@@ -200,6 +200,7 @@ export class Table extends Handle<NativeTable> {
 
   /** `data` with the vectors of the table's embedding functions computed. */
   private async embedded(data: Data): Promise<Data> {
+    if (!needsEmbedding(data, this.schemaCache ?? (await this.schema()))) return data;
     return embedData(data, await this.embeddingFunctions());
   }
 

@@ -5,7 +5,8 @@
 
 interface Command {
   summary: string;
-  load: () => { run(argv: string[]): Promise<number> };
+  /** The module; its `usage` line, when it exports one, heads its help entry. */
+  load: () => { run(argv: string[]): Promise<number>; usage?: string };
 }
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -18,7 +19,10 @@ const COMMANDS: Record<string, Command> = {
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  const lines = Object.entries(COMMANDS).map(([name, c]) => {
+    const line = c.load().usage;
+    return line ? `  ${line}\n  ${" ".repeat(width)}  ${c.summary}` : `  ${name.padEnd(width)}  ${c.summary}`;
+  });
   return `usage: stowage <command> [args]\n\ncommands:\n${lines.join("\n")}\n\n\`stowage <command> --help\` describes one.`;
 }
 

@@ -9,6 +9,45 @@ import { StowageError } from "../errors";
 import { EMBEDDING_FUNCTIONS_KEY, EmbeddingFunctionConfig, getRegistry } from "./registry";
 
 /** The embedding functions a schema's metadata names (none: an empty list). */
+/**
+ * The vector columns the schema's embedding functions fill, read from the
+ * metadata alone (no function is looked up or created).
+ */
+function embeddedColumns(schema: Schema): string[] {
+  const text = schema.metadata.get(EMBEDDING_FUNCTIONS_KEY);
+  if (text === undefined) return [];
+  try {
+    const stored = JSON.parse(text) as { vectorColumn?: string }[];
+    return Array.isArray(stored) ? stored.map((f) => f.vectorColumn ?? "vector") : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Whether `data` leaves a vector column of the schema's embedding functions
+ * to compute. Data that holds every such column already (an import, a copy
+ * of another table) is written as given, as @lancedb/lancedb leaves a
+ * vector it is given, so the function need not even be registered.
+ */
+export function needsEmbedding(data: Data, schema: Schema): boolean {
+  const columns = embeddedColumns(schema);
+  if (columns.length === 0) return false;
+  if (isArrowTable(data)) {
+    const table = localizeTable(data);
+    if (table.numRows === 0) return false;
+    return columns.some((c) => {
+      const col = table.getChild(c);
+      return col === null || col.nullCount === col.length;
+    });
+  }
+  if (Array.isArray(data)) {
+    const records = data as Record<string, unknown>[];
+    return records.length > 0 && columns.some((c) => isAllNull(records, c));
+  }
+  return true;
+}
+
 export async function functionsOf(schema: Schema): Promise<EmbeddingFunctionConfig[]> {
   if (!schema.metadata.has(EMBEDDING_FUNCTIONS_KEY)) return [];
   return [...(await getRegistry().parseFunctions(schema.metadata)).values()];
