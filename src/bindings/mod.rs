@@ -41,11 +41,11 @@ macro_rules! handle_methods {
 
 mod args;
 mod connection;
+mod credentials;
+mod doctor;
 mod evolve;
 mod index;
 mod query;
-mod credentials;
-mod doctor;
 mod table;
 
 use std::future::Future;

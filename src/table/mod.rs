@@ -5,9 +5,9 @@
 
 mod cleanup;
 pub mod database;
+pub mod doctor;
 pub mod evolve;
 pub mod indexing;
-pub mod doctor;
 mod lifecycle;
 pub mod ops;
 pub mod request;
@@ -231,7 +231,7 @@ impl Table {
             Newer::Version(latest) if latest.manifest.table_id != snap.manifest.table_id => {
                 return Err(dropped())
             }
-            Newer::Version(latest) => Arc::new(latest),
+            Newer::Version(latest) => latest,
             Newer::Unchanged => snap.clone(),
             Newer::NoVersions => return Err(dropped()),
         };

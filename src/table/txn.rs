@@ -514,7 +514,7 @@ pub(crate) struct TableRef<'a> {
 /// What a look for a newer version found.
 #[derive(Debug)]
 pub(crate) enum Newer {
-    Version(Snapshot),
+    Version(Arc<Snapshot>),
     Unchanged,
     /// The table has no versions at all: it was dropped.
     NoVersions,
@@ -570,11 +570,11 @@ impl TableRef<'_> {
     pub async fn load_latest_if_newer(&self, known: u64) -> Result<Newer> {
         match self.commits.latest_version(self.dir).await? {
             Some(v) if v > known => match self.load_version(v).await? {
-                Some(s) => Ok(Newer::Version(s)),
+                Some(s) => Ok(Newer::Version(Arc::new(s))),
                 None => Ok(self
                     .load_latest()
                     .await?
-                    .map_or(Newer::NoVersions, Newer::Version)),
+                    .map_or(Newer::NoVersions, |s| Newer::Version(Arc::new(s)))),
             },
             Some(_) => Ok(Newer::Unchanged),
             None => Ok(Newer::NoVersions),
