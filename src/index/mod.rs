@@ -8,6 +8,7 @@
 //! search. Object layouts: `FORMAT-index.md`.
 
 pub mod distance;
+pub mod fts;
 pub mod hnsw;
 pub mod ivf;
 pub mod ivf_index;
