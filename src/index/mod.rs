@@ -17,6 +17,7 @@ pub mod lists;
 mod object;
 pub mod pq;
 pub mod refine;
+pub mod scalar;
 pub mod sq;
 pub mod topk;
 
