@@ -27,6 +27,12 @@ export declare class JsConnection {
 }
 
 export declare class JsTable {
+  createIndex(options: JsCreateIndexOptions): Promise<void>
+  listIndices(): Promise<Array<JsIndexInfo>>
+  indexStats(name: string): Promise<JsIndexStats | null>
+  dropIndex(name: string): Promise<void>
+  waitForIndex(names: Array<string>, timeoutSeconds: number): Promise<void>
+  prewarmIndex(name: string): Promise<void>
   isOpen(): boolean
   close(): void
   display(): string
@@ -78,7 +84,7 @@ export declare function _checkPositive(name: string, value: unknown): number
  */
 export declare function abortInflightUploads(timeoutMs: number): Promise<number>
 
-export type ErrorCode = 'INVALID_URI' | 'UNKNOWN_STORAGE_OPTION' | 'INVALID_STORAGE_OPTION' | 'TABLE_NOT_FOUND' | 'TABLE_EXISTS' | 'INVALID_TABLE_NAME' | 'VERSION_NOT_FOUND' | 'INVALID_ARGUMENT' | 'INVALID_FILTER' | 'SCHEMA_MISMATCH' | 'CLOSED' | 'COMMIT_CONFLICT' | 'CONDITIONAL_PUT_UNSUPPORTED' | 'CORRUPT_TABLE' | 'STORAGE_NOT_FOUND' | 'STORAGE_PERMISSION_DENIED' | 'STORAGE_UNAUTHENTICATED' | 'STORAGE_TIMEOUT' | 'STORAGE_CONNECTION' | 'STORAGE_SERVER_ERROR' | 'STORAGE_ERROR' | 'NOT_SUPPORTED' | 'INTERNAL'
+export type ErrorCode = 'INVALID_URI' | 'UNKNOWN_STORAGE_OPTION' | 'INVALID_STORAGE_OPTION' | 'TABLE_NOT_FOUND' | 'TABLE_EXISTS' | 'INVALID_TABLE_NAME' | 'VERSION_NOT_FOUND' | 'INVALID_ARGUMENT' | 'INVALID_FILTER' | 'SCHEMA_MISMATCH' | 'CLOSED' | 'COMMIT_CONFLICT' | 'CONDITIONAL_PUT_UNSUPPORTED' | 'CORRUPT_TABLE' | 'STORAGE_NOT_FOUND' | 'STORAGE_PERMISSION_DENIED' | 'STORAGE_UNAUTHENTICATED' | 'STORAGE_TIMEOUT' | 'STORAGE_CONNECTION' | 'STORAGE_SERVER_ERROR' | 'STORAGE_ERROR' | 'INDEX_EXISTS' | 'INDEX_NOT_FOUND' | 'NOT_SUPPORTED' | 'INTERNAL'
 
 export type JsAddMode = 'append' | 'overwrite'
 
@@ -99,6 +105,15 @@ export interface JsConnectOptions {
   storageOptions?: Record<string, unknown>
   /** Seconds. */
   readConsistencyInterval?: number
+}
+
+export interface JsCreateIndexOptions {
+  /** Unset or empty: the only vector column. */
+  column?: string
+  config?: JsIndexConfig
+  replace?: boolean
+  name?: string
+  train?: boolean
 }
 
 export type JsCreateMode = 'create' | 'overwrite'
@@ -125,6 +140,59 @@ export interface JsEffectiveOption {
    * local database): reported, not applied.
    */
   applies: boolean
+}
+
+/**
+ * An `Index` as lib/indices.ts builds it: the factory and its options,
+ * with the reference's option names.
+ */
+export interface JsIndexConfig {
+  kind: JsIndexKind
+  numPartitions?: number
+  numSubVectors?: number
+  numBits?: number
+  distanceType?: JsDistanceType
+  maxIterations?: number
+  sampleRate?: number
+  m?: number
+  efConstruction?: number
+  withPosition?: boolean
+  baseTokenizer?: string
+  language?: string
+  maxTokenLength?: number
+  lowercase?: boolean
+  stem?: boolean
+  removeStopWords?: boolean
+  asciiFolding?: boolean
+  ngramMinLength?: number
+  ngramMaxLength?: number
+  prefixOnly?: boolean
+}
+
+/** One entry of `listIndices()` (the reference's `IndexConfig`). */
+export interface JsIndexInfo {
+  name: string
+  indexType: string
+  columns: Array<string>
+  indexUuid: string
+  createdAtMs: number
+  numIndexedRows: number
+  numUnindexedRows: number
+  sizeBytes: number
+  numSegments: number
+  /** JSON. */
+  indexDetails: string
+}
+
+export type JsIndexKind = 'ivf_pq' | 'ivf_rq' | 'ivf_flat' | 'hnsw_pq' | 'hnsw_sq' | 'btree' | 'bitmap' | 'label_list' | 'fts' | 'fm'
+
+/** `indexStats(name)` (the reference's `IndexStatistics`). */
+export interface JsIndexStats {
+  numIndexedRows: number
+  numUnindexedRows: number
+  indexType: string
+  distanceType?: string
+  numIndices: number
 }
 
 export interface JsMergeInsertOptions {

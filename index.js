@@ -845,4 +845,5 @@ module.exports.ErrorCode = nativeBinding.ErrorCode
 module.exports.JsAddMode = nativeBinding.JsAddMode
 module.exports.JsCreateMode = nativeBinding.JsCreateMode
 module.exports.JsDistanceType = nativeBinding.JsDistanceType
+module.exports.JsIndexKind = nativeBinding.JsIndexKind
 module.exports.storageOptionRegistry = nativeBinding.storageOptionRegistry

@@ -12,6 +12,19 @@ export type { MergeResult } from "./merge";
 export { Query, VectorQuery } from "./query";
 export type { DistanceType, IntoVector } from "./query";
 export { StowageError } from "./errors";
+export { Index } from "./indices";
+export type {
+  FtsOptions,
+  HnswPqOptions,
+  HnswSqOptions,
+  IndexConfig,
+  IndexOptions,
+  IndexProgress,
+  IndexStatistics,
+  IvfFlatOptions,
+  IvfPqOptions,
+  IvfRqOptions,
+} from "./indices";
 export type { ErrorCode } from "./errors";
 export type { EffectiveOption } from "./native";
 export type { KnownStorageOptions } from "./options.generated";

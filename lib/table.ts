@@ -6,6 +6,7 @@ import { Handle } from "./handle";
 import { call, NativeTable } from "./native";
 import { MergeInsertBuilder, MergeResult } from "./merge";
 import { IntoVector, Query, VectorQuery } from "./query";
+import { Index, IndexConfig, IndexOptions, IndexStatistics } from "./indices";
 
 export interface AddDataOptions {
   /** "append" (the default) adds rows; "overwrite" replaces the table's rows. */
@@ -241,5 +242,71 @@ export class Table extends Handle<NativeTable> {
 
   async toArrow(): Promise<ArrowTable> {
     return this.query().toArrow();
+  }
+
+  // ---- Indexes (lib/indices.ts, docs/indexes.md) ----
+
+  /**
+   * Builds an index on `column` (a vector column when empty and the table
+   * has one) and commits it; resolves when it is committed.
+   */
+  async createIndex(column: string, options?: Partial<IndexOptions>): Promise<void> {
+    if (column !== undefined && column !== null && typeof column !== "string") {
+      throw new StowageError("INVALID_ARGUMENT", `createIndex() takes a column name, got ${typeof column}`);
+    }
+    const config = options?.config;
+    if (config !== undefined && !(config instanceof Index)) {
+      throw new StowageError("INVALID_ARGUMENT", "createIndex: config must be made by one of the Index.* factories (Index.ivfPq(), Index.hnswSq(), ...)");
+    }
+    this.ensureOpen();
+    await call(() =>
+      this.inner.createIndex({
+        column: column ?? undefined,
+        config: config ? Index.config(config) : undefined,
+        replace: options?.replace,
+        name: options?.name,
+        train: options?.train,
+      }),
+    );
+  }
+
+  async listIndices(): Promise<IndexConfig[]> {
+    const list = await call(() => this.inner.listIndices());
+    return list.map((i) => ({
+      name: i.name,
+      indexType: i.indexType,
+      columns: i.columns,
+      indexUuid: i.indexUuid,
+      createdAt: new Date(i.createdAtMs),
+      numIndexedRows: i.numIndexedRows,
+      numUnindexedRows: i.numUnindexedRows,
+      sizeBytes: i.sizeBytes,
+      numSegments: i.numSegments,
+      indexDetails: JSON.parse(i.indexDetails),
+    }));
+  }
+
+  /** Statistics of the index `name`; undefined when there is none. */
+  async indexStats(name: string): Promise<IndexStatistics | undefined> {
+    const s = await call(() => this.inner.indexStats(name));
+    if (s === null || s === undefined) return undefined;
+    const out: IndexStatistics = { numIndexedRows: s.numIndexedRows, numUnindexedRows: s.numUnindexedRows, indexType: s.indexType, numIndices: s.numIndices };
+    if (s.distanceType !== null && s.distanceType !== undefined) out.distanceType = s.distanceType;
+    return out;
+  }
+
+  async dropIndex(name: string): Promise<void> {
+    this.ensureOpen();
+    await call(() => this.inner.dropIndex(name));
+  }
+
+  /** Waits until the named indexes exist (INDEX_NOT_FOUND after the timeout). */
+  async waitForIndex(indexNames: string[], timeoutSeconds: number): Promise<void> {
+    await call(() => this.inner.waitForIndex(indexNames, timeoutSeconds));
+  }
+
+  /** Loads an index's metadata into the process-wide cache. */
+  async prewarmIndex(name: string): Promise<void> {
+    await call(() => this.inner.prewarmIndex(name));
   }
 }

@@ -99,6 +99,16 @@ pub enum Error {
         message: String,
     },
 
+    #[error("Index '{name}' already exists on table '{table}'; pass replace: true to replace it, or choose another name")]
+    IndexExists { table: String, name: String },
+
+    #[error("Table '{table}' has no index named '{name}'{}", if known.is_empty() { " (it has no indexes)".to_string() } else { format!(" (its indexes: {})", known.join(", ")) })]
+    IndexNotFound {
+        table: String,
+        name: String,
+        known: Vec<String>,
+    },
+
     #[error("Not supported: {0}")]
     NotSupported(String),
 
@@ -145,6 +155,8 @@ string_enum! {
         StorageConnection = "STORAGE_CONNECTION",
         StorageServerError = "STORAGE_SERVER_ERROR",
         StorageError = "STORAGE_ERROR",
+        IndexExists = "INDEX_EXISTS",
+        IndexNotFound = "INDEX_NOT_FOUND",
         NotSupported = "NOT_SUPPORTED",
         Internal = "INTERNAL",
     }
@@ -183,6 +195,8 @@ impl Error {
                 StorageErrorKind::Server => ErrorCode::StorageServerError,
                 StorageErrorKind::Other => ErrorCode::StorageError,
             },
+            Error::IndexExists { .. } => ErrorCode::IndexExists,
+            Error::IndexNotFound { .. } => ErrorCode::IndexNotFound,
             Error::NotSupported(_) => ErrorCode::NotSupported,
             Error::Internal(_) => ErrorCode::Internal,
         }

@@ -210,7 +210,7 @@ pub struct JsOptimizeStats {
 
 #[napi]
 pub struct JsTable {
-    inner: Arc<Table>,
+    pub(super) inner: Arc<Table>,
 }
 
 impl JsTable {

@@ -36,6 +36,10 @@ pub struct Manifest {
     pub schema: String,
     pub fragments: Vec<Fragment>,
     pub next_fragment_id: u64,
+    /// The table's indexes (docs/FORMAT.md, "Indexes"). Absent when the
+    /// table has none, so older manifests read unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub indices: Vec<crate::format::index::IndexEntry>,
     /// The `commit_id`s of the versions this one was built on, newest (the
     /// parent) first, at most [`ANCESTRY_LEN`]. Last in the object, so the
     /// summary prefix stays short.
@@ -75,6 +79,16 @@ pub enum Operation {
     Compact {
         fragments_removed: u64,
         fragments_added: u64,
+    },
+    CreateIndex {
+        name: String,
+    },
+    DropIndex {
+        name: String,
+    },
+    /// Segments of an index added or merged by `optimize()`.
+    OptimizeIndex {
+        name: String,
     },
 }
 
@@ -252,6 +266,7 @@ mod tests {
                 }),
             }],
             next_fragment_id: 1,
+            indices: Vec::new(),
             table_id: Some("5b0c".into()),
             commit_id: Some("c1".into()),
             ancestry: vec!["c0".into()],
@@ -280,6 +295,7 @@ mod tests {
             schema: encode_schema(&schema).unwrap(),
             fragments: Vec::new(),
             next_fragment_id: 0,
+            indices: Vec::new(),
             ancestry: vec!["0c9b6a1e-5d2f-4e7a-8b3c-1f2e3d4c5b6a".into()],
         };
         for i in 0..2000 {

@@ -7,6 +7,7 @@
 
 pub mod datafile;
 pub mod deletion;
+pub mod index;
 pub mod manifest;
 pub mod vectors;
 

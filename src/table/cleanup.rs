@@ -27,6 +27,7 @@ use object_store::ObjectStoreExt;
 use super::txn::TableRef;
 use crate::error::Result;
 use crate::format::deletion::DELETIONS_DIR;
+use crate::format::index::INDICES_DIR;
 use crate::format::manifest::{now_ms, Manifest};
 use crate::format::DATA_DIR;
 
@@ -71,13 +72,16 @@ enum CandidateLocation {
     LocalTemp(std::path::PathBuf),
 }
 
-/// Files a manifest names (data files and deletion files).
+/// Files a manifest names (data files, deletion files and index objects).
 fn files_of(m: &Manifest, into: &mut HashSet<String>) {
     for f in &m.fragments {
         into.insert(f.path.clone());
         if let Some(d) = &f.deletion {
             into.insert(d.path.clone());
         }
+    }
+    for f in m.indices.iter().flat_map(|i| i.files()) {
+        into.insert(f.path.clone());
     }
 }
 
@@ -166,7 +170,7 @@ pub(crate) async fn run(
 
 async fn list_files(table: &TableRef<'_>) -> Result<Vec<Candidate>> {
     let mut out = Vec::new();
-    for sub in [DATA_DIR, DELETIONS_DIR] {
+    for sub in [DATA_DIR, DELETIONS_DIR, INDICES_DIR] {
         let prefix = table.dir.clone().join(sub);
         let objects: Vec<object_store::ObjectMeta> =
             match table.store.store.list(Some(&prefix)).try_collect().await {
@@ -175,8 +179,19 @@ async fn list_files(table: &TableRef<'_>) -> Result<Vec<Candidate>> {
                 Err(e) => return Err(table.store.error(e, format!("Listing {prefix}"))),
             };
         for o in objects {
+            // Index objects sit one level deeper (`_indices/<uuid>/<file>`).
+            let rel = o
+                .location
+                .prefix_match(table.dir)
+                .map(|parts| {
+                    parts
+                        .map(|p| p.as_ref().to_string())
+                        .collect::<Vec<_>>()
+                        .join("/")
+                })
+                .unwrap_or_else(|| format!("{sub}/{}", o.location.filename().unwrap_or_default()));
             out.push(Candidate {
-                rel: format!("{sub}/{}", o.location.filename().unwrap_or_default()),
+                rel,
                 size: o.size,
                 modified_ms: o.last_modified.timestamp_millis().max(0) as u64,
                 location: CandidateLocation::Object(o.location),
@@ -186,8 +201,17 @@ async fn list_files(table: &TableRef<'_>) -> Result<Vec<Candidate>> {
     // A local store writes `<file>#<n>` and renames it into place; object
     // listings skip these, so a crashed writer's would stay forever.
     if let Some(table_path) = table.store.local_path(table.dir) {
-        for sub in [DATA_DIR, DELETIONS_DIR, crate::commit::VERSIONS_DIR] {
-            let dir = table_path.join(sub);
+        let mut dirs: Vec<String> = [DATA_DIR, DELETIONS_DIR, crate::commit::VERSIONS_DIR]
+            .map(String::from)
+            .to_vec();
+        // Each index segment has its own directory.
+        if let Ok(mut segs) = tokio::fs::read_dir(table_path.join(INDICES_DIR)).await {
+            while let Ok(Some(e)) = segs.next_entry().await {
+                dirs.push(format!("{INDICES_DIR}/{}", e.file_name().to_string_lossy()));
+            }
+        }
+        for sub in dirs {
+            let dir = table_path.join(&sub);
             let mut entries = match tokio::fs::read_dir(&dir).await {
                 Ok(e) => e,
                 Err(_) => continue,

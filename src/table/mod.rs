@@ -5,12 +5,14 @@
 
 mod cleanup;
 pub mod database;
+pub mod indexing;
 mod lifecycle;
 pub mod ops;
 pub mod request;
 #[cfg(test)]
 mod tests;
 pub(crate) mod txn;
+mod vector_build;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -573,6 +575,9 @@ impl Operation {
             Operation::Merge { .. } => "merge",
             Operation::Restore { .. } => "restore",
             Operation::Compact { .. } => "compact",
+            Operation::CreateIndex { .. } => "create_index",
+            Operation::DropIndex { .. } => "drop_index",
+            Operation::OptimizeIndex { .. } => "optimize_index",
         }
     }
 }

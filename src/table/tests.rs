@@ -582,6 +582,7 @@ mod rewrite {
             ancestry: Vec::new(),
             schema: String::new(),
             next_fragment_id: fragments.len() as u64,
+            indices: Vec::new(),
             fragments,
         }
     }
@@ -627,3 +628,5 @@ mod rewrite {
         assert!(Rewrite::default().is_empty());
     }
 }
+
+mod index_tests;

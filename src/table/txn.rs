@@ -28,13 +28,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow_schema::SchemaRef;
+use arrow_schema::{DataType, SchemaRef};
 use object_store::path::Path;
 use object_store::ObjectStoreExt;
 
 use super::ops::Rewrite;
 use crate::commit::{CommitError, CommitStore};
 use crate::error::{Error, Result};
+use crate::format::index::{IndexEntry, IndexSegment};
 use crate::format::manifest::{
     encode_schema, now_ms, Fragment, Manifest, Operation, ANCESTRY_LEN, FORMAT, FORMAT_VERSION,
 };
@@ -84,6 +85,144 @@ pub(crate) enum Change {
     Rewrite(Rewrite),
     /// An older version's contents as the new latest.
     Restore { source: Arc<Manifest> },
+    /// An index created, dropped or re-segmented (see [`IndexChange`]).
+    Index(IndexChange),
+}
+
+/// A change to the table's index list. Rebase rules (one place, in
+/// [`IndexChange::apply`]):
+///
+/// * `Create` rebases onto any newer version whose indexed columns still
+///   exist with the types the build read; coverage of fragments that no
+///   longer exist there is dropped (their entries in the index objects are
+///   filtered at read time). A name taken meanwhile by another index: with
+///   `replace` this one wins (last writer wins), without it `INDEX_EXISTS`.
+/// * `Drop` removes the index of that name if it is still there.
+/// * `ReplaceSegments` (optimize) applies only while the index is the same
+///   (same uuid) and still has every segment it replaces; otherwise it is
+///   planned again on the new version.
+///
+/// Every other change carries the base's indexes unchanged (coverage is by
+/// fragment id, so appends, deletes, updates, merges and compaction need no
+/// index work), except an overwrite, which drops them as @lancedb/lancedb
+/// does, and a restore, which brings back the restored version's indexes.
+#[derive(Debug)]
+pub(crate) enum IndexChange {
+    Create {
+        entry: IndexEntry,
+        replace: bool,
+        /// The indexed columns' types as the build read them.
+        column_types: Vec<DataType>,
+    },
+    Drop {
+        name: String,
+    },
+    ReplaceSegments {
+        name: String,
+        index_uuid: String,
+        /// Uuids of the segments replaced.
+        replaced: Vec<String>,
+        added: Vec<IndexSegment>,
+    },
+}
+
+impl IndexChange {
+    /// The index list after this change on `base`; `Ok(None)`: stale, plan
+    /// again; `Err` with `INDEX_EXISTS` or a schema change.
+    fn apply(&self, base: &Snapshot, table: &str) -> Result<Option<Vec<IndexEntry>>> {
+        let mut indices = base.manifest.indices.clone();
+        match self {
+            IndexChange::Create {
+                entry,
+                replace,
+                column_types,
+            } => {
+                for (c, t) in entry.columns.iter().zip(column_types) {
+                    match base.schema.field_with_name(c) {
+                        Ok(f) if f.data_type() == t => {}
+                        _ => {
+                            return Err(Error::SchemaMismatch(format!(
+                                "column '{c}' of index '{}' was dropped or changed type while the index was built; build it again",
+                                entry.name
+                            )))
+                        }
+                    }
+                }
+                match indices.iter().position(|i| i.name == entry.name) {
+                    Some(at) if *replace => indices[at] = entry.clone(),
+                    Some(_) => {
+                        return Err(Error::IndexExists {
+                            table: table.to_string(),
+                            name: entry.name.clone(),
+                        })
+                    }
+                    None => indices.push(entry.clone()),
+                }
+            }
+            IndexChange::Drop { name } => indices.retain(|i| &i.name != name),
+            IndexChange::ReplaceSegments {
+                name,
+                index_uuid,
+                replaced,
+                added,
+            } => {
+                let Some(i) = indices
+                    .iter_mut()
+                    .find(|i| &i.name == name && &i.uuid == index_uuid)
+                else {
+                    return Ok(None);
+                };
+                if !replaced
+                    .iter()
+                    .all(|r| i.segments.iter().any(|s| &s.uuid == r))
+                {
+                    return Ok(None);
+                }
+                i.segments.retain(|s| !replaced.contains(&s.uuid));
+                i.segments.extend(added.iter().cloned());
+            }
+        }
+        Ok(Some(indices))
+    }
+
+    /// Whether `base` already holds this change (its answer was lost and
+    /// the loop met its own commit): committing again would be wrong, and
+    /// its files are referenced.
+    fn already_in(&self, base: &Manifest) -> bool {
+        match self {
+            IndexChange::Create { entry, .. } => base.indices.iter().any(|i| i.uuid == entry.uuid),
+            IndexChange::ReplaceSegments { added, .. } => base
+                .indices
+                .iter()
+                .flat_map(|i| &i.segments)
+                .any(|s| added.iter().any(|a| a.uuid == s.uuid)),
+            IndexChange::Drop { .. } => false,
+        }
+    }
+
+    fn operation(&self) -> Operation {
+        match self {
+            IndexChange::Create { entry, .. } => Operation::CreateIndex {
+                name: entry.name.clone(),
+            },
+            IndexChange::Drop { name } => Operation::DropIndex { name: name.clone() },
+            IndexChange::ReplaceSegments { name, .. } => {
+                Operation::OptimizeIndex { name: name.clone() }
+            }
+        }
+    }
+
+    fn written_files(&self) -> Vec<String> {
+        let segments: Vec<&IndexSegment> = match self {
+            IndexChange::Create { entry, .. } => entry.segments.iter().collect(),
+            IndexChange::ReplaceSegments { added, .. } => added.iter().collect(),
+            IndexChange::Drop { .. } => Vec::new(),
+        };
+        segments
+            .into_iter()
+            .flat_map(|s| s.files.iter().map(|f| f.path.clone()))
+            .collect()
+    }
 }
 
 /// A change lined up with a base.
@@ -151,6 +290,7 @@ impl Change {
                     schema,
                     fragments,
                     next_id,
+                    &m.indices,
                 )?)
             }
             Change::Overwrite { fragment, schema } => {
@@ -166,6 +306,19 @@ impl Change {
                     &base.schema,
                     fragments,
                     next_id,
+                    &m.indices,
+                )?),
+                None => Rebased::Replan,
+            },
+            Change::Index(ic) if ic.already_in(m) => Rebased::Nothing,
+            Change::Index(ic) => match ic.apply(base, table)? {
+                Some(indices) => Rebased::Commit(next_manifest(
+                    m,
+                    ic.operation(),
+                    &base.schema,
+                    m.fragments.clone(),
+                    m.next_fragment_id,
+                    &indices,
                 )?),
                 None => Rebased::Replan,
             },
@@ -179,6 +332,7 @@ impl Change {
                     &schema,
                     source.fragments.clone(),
                     m.next_fragment_id.max(source.next_fragment_id),
+                    &source.indices,
                 )?)
             }
         })
@@ -194,6 +348,15 @@ impl Change {
             }
             Change::Rewrite(rw) => rw.written_files(),
             Change::Restore { .. } => Vec::new(),
+            Change::Index(ic) => ic.written_files(),
+        }
+    }
+
+    /// Whether `base` already holds this change (see `IndexChange::already_in`).
+    fn already_in(&self, base: Option<&Snapshot>) -> bool {
+        match (self, base) {
+            (Change::Index(ic), Some(b)) => ic.already_in(&b.manifest),
+            _ => false,
         }
     }
 }
@@ -212,23 +375,30 @@ fn overwrite(base: &Manifest, schema: &SchemaRef, fragment: &Option<Fragment>) -
     let mut fragments = Vec::new();
     let mut next_id = base.next_fragment_id;
     let rows = push_fragment(&mut fragments, &mut next_id, fragment);
+    // The indexes go with the rows they indexed, as in @lancedb/lancedb.
     next_manifest(
         base,
         Operation::Overwrite { rows },
         schema,
         fragments,
         next_id,
+        &[],
     )
 }
 
 /// The manifest of the version after `base`; it keeps the table's identity.
+/// `indices` lose their coverage of fragments that are not in `fragments`.
 fn next_manifest(
     base: &Manifest,
     operation: Operation,
     schema: &SchemaRef,
     fragments: Vec<Fragment>,
     next_fragment_id: u64,
+    indices: &[IndexEntry],
 ) -> Result<Manifest> {
+    let ids: std::collections::HashSet<u64> = fragments.iter().map(|f| f.id).collect();
+    let exists = |id: u64| ids.contains(&id);
+    let indices = indices.iter().map(|i| i.pruned(&exists)).collect();
     Ok(Manifest {
         format: FORMAT.into(),
         format_version: FORMAT_VERSION,
@@ -240,6 +410,7 @@ fn next_manifest(
         schema: encode_schema(schema)?,
         fragments,
         next_fragment_id,
+        indices,
         ancestry: base
             .commit_id
             .iter()
@@ -269,6 +440,7 @@ fn first_manifest(
         schema: encode_schema(schema)?,
         fragments,
         next_fragment_id: next_id,
+        indices: Vec::new(),
         ancestry: Vec::new(),
     })
 }
@@ -508,7 +680,7 @@ where
         };
         let manifest = match rebased {
             Rebased::Nothing => {
-                if lost_races {
+                if lost_races && !change.already_in(base.as_deref()) {
                     table.discard(&change).await;
                 }
                 let snapshot = base.ok_or_else(|| {
