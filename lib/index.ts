@@ -11,6 +11,10 @@ export { MergeInsertBuilder } from "./merge";
 export type { MergeResult } from "./merge";
 export { Query, VectorQuery } from "./query";
 export type { DistanceType, IntoVector } from "./query";
+// Full-text search, hybrid search and rerankers (issue 12).
+export { BooleanQuery, BoostQuery, FullTextQueryType, MatchQuery, MultiMatchQuery, Occur, Operator, PhraseQuery, instanceOfFullTextQuery } from "./fts";
+export type { FullTextQuery, FullTextSearchOptions } from "./fts";
+export * as rerankers from "./rerankers";
 export { StowageError } from "./errors";
 export { Index } from "./indices";
 export type {

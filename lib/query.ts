@@ -3,6 +3,9 @@ import { fromIpc } from "./arrow";
 import { StowageError } from "./errors";
 import type { JsDistanceType } from "../index";
 import { call, callSync, native, NativeTable } from "./native";
+import { ftsRequest, ftsState, runHybrid } from "./fts";
+import type { FtsState, FullTextQuery, FullTextSearchOptions } from "./fts";
+import type { Reranker } from "./rerankers";
 
 /** A query vector: numbers, a typed array, or an apache-arrow Vector-like with toArray(). */
 export type IntoVector = number[] | Float32Array | Float64Array | { toArray(): ArrayLike<number> };
@@ -32,6 +35,9 @@ abstract class QueryBase implements AsyncIterable<RecordBatch> {
   protected predicate?: string;
   protected rowId = false;
   protected expressions?: [string, string][];
+  // Full-text search (issue 12): lib/fts.ts.
+  protected fts?: FtsState;
+  protected fast = false;
 
   /** @internal */
   constructor(protected readonly inner: NativeTable, protected readonly ensureOpen: () => void) {}
@@ -90,6 +96,18 @@ abstract class QueryBase implements AsyncIterable<RecordBatch> {
     return this;
   }
 
+  /** Ranks rows by BM25 relevance (`_score`) to `query`; on a vector query, a hybrid search. */
+  fullTextSearch(query: string | FullTextQuery, options?: Partial<FullTextSearchOptions>): this {
+    this.fts = ftsState(query, options?.columns);
+    return this;
+  }
+
+  /** Searches only the indexed rows (rows added since the index was built are skipped). */
+  fastSearch(): this {
+    this.fast = true;
+    return this;
+  }
+
   protected abstract execute(): Promise<Buffer>;
 
   async toArrow(): Promise<ArrowTable> {
@@ -120,10 +138,31 @@ export class Query extends QueryBase {
     if (this.predicate !== undefined) q.where(this.predicate);
     if (this.limitValue !== undefined) q.limit(this.limitValue);
     if (this.rowId) q.withRowId();
+    if (this.fts) q.fullTextSearch(this.fts.query, { columns: this.fts.columns });
+    if (this.fast) q.fastSearch();
     return q;
   }
 
+  /** A full-text search for `query` (in `columns`, or every column with a full-text index). */
+  nearestToText(query: string | FullTextQuery, columns?: string[]): Query {
+    return this.fullTextSearch(query, { columns });
+  }
+
   protected execute(): Promise<Buffer> {
+    if (this.fts) {
+      if (this.expressions) {
+        throw new StowageError("NOT_SUPPORTED", "select({ alias: expression }) is not supported on full-text searches; select column names");
+      }
+      return this.inner.ftsSearch({
+        ...ftsRequest(this.fts),
+        limit: this.limitValue,
+        offset: this.offsetValue,
+        filter: this.predicate,
+        columns: this.columns,
+        withRowId: this.rowId,
+        fastSearch: this.fast,
+      });
+    }
     return this.inner.scan({
       columns: this.columns,
       limit: this.limitValue,
@@ -144,6 +183,7 @@ export class VectorQuery extends QueryBase {
   private vectorColumn?: string;
   private distance?: DistanceType;
   private post = false;
+  private reranker?: Reranker;
 
   /** @internal */
   constructor(inner: NativeTable, ensureOpen: () => void, vector: IntoVector) {
@@ -185,14 +225,34 @@ export class VectorQuery extends QueryBase {
     return this;
   }
 
+  /** The reranker of a hybrid query (vector + full-text); RRF by default. */
+  rerank(reranker: Reranker): VectorQuery {
+    this.reranker = reranker;
+    return this;
+  }
+
   protected execute(): Promise<Buffer> {
     if (this.expressions) {
       throw new StowageError("NOT_SUPPORTED", "select({ alias: expression }) is not supported on vector searches yet; select column names");
     }
+    if (this.fts) {
+      return runHybrid(this.inner, {
+        fts: this.fts,
+        vector: this.nativeVectorOptions(),
+        limit: this.limitValue,
+        withRowId: this.rowId,
+        fastSearch: this.fast,
+        reranker: this.reranker,
+      });
+    }
     if (this.offsetValue) {
       throw new StowageError("NOT_SUPPORTED", "offset() is not supported on vector searches; raise limit() instead");
     }
-    return this.inner.vectorSearch({
+    return this.inner.vectorSearch(this.nativeVectorOptions());
+  }
+
+  private nativeVectorOptions(): Parameters<NativeTable["vectorSearch"]>[0] {
+    return {
       vector: this.vector,
       column: this.vectorColumn,
       distanceType: this.distance,
@@ -201,6 +261,6 @@ export class VectorQuery extends QueryBase {
       postfilter: this.post,
       columns: this.columns,
       withRowId: this.rowId,
-    });
+    };
   }
 }

@@ -7,6 +7,8 @@ import { call, NativeTable } from "./native";
 import { MergeInsertBuilder, MergeResult } from "./merge";
 import { IntoVector, Query, VectorQuery } from "./query";
 import { Index, IndexConfig, IndexOptions, IndexStatistics } from "./indices";
+import { searchDispatch } from "./fts";
+import type { FullTextQuery } from "./fts";
 
 export interface AddDataOptions {
   /** "append" (the default) adds rows; "overwrite" replaces the table's rows. */
@@ -228,12 +230,17 @@ export class Table extends Handle<NativeTable> {
     return new Query(this.inner, () => this.ensureOpen());
   }
 
-  /** A nearest-neighbour search for `vector` (full-text search is not supported). */
-  search(query: IntoVector | string): VectorQuery {
-    if (typeof query === "string") {
-      throw new StowageError("NOT_SUPPORTED", "full-text search is not supported; pass a vector to search()");
-    }
-    return this.vectorSearch(query);
+  /**
+   * A full-text search for a string or full-text query (in `ftsColumns`, or
+   * every column with a full-text index), or a nearest-neighbour search for
+   * a vector. `queryType`: "auto" (default), "fts" or "vector"; "hybrid"
+   * needs an embedding function, which this table does not have.
+   */
+  search(query: IntoVector, queryType?: string, ftsColumns?: string | string[]): VectorQuery;
+  search(query: string | FullTextQuery, queryType?: string, ftsColumns?: string | string[]): Query;
+  search(query: IntoVector | string | FullTextQuery, queryType?: string, ftsColumns?: string | string[]): VectorQuery | Query;
+  search(query: IntoVector | string | FullTextQuery, queryType?: string, ftsColumns?: string | string[]): VectorQuery | Query {
+    return searchDispatch(this, query, queryType, ftsColumns);
   }
 
   vectorSearch(vector: IntoVector): VectorQuery {

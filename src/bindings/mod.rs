@@ -41,6 +41,7 @@ macro_rules! handle_methods {
 
 mod args;
 mod connection;
+mod fts;
 mod index;
 mod table;
 

@@ -17,6 +17,7 @@ use crate::storage::StoreHandle;
 
 pub mod cache;
 pub mod filter;
+pub mod fts;
 pub mod vector;
 
 /// What a query asks for.

@@ -193,7 +193,7 @@ async fn build(config: &IndexConfig, ctx: &BuildContext<'_>) -> Result<BuiltSegm
         IndexConfig::BTree => Err(not_yet("BTREE (Index.btree())")),
         IndexConfig::Bitmap => Err(not_yet("BITMAP (Index.bitmap())")),
         IndexConfig::LabelList => Err(not_yet("LABEL_LIST (Index.labelList())")),
-        IndexConfig::Fts(_) => Err(not_yet("Full-text (Index.fts())")),
+        IndexConfig::Fts(o) => super::fts_build::build(o, ctx).await,
         IndexConfig::Fm => Err(not_yet("FM (Index.fm())")),
     }
 }
@@ -431,6 +431,8 @@ impl Table {
         };
         if e.kind.is_vector() {
             super::vector_build::prewarm(&snap, e).await
+        } else if e.kind == IndexKind::Fts {
+            super::fts_build::prewarm(&snap, e).await
         } else {
             Err(not_yet(e.kind.as_str()))
         }

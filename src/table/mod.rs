@@ -5,6 +5,7 @@
 
 mod cleanup;
 pub mod database;
+mod fts_build;
 pub mod indexing;
 mod lifecycle;
 pub mod ops;
@@ -475,6 +476,7 @@ impl Table {
                 Ok((Change::Rewrite(rw), counts))
             })
             .await?;
+        self.optimize_fts_indices().await?;
         let latest = self.snapshot().await?.version();
         let mut stats = cleanup::run(self.tref(), latest, &opts).await?;
         (stats.fragments_removed, stats.fragments_added) = compacted;
@@ -510,6 +512,15 @@ impl Table {
         req: &query::vector::VectorRequest,
     ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
         self.read(|s| async move { query::vector::search(&s, req).await })
+            .await
+    }
+
+    /// Full-text search (issue 12): BM25-ranked rows with `_score`.
+    pub async fn fts_search(
+        &self,
+        req: &query::fts::FtsRequest,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        self.read(|s| async move { query::fts::search(&s, req).await })
             .await
     }
 

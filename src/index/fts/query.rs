@@ -5,7 +5,8 @@
 //!   with `idf = ln(1 + (N − df + 0.5) / (df + 0.5))`, K1 = 1.2, B = 0.75;
 //! * rows an index covers are scored with the index's statistics (N, average
 //!   length, df summed over its segments); rows no index covers yet are
-//!   scored with the index's statistics plus their own, as the reference does;
+//!   scored with the index's statistics plus their own (df counting the
+//!   term's occurrences in them), as the reference does;
 //! * a match sums its tokens' scores (times `boost`), a phrase sums its
 //!   tokens' scores over the rows where they occur in order, a multi-match
 //!   takes the best column, a boolean query sums its `must`/`should` parts,
@@ -26,14 +27,18 @@ use crate::error::{Error, Result};
 pub const K1: f32 = 1.2;
 pub const B: f32 = 0.75;
 
+/// How a match combines its tokens (`"AND"` / `"OR"`, as the reference's `Operator`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum Operator {
     And,
     #[default]
     Or,
 }
 
+/// A boolean clause's role (`"SHOULD"`, `"MUST"`, `"MUST_NOT"`, as the reference's `Occur`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Occur {
     Should,
     Must,
@@ -614,7 +619,10 @@ impl ColumnView {
         if let Some(m) = &self.unindexed {
             if let Some(pl) = m.terms.get(term) {
                 let stats = is.add(m.stats);
-                let df = idf_df + pl.rows.len() as u64;
+                // The reference counts a term's occurrences in unindexed
+                // rows, not the rows it occurs in, into df; so do we, so
+                // that rankings agree.
+                let df = idf_df + pl.freqs.iter().map(|f| *f as u64).sum::<u64>();
                 let lens: HashMap<u64, u32> = pl
                     .rows
                     .iter()
