@@ -27,6 +27,8 @@ export declare class JsConnection {
 }
 
 export declare class JsTable {
+  /** Full-text search; rows as an Arrow IPC stream with `_score`. */
+  ftsSearch(options: JsFtsOptions): Promise<Buffer>
   createIndex(options: JsCreateIndexOptions): Promise<void>
   listIndices(): Promise<Array<JsIndexInfo>>
   indexStats(name: string): Promise<JsIndexStats | null>
@@ -86,6 +88,12 @@ export declare function abortInflightUploads(timeoutMs: number): Promise<number>
 
 export type ErrorCode = 'INVALID_URI' | 'UNKNOWN_STORAGE_OPTION' | 'INVALID_STORAGE_OPTION' | 'TABLE_NOT_FOUND' | 'TABLE_EXISTS' | 'INVALID_TABLE_NAME' | 'VERSION_NOT_FOUND' | 'INVALID_ARGUMENT' | 'INVALID_FILTER' | 'SCHEMA_MISMATCH' | 'CLOSED' | 'COMMIT_CONFLICT' | 'CONDITIONAL_PUT_UNSUPPORTED' | 'CORRUPT_TABLE' | 'STORAGE_NOT_FOUND' | 'STORAGE_PERMISSION_DENIED' | 'STORAGE_UNAUTHENTICATED' | 'STORAGE_TIMEOUT' | 'STORAGE_CONNECTION' | 'STORAGE_SERVER_ERROR' | 'STORAGE_ERROR' | 'INDEX_EXISTS' | 'INDEX_NOT_FOUND' | 'NOT_SUPPORTED' | 'INTERNAL'
 
+/**
+ * An IPC stream as exactly one record batch (empty when it has no rows),
+ * for callers that hand a `RecordBatch` on (rerankers).
+ */
+export declare function ipcOneBatch(buf: Buffer): Buffer
+
 export type JsAddMode = 'append' | 'overwrite'
 
 export interface JsAddOptions {
@@ -140,6 +148,22 @@ export interface JsEffectiveOption {
    * local database): reported, not applied.
    */
   applies: boolean
+}
+
+export interface JsFtsOptions {
+  /**
+   * The query as lib/fts.ts serialises it (`FullTextQuery.inner`), or a
+   * plain string with `queryColumns`.
+   */
+  query: string
+  isText: boolean
+  queryColumns?: Array<string>
+  limit?: number
+  offset?: number
+  filter?: string
+  columns?: Array<string>
+  withRowId?: boolean
+  fastSearch?: boolean
 }
 
 /**
@@ -278,6 +302,9 @@ export interface JsVersion {
   timestampMs: number
   operation: string
 }
+
+/** Reciprocal rank fusion of two IPC result sets (each with `_rowid`). */
+export declare function rrfRerank(k: number, vecResults: Buffer, ftsResults: Buffer): Promise<Buffer>
 
 /** The storage option registry. */
 export declare function storageOptionRegistry(): Array<JsOptionKey>
