@@ -10,6 +10,7 @@ pub mod indexing;
 mod lifecycle;
 pub mod ops;
 pub mod request;
+mod scalar_build;
 #[cfg(test)]
 mod tests;
 pub(crate) mod txn;
