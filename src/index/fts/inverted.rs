@@ -87,7 +87,7 @@ pub struct Stats {
 }
 
 impl Stats {
-    pub fn add(self, o: Stats) -> Stats {
+    pub fn plus(self, o: Stats) -> Stats {
         Stats {
             num_docs: self.num_docs + o.num_docs,
             total_tokens: self.total_tokens + o.total_tokens,

@@ -323,7 +323,11 @@ impl FtsQuery {
                 prefix_length,
             } => {
                 let v = view(views, column_of(column)?)?;
-                let tokens = v.analyzer.terms(query);
+                // A match counts each distinct token once, as the reference
+                // does ("a b b" scores as "a b"); a phrase keeps repeats.
+                let mut tokens = v.analyzer.terms(query);
+                let mut seen_tok = HashSet::new();
+                tokens.retain(|t| seen_tok.insert(t.clone()));
                 let mut scores: HashMap<u64, (f32, usize)> = HashMap::new();
                 for (i, t) in tokens.iter().enumerate() {
                     let mut seen = HashSet::new();
@@ -543,7 +547,7 @@ impl ColumnView {
     fn index_stats(&self) -> Stats {
         self.segments
             .iter()
-            .fold(Stats::default(), |a, s| a.add(s.header.stats))
+            .fold(Stats::default(), |a, s| a.plus(s.header.stats))
     }
 
     fn index_df(&self, term: &str) -> u64 {
@@ -618,7 +622,7 @@ impl ColumnView {
         }
         if let Some(m) = &self.unindexed {
             if let Some(pl) = m.terms.get(term) {
-                let stats = is.add(m.stats);
+                let stats = is.plus(m.stats);
                 // The reference counts a term's occurrences in unindexed
                 // rows, not the rows it occurs in, into df; so do we, so
                 // that rankings agree.
@@ -777,6 +781,11 @@ mod tests {
         close(&ranked(phrase("quick fox", 0), &mut v), &[]);
         close(&ranked(phrase("dogs brown", 2), &mut v), &[]);
         close(&ranked(phrase("dog dog", 0), &mut v), &[(3, 3.2886)]);
+        // A match scores repeated tokens once.
+        close(
+            &ranked(FtsQuery::text("dog dog", Some(vec!["text".into()])), &mut v),
+            &ranked(FtsQuery::text("dog", Some(vec!["text".into()])), &mut v),
+        );
         let m = |q: &str| FtsQuery::text(q, Some(vec!["text".into()]));
         let b = FtsQuery::Boolean {
             clauses: vec![

@@ -61,7 +61,7 @@ impl ScalarIndex {
             .collect();
         // Group equal neighbours (arrow's partition kernel compares with the
         // same total order the sort used).
-        let parts = arrow_ord::partition::partition(&[sorted.clone()])?;
+        let parts = arrow_ord::partition::partition(std::slice::from_ref(&sorted))?;
         let mut take_first = Vec::new();
         let mut starts = Vec::new();
         let mut counts = Vec::new();
@@ -225,7 +225,7 @@ impl ScalarIndex {
             .as_primitive::<arrow_array::types::UInt32Type>()
             .values()
             .to_vec();
-        if rows.len() % 8 != 0 {
+        if !rows.len().is_multiple_of(8) {
             return Err(bad("row ids not a multiple of 8 bytes"));
         }
         let all: Vec<u64> = rows
@@ -244,7 +244,7 @@ impl ScalarIndex {
                 return Err(bad("posting range outside the row ids"));
             }
         }
-        if v.len() > 0 && v.is_null(v.len() - 1) {
+        if !v.is_empty() && v.is_null(v.len() - 1) {
             let last = v.len() - 1;
             let (s, c) = (idx.starts[last] as usize, idx.counts[last] as usize);
             idx.null_rows = idx.rows[s..s + c].to_vec();
@@ -256,13 +256,16 @@ impl ScalarIndex {
     }
 }
 
+/// A predicate over a batch of index values.
+pub type ValuePredicate<'a> = &'a dyn Fn(&RecordBatch) -> Result<BooleanArray>;
+
 /// How a predicate can be looked up (see [`ScalarIndex::matching`]).
 pub enum Shape<'a> {
     /// Contiguous in sorted order: the values not below `lower` and at
     /// most `upper`, each given as a predicate true on a prefix.
     Range {
-        lower: Option<&'a dyn Fn(&RecordBatch) -> Result<BooleanArray>>,
-        upper: Option<&'a dyn Fn(&RecordBatch) -> Result<BooleanArray>>,
+        lower: Option<ValuePredicate<'a>>,
+        upper: Option<ValuePredicate<'a>>,
     },
     /// Anything else: evaluated on every distinct value.
     Any,

@@ -26,7 +26,7 @@ pub struct IndexTerm {
 }
 
 impl CompiledFilter {
-    fn from_expr(&self, expr: Expr, schema: &Schema) -> Result<CompiledFilter> {
+    fn with_expr(&self, expr: Expr, schema: &Schema) -> Result<CompiledFilter> {
         let mut columns = Vec::new();
         parse::columns(&expr, &mut columns, &mut HashSet::new());
         let indices = columns
@@ -55,7 +55,7 @@ impl CompiledFilter {
             if !single_paths(t, col) {
                 continue;
             }
-            let Ok(term) = self.from_expr(t.clone(), schema) else {
+            let Ok(term) = self.with_expr(t.clone(), schema) else {
                 continue;
             };
             let dt = match schema.field_with_name(col) {
@@ -64,7 +64,7 @@ impl CompiledFilter {
             };
             let range = range_of(t, &dt).and_then(|(lo, hi)| {
                 let mk = |e: Option<Expr>| match e {
-                    Some(e) => self.from_expr(e, schema).map(Some),
+                    Some(e) => self.with_expr(e, schema).map(Some),
                     None => Ok(None),
                 };
                 Some((mk(lo).ok()?, mk(hi).ok()?))
