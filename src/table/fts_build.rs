@@ -135,19 +135,20 @@ pub(crate) async fn prewarm(snap: &Snapshot, e: &IndexEntry) -> Result<()> {
 }
 
 impl super::Table {
-    /// `optimize()` for full-text indexes: an index with rows it does not
+    /// `optimize()` for full-text and scalar indexes: an index with rows it does not
     /// cover (appended, updated or compacted since) is rebuilt over every
     /// data file as one segment replacing its old ones, as the reference
     /// merges them. Committed through the loop as `ReplaceSegments`; a
     /// concurrent change to the index makes this pass a no-op.
     pub(crate) async fn optimize_fts_indices(&self) -> Result<()> {
         let snap = self.refresh(true).await?;
-        for e in snap
-            .manifest
-            .indices
-            .iter()
-            .filter(|e| e.kind == crate::format::index::IndexKind::Fts)
-        {
+        use crate::format::index::IndexKind;
+        for e in snap.manifest.indices.iter().filter(|e| {
+            matches!(
+                e.kind,
+                IndexKind::Fts | IndexKind::BTree | IndexKind::Bitmap
+            )
+        }) {
             let stale =
                 snap.manifest.fragments.iter().any(|f| !e.covers(f.id)) || e.segments.len() > 1;
             let Some(column) = e.columns.first() else {
@@ -156,17 +157,28 @@ impl super::Table {
             if !stale || snap.schema.field_with_name(column).is_err() {
                 continue;
             }
-            let p = crate::query::fts::entry_params(e)?;
             let seg_uuid = uuid::Uuid::new_v4().to_string();
-            let seg = write_segment(
-                &snap,
-                column,
-                &p,
-                &snap.manifest.fragments,
-                &seg_uuid,
-                &|_, _| {},
-            )
-            .await?;
+            let seg = if e.kind == IndexKind::Fts {
+                let p = crate::query::fts::entry_params(e)?;
+                write_segment(
+                    &snap,
+                    column,
+                    &p,
+                    &snap.manifest.fragments,
+                    &seg_uuid,
+                    &|_, _| {},
+                )
+                .await?
+            } else {
+                super::scalar_build::build_segment(
+                    e.kind.as_str(),
+                    &snap,
+                    column,
+                    &seg_uuid,
+                    &|_, _| {},
+                )
+                .await?
+            };
             let replaced: Vec<String> = e.segments.iter().map(|s| s.uuid.clone()).collect();
             let (name, index_uuid, seg) = (&e.name, &e.uuid, &seg);
             // A lost race (index replaced or dropped meanwhile) is no error:

@@ -36,13 +36,29 @@ fn indexable(dt: &DataType) -> bool {
 }
 
 pub(crate) async fn build(kind: &str, ctx: &BuildContext<'_>) -> Result<BuiltSegment> {
-    let snap = ctx.snap;
-    let idx = snap.schema.index_of(ctx.column)?;
+    let segment = build_segment(kind, ctx.snap, ctx.column, &ctx.segment_uuid, &|d, t| {
+        ctx.report("index", d, t)
+    })
+    .await?;
+    Ok(BuiltSegment {
+        segment,
+        params: serde_json::json!({}),
+    })
+}
+
+/// One segment over every fragment of `snap`.
+pub(crate) async fn build_segment(
+    kind: &str,
+    snap: &crate::format::Snapshot,
+    column: &str,
+    segment_uuid: &str,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> Result<IndexSegment> {
+    let idx = snap.schema.index_of(column)?;
     let dt = snap.schema.field(idx).data_type().clone();
     if !indexable(&dt) {
         return Err(Error::invalid_argument(format!(
-            "a {kind} index needs a column of numbers, strings, booleans, dates or timestamps; column '{}' has type {dt}",
-            ctx.column
+            "a {kind} index needs a column of numbers, strings, booleans, dates or timestamps; column '{column}' has type {dt}"
         )));
     }
     let mut ids: Vec<u64> = Vec::new();
@@ -61,7 +77,7 @@ pub(crate) async fn build(kind: &str, ctx: &BuildContext<'_>) -> Result<BuiltSeg
             parts.push(b.column(0).clone());
         }
         done += f.rows;
-        ctx.report("index", done, total);
+        progress(done, total);
     }
     let values = if parts.is_empty() {
         arrow_array::new_empty_array(&dt)
@@ -69,7 +85,7 @@ pub(crate) async fn build(kind: &str, ctx: &BuildContext<'_>) -> Result<BuiltSeg
         arrow_select::concat::concat(&parts.iter().map(|a| a.as_ref()).collect::<Vec<_>>())?
     };
     let index = ScalarIndex::build(&ids, &values)?;
-    let dir = segment_dir(&ctx.segment_uuid);
+    let dir = segment_dir(segment_uuid);
     let mut files = Vec::new();
     for (name, bytes) in index.write()? {
         let rel = format!("{dir}/{name}");
@@ -91,14 +107,11 @@ pub(crate) async fn build(kind: &str, ctx: &BuildContext<'_>) -> Result<BuiltSeg
             size_bytes: size,
         });
     }
-    Ok(BuiltSegment {
-        segment: IndexSegment {
-            uuid: ctx.segment_uuid.clone(),
-            files,
-            fragments: FragmentSet::from_ids(snap.manifest.fragments.iter().map(|f| f.id)),
-            rows: total,
-            details: serde_json::json!({ "num_values": index.values.len() }),
-        },
-        params: serde_json::json!({}),
+    Ok(IndexSegment {
+        uuid: segment_uuid.to_string(),
+        files,
+        fragments: FragmentSet::from_ids(snap.manifest.fragments.iter().map(|f| f.id)),
+        rows: total,
+        details: serde_json::json!({ "num_values": index.values.len() }),
     })
 }
