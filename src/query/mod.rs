@@ -310,7 +310,7 @@ pub async fn count(snap: &Snapshot, sql: &str) -> Result<u64> {
 
 /// Offsets of the live rows of `frag` that pass `pred`: among `candidates`
 /// (a scalar index's answer for one AND term) when given, else all rows.
-async fn passing_offsets(
+pub(crate) async fn passing_offsets(
     snap: &Snapshot,
     frag: &Fragment,
     pred: &filter::CompiledFilter,
