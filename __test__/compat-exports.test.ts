@@ -135,9 +135,7 @@ describe("LanceDB Cloud client: present, refused with NOT_SUPPORTED", () => {
 });
 
 describe("placeholders name the feature they arrive with", () => {
-  test("full-text search, rerankers, tags/branches, namespaces", async () => {
-    await expectCode(() => new ours.MatchQuery("a", "text"), "NOT_SUPPORTED", /arrives with full-text search/);
-    await expectCode(ours.rerankers.RRFReranker.create(), "NOT_SUPPORTED", /arrives with rerankers/);
+  test("namespaces", async () => {
     await expectCode(ours.connectNamespace("dir", { root: "/tmp/x" }), "NOT_SUPPORTED", /arrives with namespaces/);
   });
 });

@@ -92,6 +92,9 @@ export class Connection extends Handle<NativeConnection> {
     const t = await call(() => this.inner.openTable(checkName(name), { storageOptions: opts.storageOptions, credentials }));
     const table = new Table(t);
     if (opts.version !== undefined && opts.version !== null) await table.checkout(opts.version);
+    // The schema (no request: the handle holds it) tells search(text) whether
+    // the table has an embedding function.
+    await table.schema();
     return table;
   }
 
@@ -162,7 +165,9 @@ export class Connection extends Handle<NativeConnection> {
   private async create(name: string, data: Buffer, opts: Partial<CreateTableOptions>): Promise<Table> {
     const { mode, existOk, storageOptions } = opts;
     const credentials = wrapCredentials(opts.credentials, "createTable");
-    return new Table(await call(() => this.inner.createTable({ name, data, mode, existOk, storageOptions, credentials })));
+    const table = new Table(await call(() => this.inner.createTable({ name, data, mode, existOk, storageOptions, credentials })));
+    await table.schema(); // see openTable
+    return table;
   }
 
   /**

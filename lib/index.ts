@@ -29,6 +29,10 @@ export { MergeInsertBuilder } from "./merge";
 export type { MergeResult, WriteExecutionOptions } from "./merge";
 export { Query, QueryBase, RecordBatchIterator, TakeQuery, VectorQuery } from "./query";
 export type { ColumnOrdering, DistanceType, ExecutableQuery, QueryExecutionOptions } from "./query";
+// Full-text search, hybrid search and rerankers (issue 12).
+export { BooleanQuery, BoostQuery, FullTextQueryType, MatchQuery, MultiMatchQuery, Occur, Operator, PhraseQuery, instanceOfFullTextQuery } from "./fts";
+export type { FullTextQuery, FullTextSearchOptions } from "./fts";
+export * as rerankers from "./rerankers";
 export { StowageError } from "./errors";
 export { Index } from "./indices";
 export type {
@@ -59,8 +63,6 @@ export { HeaderProvider, NativeJsHeaderProvider, OAuthFlowType, OAuthHeaderProvi
 export type { ClientConfig, NativeOAuthConfig, OAuthConfig, RetryConfig, TimeoutConfig, TlsConfig, TokenResponse } from "./cloud";
 
 // ---- placeholders: names other issues implement (lib/placeholders.ts); delete a line when its feature lands ----
-export { BooleanQuery, BoostQuery, FullTextQueryType, MatchQuery, MultiMatchQuery, Occur, Operator, PhraseQuery, rerankers } from "./placeholders";
-export type { FullTextQuery, FullTextSearchOptions } from "./placeholders";
 export { BranchContents, connectNamespace } from "./placeholders";
 export type {
   ConnectNamespaceOptions,

@@ -5,6 +5,9 @@ import { isMultiVectorInput, rankMultivector } from "./multivector";
 import { StowageError } from "./errors";
 import type { JsDistanceType } from "../index";
 import { call, callSync, native, NativeTable } from "./native";
+import { ftsRequest, ftsState, runHybrid } from "./fts";
+import type { FtsState, FullTextQuery, FullTextSearchOptions } from "./fts";
+import type { Reranker } from "./rerankers";
 
 export type { IntoVector };
 
@@ -33,6 +36,9 @@ export abstract class QueryBase implements AsyncIterable<RecordBatch> {
   protected predicate?: string;
   protected rowId = false;
   protected expressions?: [string, string][];
+  // Full-text search (issue 12): lib/fts.ts.
+  protected fts?: FtsState;
+  protected fast = false;
 
   /** @internal */
   constructor(protected readonly inner: NativeTable, protected readonly ensureOpen: () => void) {}
@@ -88,6 +94,18 @@ export abstract class QueryBase implements AsyncIterable<RecordBatch> {
 
   offset(offset: number): this {
     this.offsetValue = checkCount("offset", offset);
+    return this;
+  }
+
+  /** Ranks rows by BM25 relevance (`_score`) to `query`; on a vector query, a hybrid search. */
+  fullTextSearch(query: string | FullTextQuery, options?: Partial<FullTextSearchOptions>): this {
+    this.fts = ftsState(query, options?.columns);
+    return this;
+  }
+
+  /** Searches only the indexed rows (rows added since the index was built are skipped). */
+  fastSearch(): this {
+    this.fast = true;
     return this;
   }
 
@@ -288,7 +306,33 @@ export class Query extends QueryBase {
     if (this.predicate !== undefined) q.where(this.predicate);
     if (this.limitValue !== undefined) q.limit(this.limitValue);
     if (this.rowId) q.withRowId();
+    if (this.fts) q.fullTextSearch(this.fts.query, { columns: this.fts.columns });
+    if (this.fast) q.fastSearch();
     return q;
+  }
+
+  /** A full-text search for `query` (in `columns`, or every column with a full-text index). */
+  nearestToText(query: string | FullTextQuery, columns?: string[]): Query {
+    return this.fullTextSearch(query, { columns });
+  }
+
+  /** The full-text search this query runs (see fullTextSearch). */
+  private executeFts(fts: FtsState): Promise<Buffer> {
+    if (this.expressions) {
+      throw new StowageError("NOT_SUPPORTED", "select({ alias: expression }) is not supported on full-text searches; select column names");
+    }
+    if (this.ordering) {
+      throw new StowageError("NOT_SUPPORTED", "orderBy() is not supported on full-text searches: results are ranked by _score");
+    }
+    return this.inner.ftsSearch({
+      ...ftsRequest(fts),
+      limit: this.limitValue,
+      offset: this.offsetValue,
+      filter: this.predicate,
+      columns: this.columns,
+      withRowId: this.rowId,
+      fastSearch: this.fast,
+    });
   }
 
   private scanOptions() {
@@ -320,6 +364,7 @@ export class Query extends QueryBase {
   }
 
   protected execute(): Promise<Buffer> {
+    if (this.fts) return this.executeFts(this.fts);
     if (this.ordering) return this.executeOrdered(this.ordering);
     return this.inner.scan(this.scanOptions());
   }
@@ -391,6 +436,7 @@ export class VectorQuery extends QueryBase {
   private vectorColumn?: string;
   private distance?: DistanceType;
   private post = false;
+  private reranker?: Reranker;
 
   /** @internal */
   constructor(inner: NativeTable, ensureOpen: () => void, vector: IntoVector | MultiVector) {
@@ -493,8 +539,15 @@ export class VectorQuery extends QueryBase {
   }
 
   /** Search only the indexed rows (skips rows added since the index was built or optimized). */
-  fastSearch(): this {
+  override fastSearch(): this {
+    super.fastSearch();
     this.ann.fastSearch = true;
+    return this;
+  }
+
+  /** The reranker of a hybrid query (vector + full-text); RRF by default. */
+  rerank(reranker: Reranker): VectorQuery {
+    this.reranker = reranker;
     return this;
   }
 
@@ -528,6 +581,30 @@ export class VectorQuery extends QueryBase {
       return this.rowsWithDistances(ranked.ids, ranked.distances);
     }
     const vector = queries[0];
+    if (this.fts) {
+      // Hybrid: the vector search and the full-text search, fused by the reranker (lib/fts.ts).
+      if (this.expressions) {
+        throw new StowageError("NOT_SUPPORTED", "select({ alias: expression }) is not supported on hybrid searches; select column names");
+      }
+      return runHybrid(this.inner, {
+        fts: this.fts,
+        vector: {
+          vector,
+          column: this.vectorColumn,
+          distanceType: this.distance,
+          limit: this.limitValue,
+          filter: this.predicate,
+          postfilter: this.post,
+          columns: this.columns,
+          withRowId: this.rowId,
+          ...this.ann,
+        },
+        limit: this.limitValue,
+        withRowId: this.rowId,
+        fastSearch: this.fast,
+        reranker: this.reranker,
+      });
+    }
     const search = (columns: string[] | undefined, withRowId: boolean): Promise<Buffer> =>
       this.inner.vectorSearch({
         vector,

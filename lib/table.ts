@@ -14,6 +14,9 @@ import type { EmbeddingFunctionConfig } from "./embedding/registry";
 import { isScannable, Scannable } from "./scannable";
 import * as evolve from "./evolve";
 import type { Field } from "apache-arrow";
+import { searchDispatch } from "./fts";
+import type { FullTextQuery } from "./fts";
+import { EMBEDDING_FUNCTIONS_KEY } from "./embedding/registry";
 
 export interface AddDataOptions {
   /** "append" (the default) adds rows; "overwrite" replaces the table's rows. */
@@ -416,30 +419,44 @@ export class Table extends Handle<NativeTable> {
   }
 
   /**
-   * A nearest-neighbour search. A string is embedded with the table's
-   * embedding function (the reference's "vector" / "auto" query type).
+   * A search, as in @lancedb/lancedb: a vector (or multivector) is a
+   * nearest-neighbour search; a full-text query object is a full-text
+   * search; a string is embedded with the table's embedding function when
+   * `queryType` is "vector", or "auto" (the default) and the table has one,
+   * searched both ways and fused when "hybrid", and otherwise (no embedding
+   * function, or "fts") a full-text search in `ftsColumns` (or every column
+   * with a full-text index).
    */
-  search(query: IntoVector | MultiVector | string, queryType?: string, _ftsColumns?: string | string[]): VectorQuery {
-    if (typeof query === "string") return this.searchText(query, queryType);
-    return this.vectorSearch(query);
+  search(query: IntoVector | MultiVector, queryType?: string, ftsColumns?: string | string[]): VectorQuery;
+  search(query: string | FullTextQuery, queryType?: string, ftsColumns?: string | string[]): VectorQuery | Query;
+  search(query: IntoVector | MultiVector | string | FullTextQuery, queryType?: string, ftsColumns?: string | string[]): VectorQuery | Query;
+  search(query: IntoVector | MultiVector | string | FullTextQuery, queryType?: string, ftsColumns?: string | string[]): VectorQuery | Query {
+    if (typeof query === "string" && this.embedsText(queryType)) {
+      const q = this.searchText(query);
+      return queryType === "hybrid" ? q.fullTextSearch(query, { columns: ftsColumns }) : q;
+    }
+    return searchDispatch(this, query as IntoVector | string | FullTextQuery, queryType, ftsColumns);
   }
 
   /**
-   * search(string): the one place a text query is dispatched. With an
-   * embedding function the text is embedded (as the reference does for
-   * "auto" and "vector"); full-text search ("fts", or "auto" without an
-   * embedding function) is another issue's feature.
+   * Whether search(string) embeds the text: always for "vector" and
+   * "hybrid" (a table without an embedding function then says so), for
+   * "auto" when the table's schema (read when the handle opened) names one.
    */
-  private searchText(text: string, queryType?: string): VectorQuery {
-    if (queryType === "fts") {
-      throw new StowageError("NOT_SUPPORTED", "full-text search arrives with the full-text search feature; embed the text or pass a vector to search()");
-    }
+  private embedsText(queryType?: string): boolean {
+    if (queryType === "vector" || queryType === "hybrid") return true;
+    if (queryType !== undefined && queryType !== "auto") return false;
+    return this.schemaCache?.metadata.has(EMBEDDING_FUNCTIONS_KEY) ?? false;
+  }
+
+  /** A vector search for the embedding of `text` (computed when the query runs). */
+  private searchText(text: string): VectorQuery {
     const vector = this.embeddingFunctions().then(async (fns) => {
       const f = fns[0];
       if (f === undefined) {
         throw new StowageError(
           "NOT_SUPPORTED",
-          `table '${this.name}' has no embedding function to turn the text into a vector, and full-text search is not available; pass a vector to search()`,
+          `table '${this.name}' has no embedding function to turn the text into a vector; pass a vector to search(), or search the text with queryType "fts" (a full-text index)`,
         );
       }
       return f.function.computeQueryEmbeddings(text);

@@ -44,6 +44,7 @@ mod connection;
 mod credentials;
 mod doctor;
 mod evolve;
+mod fts;
 mod index;
 mod query;
 mod table;

@@ -8,6 +8,7 @@
 //! search. Object layouts: docs/FORMAT.md, "Vector index objects".
 
 pub mod distance;
+pub mod fts;
 pub mod hnsw;
 pub mod ivf;
 pub mod ivf_index;
@@ -16,6 +17,7 @@ pub mod lists;
 mod object;
 pub mod pq;
 pub mod refine;
+pub mod scalar;
 pub mod sq;
 pub mod topk;
 

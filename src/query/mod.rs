@@ -21,6 +21,8 @@ pub mod explain;
 pub mod filter;
 pub mod stream;
 pub mod take;
+pub mod fts;
+pub mod scalar;
 pub mod vector;
 
 /// What a query asks for.
@@ -214,17 +216,14 @@ async fn scan_columns(snap: &Snapshot, req: &ScanRequest) -> Result<(SchemaRef, 
     // Filtered: evaluate the filter on its own columns first, then fetch the
     // output columns of the passing rows only (late materialization), and
     // stop once the limit is reached.
+    let cands = scalar::candidates(snap, &pred).await?;
+    let cands = &cands;
     let mut stream = futures::stream::iter(manifest.fragments.iter().cloned())
         .map(|frag| {
             let pred = pred.clone();
             async move {
-                let mut offsets = Vec::new();
-                for b in read_slice(snap, &Slice::whole(&frag), pred.indices(), true).await? {
-                    let mask = pred.evaluate(&b)?;
-                    offsets.extend(row_offsets(&arrow_select::filter::filter_record_batch(
-                        &b, &mask,
-                    )?)?);
-                }
+                let c = cands.as_ref().and_then(|c| c.get(&frag.id));
+                let offsets = passing_offsets(snap, &frag, &pred, c).await?;
                 Ok::<_, Error>((frag, offsets))
             }
         })
@@ -311,10 +310,17 @@ pub async fn count(snap: &Snapshot, sql: &str) -> Result<u64> {
             limit: None,
         })
         .collect();
+    let cands = scalar::candidates(snap, &pred).await?;
+    let cands = &cands;
     let counts: Vec<u64> = futures::stream::iter(slices)
         .map(|slice| {
             let pred = pred.clone();
             async move {
+                if let Some(c) = cands.as_ref().and_then(|c| c.get(&slice.fragment.id)) {
+                    return Ok(passing_offsets(snap, &slice.fragment, &pred, Some(c))
+                        .await?
+                        .len() as u64);
+                }
                 let mut n = 0u64;
                 for b in read_slice(snap, &slice, pred.indices(), false).await? {
                     n += pred.evaluate(&b)?.true_count() as u64;
@@ -326,6 +332,46 @@ pub async fn count(snap: &Snapshot, sql: &str) -> Result<u64> {
         .try_collect()
         .await?;
     Ok(counts.into_iter().sum())
+}
+
+/// Offsets of the live rows of `frag` that pass `pred`: among `candidates`
+/// (a scalar index's answer for one AND term) when given, else all rows.
+pub(crate) async fn passing_offsets(
+    snap: &Snapshot,
+    frag: &Fragment,
+    pred: &filter::CompiledFilter,
+    candidates: Option<&Vec<u32>>,
+) -> Result<Vec<u32>> {
+    let mut offsets = Vec::new();
+    match candidates {
+        Some(c) => {
+            let live: Vec<u32> = match deleted_offsets(snap, frag).await? {
+                Some(del) => c
+                    .iter()
+                    .copied()
+                    .filter(|o| del.binary_search(o).is_err())
+                    .collect(),
+                None => c.clone(),
+            };
+            if live.is_empty() {
+                return Ok(offsets);
+            }
+            let b = read_rows(snap, frag, pred.indices(), &live, true).await?;
+            let mask = pred.evaluate(&b)?;
+            offsets.extend(row_offsets(&arrow_select::filter::filter_record_batch(
+                &b, &mask,
+            )?)?);
+        }
+        None => {
+            for b in read_slice(snap, &Slice::whole(frag), pred.indices(), true).await? {
+                let mask = pred.evaluate(&b)?;
+                offsets.extend(row_offsets(&arrow_select::filter::filter_record_batch(
+                    &b, &mask,
+                )?)?);
+            }
+        }
+    }
+    Ok(offsets)
 }
 
 fn plan_slices(fragments: &[Fragment], offset: u64, limit: Option<u64>) -> Vec<Slice> {

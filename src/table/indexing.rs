@@ -190,10 +190,10 @@ async fn build(config: &IndexConfig, ctx: &BuildContext<'_>) -> Result<BuiltSegm
         IndexConfig::IvfRq(_) => Err(Error::NotSupported(
             "Index.ivfRq() (RaBitQ) is not available; use Index.ivfPq(), Index.ivfFlat(), Index.hnswSq() or Index.hnswPq()".into(),
         )),
-        IndexConfig::BTree => Err(not_yet("BTREE (Index.btree())")),
-        IndexConfig::Bitmap => Err(not_yet("BITMAP (Index.bitmap())")),
+        IndexConfig::BTree => super::scalar_build::build("BTREE", ctx).await,
+        IndexConfig::Bitmap => super::scalar_build::build("BITMAP", ctx).await,
         IndexConfig::LabelList => Err(not_yet("LABEL_LIST (Index.labelList())")),
-        IndexConfig::Fts(_) => Err(not_yet("Full-text (Index.fts())")),
+        IndexConfig::Fts(o) => super::fts_build::build(o, ctx).await,
         IndexConfig::Fm => Err(not_yet("FM (Index.fm())")),
     }
 }
@@ -443,6 +443,13 @@ impl Table {
         };
         if e.kind.is_vector() {
             super::vector_build::prewarm(&snap, e).await
+        } else if e.kind == IndexKind::Fts {
+            super::fts_build::prewarm(&snap, e).await
+        } else if matches!(e.kind, IndexKind::BTree | IndexKind::Bitmap) {
+            for s in &e.segments {
+                crate::query::scalar::open(&snap, s).await?;
+            }
+            Ok(())
         } else {
             Err(not_yet(e.kind.as_str()))
         }

@@ -7,12 +7,14 @@ mod cleanup;
 pub mod database;
 pub mod doctor;
 pub mod evolve;
+mod fts_build;
 pub mod indexing;
 mod lifecycle;
 pub mod ops;
 pub mod request;
 pub mod stats;
 pub mod tags;
+mod scalar_build;
 #[cfg(test)]
 mod tests;
 pub(crate) mod txn;
@@ -499,6 +501,7 @@ impl Table {
             .await?;
         // Indexes take in the rows compaction and writes left unindexed.
         self.optimize_indices().await?;
+        self.optimize_fts_indices().await?;
         let latest = self.snapshot().await?.version();
         let mut stats = cleanup::run(self.tref(), latest, &opts).await?;
         (stats.fragments_removed, stats.fragments_added) = compacted;
@@ -564,6 +567,15 @@ impl Table {
         req: &query::vector::VectorRequest,
     ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
         self.read(|s| async move { query::vector::search(&s, req).await })
+            .await
+    }
+
+    /// Full-text search (issue 12): BM25-ranked rows with `_score`.
+    pub async fn fts_search(
+        &self,
+        req: &query::fts::FtsRequest,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        self.read(|s| async move { query::fts::search(&s, req).await })
             .await
     }
 

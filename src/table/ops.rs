@@ -124,14 +124,11 @@ pub(crate) async fn plan_delete(snap: &Snapshot, sql: &str) -> Result<Rewrite> {
     let pred = filter::CompiledFilter::new(sql, schema)?;
     let mut rw = Rewrite::on(snap);
     let mut deleted = 0u64;
+    // Scalar indexes narrow the rows the predicate is evaluated on (issue 12).
+    let cands = query::scalar::candidates(snap, &pred).await?;
     for frag in &base.fragments {
-        let slice = Slice::whole(frag);
-        let mut offsets = Vec::new();
-        for b in query::read_slice(snap, &slice, pred.indices(), true).await? {
-            let mask = pred.evaluate(&b)?;
-            let hit = arrow_select::filter::filter_record_batch(&b, &mask)?;
-            offsets.extend(row_offsets(&hit)?);
-        }
+        let c = cands.as_ref().and_then(|c| c.get(&frag.id));
+        let offsets = query::passing_offsets(snap, frag, &pred, c).await?;
         deleted += offsets.len() as u64;
         delete_offsets(store, dir, frag, &offsets, &mut rw).await?;
     }

@@ -32,6 +32,7 @@ mod fuzz;
 #[cfg(test)]
 mod hostile_tests;
 mod parse;
+pub mod plan;
 
 use std::collections::HashSet;
 use std::fmt;

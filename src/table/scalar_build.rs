@@ -1,0 +1,117 @@
+//! BTREE and BITMAP index builds (issue 12): every fragment's values of the
+//! column with their row ids, sorted into one [`ScalarIndex`] segment.
+
+use arrow_array::cast::AsArray;
+use arrow_array::ArrayRef;
+use arrow_schema::DataType;
+use object_store::ObjectStoreExt;
+
+use super::indexing::{BuildContext, BuiltSegment};
+use crate::error::{Error, Result};
+use crate::format::index::{segment_dir, FragmentSet, IndexFile, IndexSegment};
+use crate::index::scalar::ScalarIndex;
+use crate::query::{read_slice, Slice, ROW_ID};
+
+fn indexable(dt: &DataType) -> bool {
+    use DataType::*;
+    matches!(
+        dt,
+        Boolean
+            | Int8
+            | Int16
+            | Int32
+            | Int64
+            | UInt8
+            | UInt16
+            | UInt32
+            | UInt64
+            | Float32
+            | Float64
+            | Utf8
+            | LargeUtf8
+            | Date32
+            | Date64
+            | Timestamp(_, _)
+    )
+}
+
+pub(crate) async fn build(kind: &str, ctx: &BuildContext<'_>) -> Result<BuiltSegment> {
+    let segment = build_segment(kind, ctx.snap, ctx.column, &ctx.segment_uuid, &|d, t| {
+        ctx.report("index", d, t)
+    })
+    .await?;
+    Ok(BuiltSegment {
+        segment,
+        params: serde_json::json!({}),
+    })
+}
+
+/// One segment over every fragment of `snap`.
+pub(crate) async fn build_segment(
+    kind: &str,
+    snap: &crate::format::Snapshot,
+    column: &str,
+    segment_uuid: &str,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> Result<IndexSegment> {
+    let idx = snap.schema.index_of(column)?;
+    let dt = snap.schema.field(idx).data_type().clone();
+    if !indexable(&dt) {
+        return Err(Error::invalid_argument(format!(
+            "a {kind} index needs a column of numbers, strings, booleans, dates or timestamps; column '{column}' has type {dt}"
+        )));
+    }
+    let mut ids: Vec<u64> = Vec::new();
+    let mut parts: Vec<ArrayRef> = Vec::new();
+    let total: u64 = snap.manifest.fragments.iter().map(|f| f.rows).sum();
+    let mut done = 0;
+    for f in &snap.manifest.fragments {
+        // Deleted rows are left out; rows deleted later are filtered at
+        // read time like any other.
+        for b in read_slice(snap, &Slice::whole(f), &[idx], true).await? {
+            let r = b
+                .column_by_name(ROW_ID)
+                .ok_or_else(|| Error::internal("row ids missing"))?
+                .as_primitive::<arrow_array::types::UInt64Type>();
+            ids.extend_from_slice(r.values());
+            parts.push(b.column(0).clone());
+        }
+        done += f.rows;
+        progress(done, total);
+    }
+    let values = if parts.is_empty() {
+        arrow_array::new_empty_array(&dt)
+    } else {
+        arrow_select::concat::concat(&parts.iter().map(|a| a.as_ref()).collect::<Vec<_>>())?
+    };
+    let index = ScalarIndex::build(&ids, &values)?;
+    let dir = segment_dir(segment_uuid);
+    let mut files = Vec::new();
+    for (name, bytes) in index.write()? {
+        let rel = format!("{dir}/{name}");
+        let size = bytes.len() as u64;
+        let path = snap.path(&rel);
+        snap.store
+            .store
+            .put(
+                &path,
+                object_store::PutPayload::from(bytes::Bytes::from(bytes)),
+            )
+            .await
+            .map_err(|e| {
+                snap.store
+                    .error(e, format!("Writing scalar index object {path}"))
+            })?;
+        files.push(IndexFile {
+            path: rel,
+            size_bytes: size,
+        });
+    }
+    Ok(IndexSegment {
+        uuid: segment_uuid.to_string(),
+        files,
+        fragments: FragmentSet::from_ids(snap.manifest.fragments.iter().map(|f| f.id)),
+        rows: total,
+        details: serde_json::json!({ "num_values": index.values.len() }),
+    })
+}
