@@ -59,6 +59,8 @@ export declare class JsTable {
   createTag(tag: string, version: number): Promise<void>
   updateTag(tag: string, version: number): Promise<void>
   deleteTag(tag: string): Promise<void>
+  /** Full-text search; rows as an Arrow IPC stream with `_score`. */
+  ftsSearch(options: JsFtsOptions): Promise<Buffer>
   /**
    * `progress` is called with each build phase (from any thread; the
    * caller's function must not throw: lib/table.ts wraps it).
@@ -129,6 +131,12 @@ export declare function _checkPositive(name: string, value: unknown): number
 export declare function abortInflightUploads(timeoutMs: number): Promise<number>
 
 export type ErrorCode = 'INVALID_URI' | 'UNKNOWN_STORAGE_OPTION' | 'INVALID_STORAGE_OPTION' | 'TABLE_NOT_FOUND' | 'TABLE_EXISTS' | 'INVALID_TABLE_NAME' | 'VERSION_NOT_FOUND' | 'INVALID_ARGUMENT' | 'INVALID_FILTER' | 'SCHEMA_MISMATCH' | 'CLOSED' | 'COMMIT_CONFLICT' | 'CONDITIONAL_PUT_UNSUPPORTED' | 'CORRUPT_TABLE' | 'STORAGE_NOT_FOUND' | 'STORAGE_PERMISSION_DENIED' | 'STORAGE_UNAUTHENTICATED' | 'STORAGE_TIMEOUT' | 'STORAGE_CONNECTION' | 'STORAGE_SERVER_ERROR' | 'STORAGE_ERROR' | 'INDEX_EXISTS' | 'INDEX_NOT_FOUND' | 'CREDENTIAL_PROVIDER_FAILED' | 'NOT_SUPPORTED' | 'INTERNAL' | 'NATIVE_BINDING_MISSING'
+
+/**
+ * An IPC stream as exactly one record batch (empty when it has no rows),
+ * for callers that hand a `RecordBatch` on (rerankers).
+ */
+export declare function ipcOneBatch(buf: Buffer): Buffer
 
 export interface JsAddColumnsSql {
   name: string
@@ -238,6 +246,22 @@ export interface JsFieldMetadataUpdate {
   /** `null` deletes the key. */
   values: Array<string | undefined | null>
   replace?: boolean
+}
+
+export interface JsFtsOptions {
+  /**
+   * The query as lib/fts.ts serialises it (`FullTextQuery.inner`), or a
+   * plain string with `queryColumns`.
+   */
+  query: string
+  isText: boolean
+  queryColumns?: Array<string>
+  limit?: number
+  offset?: number
+  filter?: string
+  columns?: Array<string>
+  withRowId?: boolean
+  fastSearch?: boolean
 }
 
 /**
@@ -438,6 +462,9 @@ export interface JsVersion {
  * would resolve it, without any request.
  */
 export declare function resolveStorageOptions(options: JsDoctorOptions): Array<JsEffectiveOption>
+
+/** Reciprocal rank fusion of two IPC result sets (each with `_rowid`). */
+export declare function rrfRerank(k: number, vecResults: Buffer, ftsResults: Buffer): Promise<Buffer>
 
 /** The storage option registry. */
 export declare function storageOptionRegistry(): Array<JsOptionKey>

@@ -19,10 +19,10 @@ pub mod ann;
 pub mod cache;
 pub mod explain;
 pub mod filter;
-pub mod stream;
-pub mod take;
 pub mod fts;
 pub mod scalar;
+pub mod stream;
+pub mod take;
 pub mod vector;
 
 /// What a query asks for.

@@ -12,9 +12,9 @@ pub mod indexing;
 mod lifecycle;
 pub mod ops;
 pub mod request;
+mod scalar_build;
 pub mod stats;
 pub mod tags;
-mod scalar_build;
 #[cfg(test)]
 mod tests;
 pub(crate) mod txn;

@@ -89,7 +89,9 @@ fn single_paths(e: &Expr, col: &str) -> bool {
         Expr::Arith(a, rest) => {
             single_paths(a, col) && rest.iter().all(|(_, x)| single_paths(x, col))
         }
-        Expr::Not(a, _) | Expr::Neg(a, _) | Expr::IsNull(a, _) => single_paths(a, col),
+        Expr::Not(a, _) | Expr::Neg(a, _) | Expr::IsNull(a, _) | Expr::Cast(a, _) => {
+            single_paths(a, col)
+        }
         Expr::InList(a, v, _) => single_paths(a, col) && v.iter().all(|x| single_paths(x, col)),
         Expr::Between(a, b, c, _) => {
             single_paths(a, col) && single_paths(b, col) && single_paths(c, col)
