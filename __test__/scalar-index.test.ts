@@ -148,7 +148,7 @@ test("a scalar index on a column of an unsupported type is a clear error", async
   await expectCode(indexed.createIndex("meta", { config: stowage.Index.btree() }), "INVALID_ARGUMENT", /meta/);
 });
 
-test("the index is what answers: a damaged index changes the answer (so the tests above went through it)", async () => {
+test("the index is what answers: a wrong index changes the answer (so the tests above went through it); an unreadable one is not used", async () => {
   const t = tempDir();
   try {
     const db = await stowage.connect(t.dir);
@@ -156,7 +156,8 @@ test("the index is what answers: a damaged index changes the answer (so the test
     await tbl.createIndex("id", { config: stowage.Index.btree() });
     const { readdirSync, writeFileSync } = await import("node:fs");
     const idxRoot = `${t.dir}/t.stowage/_indices`;
-    for (const seg of readdirSync(idxRoot)) writeFileSync(`${idxRoot}/${seg}/scalar.rows`, Buffer.alloc(0));
+    // Same size, every row id 0: readable, but wrong.
+    for (const seg of readdirSync(idxRoot)) writeFileSync(`${idxRoot}/${seg}/scalar.rows`, Buffer.alloc(100 * 8));
     let answer: unknown;
     try {
       answer = ids(await tbl.query().where("id = 5").select(["id"]).toArray());
@@ -164,6 +165,12 @@ test("the index is what answers: a damaged index changes the answer (so the test
       answer = (e as { code?: string }).code;
     }
     expect(answer).not.toEqual([5]);
+    // Unreadable (truncated) in a fresh process-wide cache key: a new table.
+    const t2 = await db.createTable("t2", rows.slice(0, 100));
+    await t2.createIndex("id", { config: stowage.Index.btree() });
+    const root2 = `${t.dir}/t2.stowage/_indices`;
+    for (const seg of readdirSync(root2)) writeFileSync(`${root2}/${seg}/scalar.rows`, Buffer.alloc(3));
+    expect(ids(await t2.query().where("id = 5").select(["id"]).toArray())).toEqual([5]);
   } finally {
     t.cleanup();
   }

@@ -93,7 +93,24 @@ pub(crate) async fn candidates(
             if seg.fragments.is_empty() {
                 continue;
             }
-            let idx = open(snap, seg).await?;
+            // An index that cannot be read (objects missing or damaged)
+            // answers nothing: its fragments are scanned, and the results
+            // stay right.
+            let idx = match open(snap, seg).await {
+                Ok(i) => i,
+                Err(e) => {
+                    tracing::warn!("scalar index {} not used: {e}", entry.name);
+                    for f in snap
+                        .manifest
+                        .fragments
+                        .iter()
+                        .filter(|f| seg.fragments.contains(f.id))
+                    {
+                        here.remove(&f.id);
+                    }
+                    continue;
+                }
+            };
             let pass = |b: &arrow_array::RecordBatch| t.term.evaluate(b);
             let rows = match &t.range {
                 Some((lo, hi)) => {
