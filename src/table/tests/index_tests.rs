@@ -23,7 +23,7 @@ async fn entry(store: &StoreHandle, name: &str, frags: &[u64]) -> IndexEntry {
     IndexEntry {
         name: name.into(),
         uuid: uuid::Uuid::new_v4().to_string(),
-        kind: IndexKind::LabelList, // a kind no read path opens yet: this entry's files are made up
+        kind: IndexKind::BTree,
         columns: vec!["id".into()],
         params: serde_json::json!({}),
         created_at_ms: 1,
@@ -90,7 +90,7 @@ async fn index_entries_round_trip_and_follow_every_kind_of_change() {
     let m = manifest(&reopened).await;
     assert_eq!(m.indices, vec![e.clone()]);
     let text = String::from_utf8(m.to_bytes().unwrap().to_vec()).unwrap();
-    assert!(text.contains("\"kind\": \"LABEL_LIST\""), "{text}");
+    assert!(text.contains("\"kind\": \"BTREE\""), "{text}");
     assert!(text.find("\"indices\"").unwrap() < text.find("\"ancestry\"").unwrap());
     assert_eq!(
         t.list_versions().await.unwrap().last().unwrap().operation,
@@ -106,18 +106,12 @@ async fn index_entries_round_trip_and_follow_every_kind_of_change() {
     let m = manifest(&t).await;
     assert_eq!(covered(&m, "id_idx"), vec![0, 1]);
     let info = &t.list_indices().await.unwrap()[0];
-    assert_eq!(
-        (info.index_type.as_str(), info.num_segments),
-        ("LabelList", 1)
-    );
+    assert_eq!((info.index_type.as_str(), info.num_segments), ("BTree", 1));
     // Fragment 0 lost row 2 (deleted), fragment 1 lost row 4 (updated
     // rows are rewritten into a new fragment): 3 rows indexed, 2 not (6, 40).
     assert_eq!((info.num_indexed_rows, info.num_unindexed_rows), (3, 2));
     let stats = t.index_stats("id_idx").await.unwrap().unwrap();
-    assert_eq!(
-        (stats.index_type.as_str(), stats.num_indices),
-        ("LABEL_LIST", 1)
-    );
+    assert_eq!((stats.index_type.as_str(), stats.num_indices), ("BTREE", 1));
     assert!(t.index_stats("nope").await.unwrap().is_none());
 
     // Compaction replaces the fragments; optimize() then rebuilds the BTREE
