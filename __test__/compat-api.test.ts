@@ -201,7 +201,10 @@ describe("embedding functions", () => {
   test("search(text) without an embedding function fails clearly", async () => {
     const db = await ours.connect(memoryUri());
     const t = await db.createTable("t", [{ id: 1, vector: [1, 2] }]);
-    await expectCode(t.search("hello").toArray(), "NOT_SUPPORTED", /no embedding function/);
+    // "vector" needs an embedding function; "auto" (the default) is then a
+    // full-text search, which needs a full-text index (as in the reference).
+    await expectCode(t.search("hello", "vector").toArray(), "NOT_SUPPORTED", /no embedding function/);
+    await expectCode(t.search("hello").toArray(), "INVALID_ARGUMENT", /full-text/);
   });
 
   test("a function that is not registered is named in the error", async () => {
