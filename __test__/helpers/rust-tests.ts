@@ -5,7 +5,7 @@ import { execFile, spawnSync } from "node:child_process";
 import { join } from "node:path";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { ROOT, TARGET, cargoEnv } = require(join(__dirname, "..", "..", "scripts", "common.js"));
+const { ROOT, nativeBuild } = require(join(__dirname, "..", "..", "scripts", "common.js"));
 
 let binary: string | undefined;
 
@@ -15,9 +15,12 @@ let binary: string | undefined;
  */
 export function rustTestBinary(): string {
   if (binary) return binary;
-  const r = spawnSync("cargo", ["test", "--release", "--target", TARGET, "--lib", "--no-run", "--message-format=json"], {
+  // The same command (cargo-zigbuild for the glibc 2.17 target, or cargo)
+  // as scripts/test.js, so the build it did is reused, not redone natively.
+  const b = nativeBuild();
+  const r = spawnSync(b.test[0], [...b.test.slice(1), "--lib", "--no-run", "--message-format=json"], {
     cwd: ROOT,
-    env: cargoEnv(),
+    env: b.env,
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
   });
