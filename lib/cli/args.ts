@@ -26,3 +26,21 @@ export function parseCommon(argv: string[]): CommonArgs {
   }
   return out;
 }
+
+/**
+ * parseCommon with the handling every subcommand shares: `--help` prints
+ * `usage` (exit code 0); bad or missing arguments print what is wrong and
+ * the usage (exit code 2). Returns the arguments, or the exit code.
+ */
+export function parseOrUsage(argv: string[], usage: string): (CommonArgs & { uri: string }) | number {
+  const a = parseCommon(argv);
+  if (a.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  if (a.errors.length || !a.uri) {
+    process.stderr.write(`${[...a.errors, ...(a.uri ? [] : ["missing <uri>"])].join("\n")}\nusage: ${usage}\n`);
+    return 2;
+  }
+  return { ...a, uri: a.uri };
+}

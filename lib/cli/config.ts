@@ -3,20 +3,13 @@
 // configuration (every key, secrets masked, where each value came from).
 import { resolveConfiguration } from "../doctor";
 import { StowageError } from "../errors";
-import { parseCommon } from "./args";
+import { parseOrUsage } from "./args";
 
 export const usage = "stowage config <uri> [--option key=value ...] [--json]   the effective configuration, secrets masked";
 
 export async function run(argv: string[]): Promise<number> {
-  const a = parseCommon(argv);
-  if (a.help) {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
-  if (a.errors.length || !a.uri) {
-    process.stderr.write(`${[...a.errors, ...(a.uri ? [] : ["missing <uri>"])].join("\n")}\nusage: ${usage}\n`);
-    return 2;
-  }
+  const a = parseOrUsage(argv, usage);
+  if (typeof a === "number") return a;
   let rows;
   try {
     rows = resolveConfiguration(a.uri, { storageOptions: a.options });

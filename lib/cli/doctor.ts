@@ -2,20 +2,13 @@
 // `stowage doctor <uri> [--option key=value ...] [--json]`
 import { formatDoctorReport, startDoctor } from "../doctor";
 import { StowageError } from "../errors";
-import { parseCommon } from "./args";
+import { parseOrUsage } from "./args";
 
 export const usage = "stowage doctor <uri> [--option key=value ...] [--json]   live permission and capability checks";
 
 export async function run(argv: string[]): Promise<number> {
-  const a = parseCommon(argv);
-  if (a.help) {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
-  if (a.errors.length || !a.uri) {
-    process.stderr.write(`${[...a.errors, ...(a.uri ? [] : ["missing <uri>"])].join("\n")}\nusage: ${usage}\n`);
-    return 2;
-  }
+  const a = parseOrUsage(argv, usage);
+  if (typeof a === "number") return a;
   let started;
   try {
     started = startDoctor(a.uri, { storageOptions: a.options });
