@@ -8,6 +8,7 @@ import { call, callSync, native, NativeTable } from "./native";
 import { ftsRequest, ftsState, runHybrid } from "./fts";
 import type { FtsState, FullTextQuery, FullTextSearchOptions } from "./fts";
 import type { Reranker } from "./rerankers";
+import type { EmbeddingFunctionConfig } from "./embedding/registry";
 
 export type { IntoVector };
 
@@ -67,12 +68,16 @@ export abstract class QueryBase implements AsyncIterable<RecordBatch> {
     return this;
   }
 
-  /** Keeps rows for which the SQL predicate is true, e.g. `id > 10 AND name LIKE 'a%'`. */
+  /**
+   * Keeps rows for which the SQL predicate is true, e.g. `id > 10 AND name
+   * LIKE 'a%'`. Called again, the predicates are combined with AND (as in
+   * @lancedb/lancedb).
+   */
   where(predicate: string): this {
     if (typeof predicate !== "string") {
       throw new StowageError("INVALID_ARGUMENT", `where() takes a SQL predicate string, got ${typeof predicate}`);
     }
-    this.predicate = predicate;
+    this.predicate = this.predicate === undefined ? predicate : `(${this.predicate}) AND (${predicate})`;
     return this;
   }
 
@@ -109,7 +114,8 @@ export abstract class QueryBase implements AsyncIterable<RecordBatch> {
     return this;
   }
 
-  protected abstract execute(): Promise<Buffer>;
+  /** Runs the query natively; `left()` is the time left of `timeoutMs` (native reads are cancelled past it). */
+  protected abstract execute(left: TimeLeft): Promise<Buffer>;
 
   /** A last step on the decoded result (vector searches drop the rows before `offset`). */
   protected postProcess(table: ArrowTable): ArrowTable {
@@ -119,7 +125,8 @@ export abstract class QueryBase implements AsyncIterable<RecordBatch> {
   /** @internal The result as one table, after `timeoutMs` at the latest. */
   protected async run(options?: Partial<QueryExecutionOptions>): Promise<ArrowTable> {
     this.ensureOpen();
-    const exec = async (): Promise<ArrowTable> => this.postProcess(fromIpc(await call(() => this.execute())));
+    const left = timeLeft(options?.timeoutMs);
+    const exec = async (): Promise<ArrowTable> => this.postProcess(fromIpc(await call(() => this.execute(left))));
     return withTimeout(exec(), options?.timeoutMs);
   }
 
@@ -155,7 +162,7 @@ export abstract class QueryBase implements AsyncIterable<RecordBatch> {
   async outputSchema(): Promise<Schema> {
     this.ensureOpen();
     const probe = this.probe();
-    return fromIpc(await call(() => probe.execute())).schema;
+    return fromIpc(await call(() => probe.execute(noDeadline))).schema;
   }
 
   /** @internal A copy of this query returning (almost) no rows, for the result's schema. */
@@ -230,6 +237,15 @@ export abstract class QueryBase implements AsyncIterable<RecordBatch> {
   }
 }
 
+/** @internal search(text) with queryType "auto": the table's current embedding functions, read when the query runs. */
+export interface AutoText {
+  text: string;
+  /** queryType "vector"/"hybrid": a table without an embedding function is an error (not a full-text search). */
+  mustEmbed?: boolean;
+  ftsColumns?: string | string[];
+  functions: () => Promise<EmbeddingFunctionConfig[]>;
+}
+
 /** Options for running a query, as in @lancedb/lancedb. */
 export interface QueryExecutionOptions {
   /** At most this many rows per record batch. */
@@ -252,6 +268,114 @@ export interface ExecutableQuery {}
 function checkMaxBatchLength(n: unknown): number | undefined {
   if (n === undefined || n === null) return undefined;
   return checkCount("maxBatchLength", n) || undefined;
+}
+
+/** Milliseconds left of a query's `timeoutMs` (undefined: no timeout), for each native call it makes. */
+export type TimeLeft = () => number | undefined;
+
+const noDeadline: TimeLeft = () => undefined;
+
+function timeLeft(timeoutMs: unknown): TimeLeft {
+  if (timeoutMs === undefined || timeoutMs === null) return noDeadline;
+  const deadline = Date.now() + checkCount("timeoutMs", timeoutMs);
+  return () => Math.max(0, deadline - Date.now());
+}
+
+/**
+ * The order of `n` rows by `ordering` (as the reference's orderBy:
+ * ascending unless `ascending: false`, nulls last unless `nullsFirst`);
+ * ties keep their order (Array.prototype.sort is stable).
+ */
+function sortedOrder(n: number, ordering: ColumnOrdering[], column: (name: string) => { get(i: number): unknown } | null | undefined): number[] {
+  const cols = ordering.map((o) => column(o.columnName));
+  const cmp = (a: unknown, b: unknown): number => (a === b ? 0 : (a as number) < (b as number) ? -1 : 1);
+  const order = Array.from({ length: n }, (_, i) => i);
+  order.sort((x, y) => {
+    for (let k = 0; k < ordering.length; k++) {
+      const a = cols[k]?.get(x);
+      const b = cols[k]?.get(y);
+      const an = a === null || a === undefined;
+      const bn = b === null || b === undefined;
+      if (an || bn) {
+        if (an && bn) continue;
+        return (an ? -1 : 1) * (ordering[k].nullsFirst ? 1 : -1);
+      }
+      const c = cmp(a, b);
+      if (c !== 0) return ordering[k].ascending ? c : -c;
+    }
+    return 0;
+  });
+  return order;
+}
+
+/** Checks and normalises orderBy()'s argument. */
+function normaliseOrdering(ordering: ColumnOrdering | ColumnOrdering[]): Required<ColumnOrdering>[] {
+  const list = Array.isArray(ordering) ? ordering : [ordering];
+  if (list.length === 0 || list.some((o) => !o || typeof o.columnName !== "string")) {
+    throw new StowageError("INVALID_ARGUMENT", "orderBy() takes { columnName, ascending?, nullsFirst? } or an array of them");
+  }
+  return list.map((o) => ({ columnName: o.columnName, ascending: o.ascending ?? true, nullsFirst: o.nullsFirst ?? false }));
+}
+
+/**
+ * Ranked rows (a search's `_rowid`s with their `_distance` or `_score`)
+ * re-sorted by `ordering`, then `offset`/`limit` applied. The sort columns
+ * come from `keys` when the search returned them, else they are read for
+ * these rows only. A sort on the score column itself sorts by it.
+ */
+async function orderRanked(
+  inner: NativeTable,
+  ranked: { ids: bigint[]; scores: number[]; scoreName: string; keys?: ArrowTable },
+  ordering: ColumnOrdering[],
+  offset: number,
+  limit: number | undefined,
+  left: TimeLeft,
+): Promise<{ ids: bigint[]; scores: number[] }> {
+  const names = [...new Set(ordering.map((o) => o.columnName).filter((c) => c !== ranked.scoreName))];
+  const keys =
+    ranked.keys ??
+    (names.length === 0
+      ? undefined
+      : fromIpc(await inner.take({ rowIds: ranked.ids, columns: names, inGivenOrder: true, timeoutMs: left() })));
+  if (keys && keys.numRows !== ranked.ids.length) {
+    throw new StowageError("COMMIT_CONFLICT", "rows of the search result changed while it was read (another writer); run the search again");
+  }
+  const order = sortedOrder(ranked.ids.length, ordering, (name) => (name === ranked.scoreName ? { get: (i: number) => ranked.scores[i] } : keys?.getChild(name)) as { get(i: number): unknown } | null);
+  const chosen = order.slice(offset, limit === undefined ? undefined : offset + limit);
+  return { ids: chosen.map((i) => ranked.ids[i]), scores: chosen.map((i) => ranked.scores[i]) };
+}
+
+/** `column` of a result as numbers / bigints. */
+function numbersOf(t: ArrowTable, column: string): number[] {
+  return Array.from(t.getChild(column)?.toArray() ?? [], Number);
+}
+function idsOf(t: ArrowTable): bigint[] {
+  return Array.from(t.getChild("_rowid")?.toArray() ?? [], (x) => BigInt(x as bigint));
+}
+
+/**
+ * Rows by id (selected columns or computed ones) in the order given, with
+ * the ranking's score column (`_distance` or `_score`) and `_rowid` if asked.
+ */
+async function rowsWithScores(
+  inner: NativeTable,
+  q: { columns?: string[]; expressions?: [string, string][]; withRowId: boolean },
+  ids: bigint[],
+  scoreName: string,
+  scores: number[],
+  left: TimeLeft,
+): Promise<Buffer> {
+  const rows = fromIpc(await inner.take({ rowIds: ids, columns: q.columns, expressions: q.expressions, inGivenOrder: true, timeoutMs: left() }));
+  if (rows.numRows !== ids.length) {
+    // Only when another writer removed ranked rows between the two reads.
+    throw new StowageError("COMMIT_CONFLICT", "rows of the search result changed while it was read (another writer); run the search again");
+  }
+  const extra: [Field, Data][] = [[new Field(scoreName, new Float32(), true), makeVector(Float32Array.from(scores)).data[0]]];
+  if (q.withRowId) extra.push([new Field("_rowid", new Uint64(), true), makeVector(BigUint64Array.from(ids)).data[0]]);
+  const fields = [...rows.schema.fields, ...extra.map(([f]) => f)];
+  const children = [...rows.schema.fields.map((_, i) => (rows.getChildAt(i) as Vector).data[0]), ...extra.map(([, d]) => d)];
+  const struct = makeData({ type: new Struct(fields), length: ids.length, nullCount: 0, children });
+  return toIpc(new ArrowTableClass([new RecordBatch(new Schema(fields, rows.schema.metadata), struct)]));
 }
 
 function* splitBatches(batches: RecordBatch[], max: number | undefined): Generator<RecordBatch> {
@@ -305,6 +429,8 @@ export class Query extends QueryBase {
     if (this.columns) q.select(this.columns);
     if (this.predicate !== undefined) q.where(this.predicate);
     if (this.limitValue !== undefined) q.limit(this.limitValue);
+    if (this.offsetValue !== undefined) q.offset(this.offsetValue);
+    if (this.ordering) q.orderBy(this.ordering);
     if (this.rowId) q.withRowId();
     if (this.fts) q.fullTextSearch(this.fts.query, { columns: this.fts.columns });
     if (this.fast) q.fastSearch();
@@ -317,22 +443,27 @@ export class Query extends QueryBase {
   }
 
   /** The full-text search this query runs (see fullTextSearch). */
-  private executeFts(fts: FtsState): Promise<Buffer> {
+  private async executeFts(fts: FtsState, left: TimeLeft): Promise<Buffer> {
     if (this.expressions) {
       throw new StowageError("NOT_SUPPORTED", "select({ alias: expression }) is not supported on full-text searches; select column names");
     }
-    if (this.ordering) {
-      throw new StowageError("NOT_SUPPORTED", "orderBy() is not supported on full-text searches: results are ranked by _score");
+    const request = { ...ftsRequest(fts), limit: this.limitValue, filter: this.predicate, fastSearch: this.fast };
+    if (!this.ordering) {
+      return this.inner.ftsSearch({ ...request, offset: this.offsetValue, columns: this.columns, withRowId: this.rowId, timeoutMs: left() });
     }
-    return this.inner.ftsSearch({
-      ...ftsRequest(fts),
-      limit: this.limitValue,
-      offset: this.offsetValue,
-      filter: this.predicate,
-      columns: this.columns,
-      withRowId: this.rowId,
-      fastSearch: this.fast,
-    });
+    // orderBy, as the reference: the top `limit` rows by score, sorted by
+    // the ordering, then `offset` of them skipped.
+    const names = [...new Set(this.ordering.map((o) => o.columnName).filter((c) => c !== "_score"))];
+    const hits = fromIpc(await this.inner.ftsSearch({ ...request, offset: 0, columns: names, withRowId: true, timeoutMs: left() }));
+    const { ids, scores } = await orderRanked(
+      this.inner,
+      { ids: idsOf(hits), scores: numbersOf(hits, "_score"), scoreName: "_score", keys: hits },
+      this.ordering,
+      this.offsetValue ?? 0,
+      undefined,
+      left,
+    );
+    return rowsWithScores(this.inner, { columns: this.columns, withRowId: this.rowId }, ids, "_score", scores, left);
   }
 
   private scanOptions() {
@@ -346,7 +477,7 @@ export class Query extends QueryBase {
     };
   }
 
-  private ordering?: ColumnOrdering[];
+  private ordering?: Required<ColumnOrdering>[];
 
   /**
    * Sorts the result (before offset and limit), as in @lancedb/lancedb:
@@ -355,48 +486,33 @@ export class Query extends QueryBase {
    * read to sort; then only the rows returned are read whole.
    */
   orderBy(ordering: ColumnOrdering | ColumnOrdering[]): this {
-    const list = Array.isArray(ordering) ? ordering : [ordering];
-    if (list.length === 0 || list.some((o) => !o || typeof o.columnName !== "string")) {
-      throw new StowageError("INVALID_ARGUMENT", "orderBy() takes { columnName, ascending?, nullsFirst? } or an array of them");
-    }
-    this.ordering = list.map((o) => ({ columnName: o.columnName, ascending: o.ascending ?? true, nullsFirst: o.nullsFirst ?? false }));
+    this.ordering = normaliseOrdering(ordering);
     return this;
   }
 
-  protected execute(): Promise<Buffer> {
-    if (this.fts) return this.executeFts(this.fts);
-    if (this.ordering) return this.executeOrdered(this.ordering);
-    return this.inner.scan(this.scanOptions());
+  protected execute(left: TimeLeft): Promise<Buffer> {
+    if (this.fts) return this.executeFts(this.fts, left);
+    if (this.ordering) return this.executeOrdered(this.ordering, left);
+    return this.inner.scan({ ...this.scanOptions(), timeoutMs: left() });
   }
 
-  private async executeOrdered(ordering: ColumnOrdering[]): Promise<Buffer> {
+  private async executeOrdered(ordering: ColumnOrdering[], left: TimeLeft): Promise<Buffer> {
     const keys = fromIpc(
-      await this.inner.scan({ columns: [...new Set(ordering.map((o) => o.columnName))], filter: this.predicate, withRowId: true }),
+      await this.inner.scan({ columns: [...new Set(ordering.map((o) => o.columnName))], filter: this.predicate, withRowId: true, timeoutMs: left() }),
     );
-    const cols = ordering.map((o) => keys.getChild(o.columnName));
     const ids = keys.getChild("_rowid");
-    const order = Array.from({ length: keys.numRows }, (_, i) => i);
-    const cmp = (a: unknown, b: unknown): number => (a === b ? 0 : (a as number) < (b as number) ? -1 : 1);
-    // Array.prototype.sort is stable: ties keep the stored order.
-    order.sort((x, y) => {
-      for (let k = 0; k < ordering.length; k++) {
-        const a = cols[k]?.get(x);
-        const b = cols[k]?.get(y);
-        const an = a === null || a === undefined;
-        const bn = b === null || b === undefined;
-        if (an || bn) {
-          if (an && bn) continue;
-          return (an ? -1 : 1) * (ordering[k].nullsFirst ? 1 : -1);
-        }
-        const c = cmp(a, b);
-        if (c !== 0) return ordering[k].ascending ? c : -c;
-      }
-      return 0;
-    });
+    const order = sortedOrder(keys.numRows, ordering, (name) => keys.getChild(name));
     const start = this.offsetValue ?? 0;
     const chosen = order.slice(start, this.limitValue === undefined ? undefined : start + this.limitValue);
     const wanted = chosen.map((i) => BigInt(ids?.get(i) as bigint));
-    return this.inner.take({ rowIds: wanted, columns: this.columns, expressions: this.expressions, withRowId: this.rowId, inGivenOrder: true });
+    return this.inner.take({
+      rowIds: wanted,
+      columns: this.columns,
+      expressions: this.expressions,
+      withRowId: this.rowId,
+      inGivenOrder: true,
+      timeoutMs: left(),
+    });
   }
 
   /**
@@ -411,12 +527,14 @@ export class Query extends QueryBase {
     }
     this.ensureOpen();
     const max = checkMaxBatchLength(options?.maxBatchLength);
-    const deadline = options?.timeoutMs === undefined || options?.timeoutMs === null ? undefined : Date.now() + checkCount("timeoutMs", options.timeoutMs);
-    const stream = await call(() => this.inner.scanStream(this.scanOptions()));
+    const timeoutMs = options?.timeoutMs === undefined || options?.timeoutMs === null ? undefined : checkCount("timeoutMs", options.timeoutMs);
+    if (timeoutMs === 0) await withTimeout(Promise.resolve(), 0);
+    // The deadline covers the whole iteration and is kept natively: past
+    // it the stream drops its read-ahead and next() fails STORAGE_TIMEOUT.
+    const stream = await call(() => this.inner.scanStream({ ...this.scanOptions(), timeoutMs }));
     try {
       for (;;) {
-        const left = deadline === undefined ? undefined : Math.max(0, deadline - Date.now());
-        const buf = await withTimeout(call(() => stream.next()), left);
+        const buf = await call(() => stream.next());
         if (buf === null) return;
         yield* splitBatches(fromIpc(buf).batches, max);
       }
@@ -437,6 +555,9 @@ export class VectorQuery extends QueryBase {
   private distance?: DistanceType;
   private post = false;
   private reranker?: Reranker;
+  private ordering?: Required<ColumnOrdering>[];
+  /** search(text) with queryType "auto": embedded or full-text, decided when the query runs. */
+  private autoText?: AutoText;
 
   /** @internal */
   constructor(inner: NativeTable, ensureOpen: () => void, vector: IntoVector | MultiVector) {
@@ -451,10 +572,62 @@ export class VectorQuery extends QueryBase {
     return copy;
   }
 
-  /** Rows before `offset` are dropped after ranking (the search asks for offset + limit). */
+  /** Rows before `offset` are dropped after ranking (the search asks for offset + limit); orderBy applies offset itself. */
   protected override postProcess(table: ArrowTable): ArrowTable {
-    const skip = this.offsetValue ?? 0;
+    const skip = this.ordering ? 0 : (this.offsetValue ?? 0);
     return skip === 0 ? table : table.slice(skip);
+  }
+
+  /**
+   * Sorts the search's results by these columns, as in @lancedb/lancedb:
+   * the nearest `limit + offset` rows are found first, then sorted
+   * (ascending unless `ascending: false`, nulls last unless `nullsFirst`),
+   * then `offset` is skipped. The sort columns need not be selected;
+   * `_distance` may be one (the reference refuses it).
+   */
+  orderBy(ordering: ColumnOrdering | ColumnOrdering[]): this {
+    this.ordering = normaliseOrdering(ordering);
+    return this;
+  }
+
+  /** @internal search(text) with queryType "auto" (lib/table.ts). */
+  static forText(inner: NativeTable, ensureOpen: () => void, auto: AutoText): VectorQuery {
+    const q = new VectorQuery(inner, ensureOpen, [] as number[]);
+    q.autoText = auto;
+    return q;
+  }
+
+  /**
+   * search(text) on a table whose current schema has no embedding function:
+   * the same query as a full-text search. Vector settings cannot apply.
+   */
+  private runAsFts(auto: AutoText, left: TimeLeft): Promise<Buffer> {
+    const vectorOnly = [
+      ["column()", this.vectorColumn],
+      ["distanceType()", this.distance],
+      ["postfilter()", this.post || undefined],
+      ["addQueryVector()", this.extra.length || undefined],
+      ["rerank()", this.reranker],
+      ["index search settings (nprobes, refineFactor, ef, distanceRange, bypassVectorIndex)", Object.keys(this.ann).filter((k) => k !== "fastSearch").length || undefined],
+    ].filter(([, v]) => v !== undefined);
+    if (vectorOnly.length > 0) {
+      throw new StowageError(
+        "INVALID_ARGUMENT",
+        `search("${auto.text}") runs as a full-text search because table '${this.inner.name}' has no embedding function; ${vectorOnly.map(([n]) => n).join(", ")} apply to vector searches only (pass a vector to search a vector column)`,
+      );
+    }
+    const q = new Query(this.inner, this.ensureOpen).fullTextSearch(auto.text, { columns: auto.ftsColumns });
+    if (this.columns) q.select(this.columns);
+    if (this.predicate !== undefined) q.where(this.predicate);
+    if (this.limitValue !== undefined) q.limit(this.limitValue);
+    // Without orderBy, postProcess skips `offset` of the top `limit` rows, as the full-text search would.
+    if (this.ordering) {
+      q.orderBy(this.ordering);
+      if (this.offsetValue !== undefined) q.offset(this.offsetValue);
+    }
+    if (this.rowId) q.withRowId();
+    if (this.fast) q.fastSearch();
+    return (q as unknown as { execute(left: TimeLeft): Promise<Buffer> }).execute(left);
   }
 
   protected override async describeSource(verbose: boolean): Promise<string[]> {
@@ -563,10 +736,24 @@ export class VectorQuery extends QueryBase {
     return this;
   }
 
-  protected async execute(): Promise<Buffer> {
-    const first = await this.vector;
+  protected async execute(left: TimeLeft): Promise<Buffer> {
+    let first: Awaited<IntoVector> | MultiVector;
+    if (this.autoText) {
+      // Decided now, from the table's current schema (as of readConsistencyInterval).
+      const fns = await this.autoText.functions();
+      if (fns.length === 0 && this.autoText.mustEmbed) {
+        throw new StowageError(
+          "NOT_SUPPORTED",
+          `table '${this.inner.name}' has no embedding function to turn the text into a vector; pass a vector to search(), or search the text with queryType "fts" (a full-text index)`,
+        );
+      }
+      if (fns.length === 0) return this.runAsFts(this.autoText, left);
+      first = await fns[0].function.computeQueryEmbeddings(this.autoText.text);
+    } else {
+      first = await this.vector;
+    }
     const multi = isMultiVectorInput(first);
-    const queries: number[][] = multi ? await Promise.all((first as unknown[]).map(async (v) => toNumbers(await (v as IntoVector)))) : [toNumbers(first)];
+    const queries: number[][] = multi ? await Promise.all((first as unknown[]).map(async (v) => toNumbers(await (v as IntoVector)))) : [toNumbers(first as Awaited<IntoVector>)];
     for (const v of this.extra) queries.push(toNumbers(await v));
     if (multi || queries.length > 1) {
       // Several query vectors: late-interaction search of a list-of-vectors column (lib/multivector.ts).
@@ -578,13 +765,27 @@ export class VectorQuery extends QueryBase {
         filter: this.predicate,
         postfilter: this.post,
       });
-      return this.rowsWithDistances(ranked.ids, ranked.distances);
+      if (this.ordering) {
+        const sorted = await orderRanked(
+          this.inner,
+          { ids: ranked.ids, scores: ranked.distances, scoreName: "_distance" },
+          this.ordering,
+          this.offsetValue ?? 0,
+          this.limitValue ?? 10,
+          left,
+        );
+        return this.rowsWithDistances(sorted.ids, sorted.scores, left);
+      }
+      return this.rowsWithDistances(ranked.ids, ranked.distances, left);
     }
     const vector = queries[0];
     if (this.fts) {
       // Hybrid: the vector search and the full-text search, fused by the reranker (lib/fts.ts).
       if (this.expressions) {
         throw new StowageError("NOT_SUPPORTED", "select({ alias: expression }) is not supported on hybrid searches; select column names");
+      }
+      if (this.ordering) {
+        throw new StowageError("NOT_SUPPORTED", "orderBy() is not supported on hybrid (vector + full-text) searches; order a vector search or a full-text search");
       }
       return runHybrid(this.inner, {
         fts: this.fts,
@@ -616,30 +817,33 @@ export class VectorQuery extends QueryBase {
         columns,
         withRowId,
         ...this.ann,
+        timeoutMs: left(),
       });
+    if (this.ordering) {
+      // orderBy: the nearest limit + offset rows with their sort columns,
+      // sorted, offset skipped, then the rows returned read.
+      const names = [...new Set(this.ordering.map((o) => o.columnName).filter((c) => c !== "_distance"))];
+      const hits = fromIpc(await search(names, true));
+      const sorted = await orderRanked(
+        this.inner,
+        { ids: idsOf(hits), scores: numbersOf(hits, "_distance"), scoreName: "_distance", keys: hits },
+        this.ordering,
+        this.offsetValue ?? 0,
+        this.limitValue ?? 10,
+        left,
+      );
+      return this.rowsWithDistances(sorted.ids, sorted.scores, left);
+    }
     if (!this.expressions) return search(this.columns, this.rowId);
     // Computed columns: rank first (row ids and distances only), then
     // evaluate the expressions on those rows, in rank order.
     const hits = fromIpc(await search([], true));
-    const ids = Array.from(hits.getChild("_rowid")?.toArray() ?? [], (x) => BigInt(x as bigint));
-    return this.rowsWithDistances(ids, Array.from(hits.getChild("_distance")?.toArray() ?? [], Number));
+    return this.rowsWithDistances(idsOf(hits), numbersOf(hits, "_distance"), left);
   }
 
   /** The ranked rows (selected columns or computed ones) in rank order, with `_distance` (and `_rowid`). */
-  private async rowsWithDistances(ids: bigint[], distances: number[]): Promise<Buffer> {
-    const rows = fromIpc(
-      await this.inner.take({ rowIds: ids, columns: this.columns, expressions: this.expressions, inGivenOrder: true }),
-    );
-    if (rows.numRows !== ids.length) {
-      // Only when another writer removed ranked rows between the two reads.
-      throw new StowageError("COMMIT_CONFLICT", "rows of the search result changed while it was read (another writer); run the search again");
-    }
-    const extra: [Field, Data][] = [[new Field("_distance", new Float32(), true), makeVector(Float32Array.from(distances)).data[0]]];
-    if (this.rowId) extra.push([new Field("_rowid", new Uint64(), true), makeVector(BigUint64Array.from(ids)).data[0]]);
-    const fields = [...rows.schema.fields, ...extra.map(([f]) => f)];
-    const children = [...rows.schema.fields.map((_, i) => (rows.getChildAt(i) as Vector).data[0]), ...extra.map(([, d]) => d)];
-    const struct = makeData({ type: new Struct(fields), length: ids.length, nullCount: 0, children });
-    return toIpc(new ArrowTableClass([new RecordBatch(new Schema(fields, rows.schema.metadata), struct)]));
+  private rowsWithDistances(ids: bigint[], distances: number[], left: TimeLeft): Promise<Buffer> {
+    return rowsWithScores(this.inner, { columns: this.columns, expressions: this.expressions, withRowId: this.rowId }, ids, "_distance", distances, left);
   }
 
   /** Adds a query vector: several make a multivector (late-interaction) search, as in @lancedb/lancedb. */
@@ -665,8 +869,8 @@ export class TakeQuery extends QueryBase {
     super(inner, ensureOpen);
   }
 
-  protected execute(): Promise<Buffer> {
-    return this.inner.take({ ...this.by, columns: this.columns, expressions: this.expressions, withRowId: this.rowId });
+  protected execute(left: TimeLeft): Promise<Buffer> {
+    return this.inner.take({ ...this.by, columns: this.columns, expressions: this.expressions, withRowId: this.rowId, timeoutMs: left() });
   }
 
   protected override probe(): QueryBase {

@@ -16,7 +16,6 @@ import * as evolve from "./evolve";
 import type { Field } from "apache-arrow";
 import { searchDispatch } from "./fts";
 import type { FullTextQuery } from "./fts";
-import { EMBEDDING_FUNCTIONS_KEY } from "./embedding/registry";
 
 export interface AddDataOptions {
   /** "append" (the default) adds rows; "overwrite" replaces the table's rows. */
@@ -309,7 +308,7 @@ export class Table extends Handle<NativeTable> {
           whenNotMatchedBySourceDeleteWhere: flags.bySourceWhere,
         }),
       );
-      return { ...r, numAttempts: 1, numRows: r.numInsertedRows + r.numUpdatedRows };
+      return { ...r, numRows: r.numInsertedRows + r.numUpdatedRows };
     });
   }
 
@@ -431,39 +430,30 @@ export class Table extends Handle<NativeTable> {
   search(query: string | FullTextQuery, queryType?: string, ftsColumns?: string | string[]): VectorQuery | Query;
   search(query: IntoVector | MultiVector | string | FullTextQuery, queryType?: string, ftsColumns?: string | string[]): VectorQuery | Query;
   search(query: IntoVector | MultiVector | string | FullTextQuery, queryType?: string, ftsColumns?: string | string[]): VectorQuery | Query {
-    if (typeof query === "string" && this.embedsText(queryType)) {
+    if (typeof query === "string" && (queryType === "vector" || queryType === "hybrid")) {
       const q = this.searchText(query);
       return queryType === "hybrid" ? q.fullTextSearch(query, { columns: ftsColumns }) : q;
+    }
+    if (typeof query === "string" && (queryType === undefined || queryType === "auto")) {
+      // Embedded or full-text: decided when the query runs, from the
+      // table's schema then (another handle or process may have changed
+      // its embedding functions; checkout may have changed the version).
+      return VectorQuery.forText(this.inner, () => this.ensureOpen(), {
+        text: query,
+        ftsColumns,
+        functions: async () => functionsOf(await this.schema()),
+      });
     }
     return searchDispatch(this, query as IntoVector | string | FullTextQuery, queryType, ftsColumns);
   }
 
-  /**
-   * Whether search(string) embeds the text: always for "vector" and
-   * "hybrid" (a table without an embedding function then says so), for
-   * "auto" when the table's schema (read when the handle opened) names one.
-   */
-  private embedsText(queryType?: string): boolean {
-    if (queryType === "vector" || queryType === "hybrid") return true;
-    if (queryType !== undefined && queryType !== "auto") return false;
-    return this.schemaCache?.metadata.has(EMBEDDING_FUNCTIONS_KEY) ?? false;
-  }
-
-  /** A vector search for the embedding of `text` (computed when the query runs). */
+  /** A vector search for the embedding of `text`, computed when the query runs with the table's embedding function then. */
   private searchText(text: string): VectorQuery {
-    const vector = this.embeddingFunctions().then(async (fns) => {
-      const f = fns[0];
-      if (f === undefined) {
-        throw new StowageError(
-          "NOT_SUPPORTED",
-          `table '${this.name}' has no embedding function to turn the text into a vector; pass a vector to search(), or search the text with queryType "fts" (a full-text index)`,
-        );
-      }
-      return f.function.computeQueryEmbeddings(text);
+    return VectorQuery.forText(this.inner, () => this.ensureOpen(), {
+      text,
+      mustEmbed: true,
+      functions: async () => functionsOf(await this.schema()),
     });
-    // An unawaited rejection is reported when the query runs.
-    vector.catch(() => undefined);
-    return this.vectorSearch(vector);
   }
 
   /** Rows at these positions (0 = the first row the table stores). */

@@ -26,6 +26,8 @@ pub struct JsFtsOptions {
     pub columns: Option<Vec<String>>,
     pub with_row_id: Option<bool>,
     pub fast_search: Option<bool>,
+    /// QueryExecutionOptions.timeoutMs: the search is cancelled past it.
+    pub timeout_ms: Option<f64>,
 }
 
 impl TryFrom<JsFtsOptions> for FtsRequest {
@@ -60,8 +62,9 @@ impl JsTable {
     pub async fn fts_search(&self, options: JsFtsOptions) -> napi::Result<Buffer> {
         let t = self.inner.clone();
         guarded(async move {
+            let timeout = options.timeout_ms;
             let req = FtsRequest::try_from(options)?;
-            let (schema, batches) = t.fts_search(&req).await?;
+            let (schema, batches) = super::deadline::run(timeout, t.fts_search(&req)).await?;
             batches_to_ipc(&schema, &batches)
         })
         .await

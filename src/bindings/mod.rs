@@ -42,6 +42,7 @@ macro_rules! handle_methods {
 mod args;
 mod connection;
 mod credentials;
+mod deadline;
 mod doctor;
 mod evolve;
 mod fts;

@@ -24,6 +24,10 @@ pub struct JsBatchStream {
     // A lock because napi may run two next() calls at once; the stream is
     // None once closed.
     inner: Arc<tokio::sync::Mutex<Option<BatchStream>>>,
+    /// timeoutMs for the whole iteration: past it the stream is dropped
+    /// (its read-ahead cancelled) and next() fails with STORAGE_TIMEOUT.
+    deadline: Option<tokio::time::Instant>,
+    timeout_ms: Option<f64>,
 }
 
 #[napi]
@@ -32,12 +36,24 @@ impl JsBatchStream {
     #[napi]
     pub async fn next(&self) -> napi::Result<Option<Buffer>> {
         let inner = self.inner.clone();
+        let (deadline, timeout_ms) = (self.deadline, self.timeout_ms);
         guarded(async move {
             let mut guard = inner.lock().await;
             let Some(stream) = guard.as_mut() else {
                 return Ok(None);
             };
-            match stream.next().await {
+            let next =
+                super::deadline::within(deadline, timeout_ms, async { Ok(stream.next().await) })
+                    .await;
+            let next = match next {
+                Ok(n) => n,
+                Err(e) => {
+                    // Past the deadline: drop the stream and its reads.
+                    *guard = None;
+                    return Err(e);
+                }
+            };
+            match next {
                 None => {
                     *guard = None;
                     Ok(None)
@@ -73,6 +89,8 @@ pub struct JsTakeOptions {
     pub with_row_id: Option<bool>,
     /// Row ids: the rows in the order of the ids given.
     pub in_given_order: Option<bool>,
+    /// QueryExecutionOptions.timeoutMs: the read is cancelled past it.
+    pub timeout_ms: Option<f64>,
 }
 
 impl TryFrom<JsTakeOptions> for TakeRequest {
@@ -137,10 +155,15 @@ impl JsTable {
     pub async fn scan_stream(&self, options: JsScanOptions) -> napi::Result<JsBatchStream> {
         let t = self.inner.clone();
         guarded(async move {
+            let timeout_ms = options.timeout_ms;
+            let deadline = super::deadline::deadline(timeout_ms)?;
             let req = ScanRequest::try_from(options)?;
-            let stream: BatchStream = Box::pin(t.scan_stream(req).await?);
+            let stream = super::deadline::within(deadline, timeout_ms, t.scan_stream(req)).await?;
+            let stream: BatchStream = Box::pin(stream);
             Ok(JsBatchStream {
                 inner: Arc::new(tokio::sync::Mutex::new(Some(stream))),
+                deadline,
+                timeout_ms,
             })
         })
         .await
@@ -151,8 +174,9 @@ impl JsTable {
     pub async fn take(&self, options: JsTakeOptions) -> napi::Result<Buffer> {
         let t = self.inner.clone();
         guarded(async move {
+            let timeout = options.timeout_ms;
             let req = TakeRequest::try_from(options)?;
-            let (schema, batches) = t.take(&req).await?;
+            let (schema, batches) = super::deadline::run(timeout, t.take(&req)).await?;
             batches_to_ipc(&schema, &batches)
         })
         .await

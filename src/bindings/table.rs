@@ -82,6 +82,8 @@ pub struct JsScanOptions {
     pub with_row_id: Option<bool>,
     /// (alias, SQL expression) pairs, for select({ alias: "expr" }).
     pub expressions: Option<Vec<(String, String)>>,
+    /// QueryExecutionOptions.timeoutMs: the read is cancelled past it.
+    pub timeout_ms: Option<f64>,
 }
 
 impl TryFrom<JsScanOptions> for ScanRequest {
@@ -126,6 +128,8 @@ pub struct JsVectorOptions {
     pub fast_search: Option<bool>,
     pub distance_lower: Option<f64>,
     pub distance_upper: Option<f64>,
+    /// QueryExecutionOptions.timeoutMs: the search is cancelled past it.
+    pub timeout_ms: Option<f64>,
 }
 
 impl TryFrom<JsVectorOptions> for VectorRequest {
@@ -233,6 +237,8 @@ pub struct JsMergeResult {
     pub num_inserted_rows: i64,
     pub num_updated_rows: i64,
     pub num_deleted_rows: i64,
+    /// Commit attempts of the transaction loop (1: no other writer interfered).
+    pub num_attempts: u32,
 }
 
 #[napi(object, object_from_js = false)]
@@ -312,8 +318,9 @@ impl JsTable {
     pub async fn vector_search(&self, options: JsVectorOptions) -> napi::Result<Buffer> {
         let t = self.inner.clone();
         guarded(async move {
+            let timeout = options.timeout_ms;
             let req = VectorRequest::try_from(options)?;
-            let (schema, batches) = t.vector_search(&req).await?;
+            let (schema, batches) = super::deadline::run(timeout, t.vector_search(&req)).await?;
             batches_to_ipc(&schema, &batches)
         })
         .await
@@ -367,6 +374,7 @@ impl JsTable {
                 num_inserted_rows: stats.inserted as i64,
                 num_updated_rows: stats.updated as i64,
                 num_deleted_rows: stats.deleted as i64,
+                num_attempts: stats.attempts,
             })
         })
         .await
@@ -459,8 +467,9 @@ impl JsTable {
     pub async fn scan(&self, options: JsScanOptions) -> napi::Result<Buffer> {
         let t = self.inner.clone();
         guarded(async move {
+            let timeout = options.timeout_ms;
             let req = ScanRequest::try_from(options)?;
-            let (schema, batches) = t.scan(&req).await?;
+            let (schema, batches) = super::deadline::run(timeout, t.scan(&req)).await?;
             batches_to_ipc(&schema, &batches)
         })
         .await

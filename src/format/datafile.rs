@@ -348,7 +348,21 @@ async fn read_file(
         builder
     };
     let mask = ProjectionMask::roots(builder.parquet_schema(), positions.iter().copied());
-    let mut builder = builder.with_projection(mask).with_batch_size(BATCH_ROWS);
+    // A whole-file read decodes each row group as one batch: the columns
+    // are then used (and cached) as decoded, not copied once more by the
+    // concatenation of 8192-row batches (see bench/README.md, streaming).
+    let batch_rows = if whole {
+        let largest = builder
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .max();
+        largest.map_or(BATCH_ROWS, |n| (n.max(1) as usize).max(BATCH_ROWS))
+    } else {
+        BATCH_ROWS
+    };
+    let mut builder = builder.with_projection(mask).with_batch_size(batch_rows);
     if let Some(sel) = &rows.selection {
         builder = builder.with_row_selection(sel.clone());
     }

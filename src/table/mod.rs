@@ -298,6 +298,17 @@ impl Table {
         F: FnMut(Option<Arc<Snapshot>>) -> Fut,
         Fut: std::future::Future<Output = Result<(Change, T)>>,
     {
+        let (version, output, _) = self.commit_counted(plan).await?;
+        Ok((version, output))
+    }
+
+    /// [`Self::commit`], also returning how many commit attempts the
+    /// transaction loop made (mergeInsert's `numAttempts`).
+    async fn commit_counted<F, Fut, T>(&self, plan: F) -> Result<(u64, T, u32)>
+    where
+        F: FnMut(Option<Arc<Snapshot>>) -> Fut,
+        Fut: std::future::Future<Output = Result<(Change, T)>>,
+    {
         self.check_open()?;
         let mut st = self.state.write().await;
         let base = match &*st {
@@ -313,7 +324,7 @@ impl Table {
         let done = txn::commit(self.tref(), Some(base), plan).await?;
         let version = done.snapshot.version();
         *st = HandleState::latest(done.snapshot);
-        Ok((version, done.output))
+        Ok((version, done.output, done.attempts))
     }
 
     pub async fn list_versions(&self) -> Result<Vec<VersionInfo>> {
@@ -466,7 +477,7 @@ impl Table {
         let schema = self.schema().await?;
         let batches = &conform(&batches, &schema)?;
         let (on, schema, flags) = (&on, &schema, &flags);
-        self.commit(|base| async move {
+        self.commit_counted(|base| async move {
             let base = txn_base(base)?;
             if base.schema.fields() != schema.fields() {
                 return Err(Error::CommitConflict {
@@ -480,6 +491,7 @@ impl Table {
             Ok((Change::Rewrite(rw), stats))
         })
         .await
+        .map(|(version, stats, attempts)| (version, ops::MergeStats { attempts, ..stats }))
     }
 
     /// Compacts small files, then removes old versions and the files no

@@ -274,6 +274,8 @@ pub struct MergeStats {
     pub inserted: u64,
     pub updated: u64,
     pub deleted: u64,
+    /// Commit attempts (set once committed; see `txn::Committed`).
+    pub attempts: u32,
 }
 
 pub(crate) async fn plan_merge(

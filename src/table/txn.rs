@@ -527,6 +527,9 @@ pub(crate) struct Committed<T> {
     /// base when there was nothing to commit.
     pub snapshot: Arc<Snapshot>,
     pub output: T,
+    /// Commit attempts made (manifest puts tried, at least 1): 1 when no
+    /// other writer got in the way, one more for each race lost to one.
+    pub attempts: u32,
 }
 
 impl TableRef<'_> {
@@ -682,6 +685,8 @@ where
     let mut planned: Option<(Change, T)> = None;
     let mut lost_races = false;
     let mut attempt = 0;
+    // Manifest puts tried: the attempts a caller is told about.
+    let mut puts: u32 = 0;
     while attempt < MAX_COMMIT_ATTEMPTS {
         // Never put version v+1 on a base v that was not confirmed moments
         // ago: a cleanup removes versions that are no longer the latest, and
@@ -743,7 +748,11 @@ where
                 let snapshot = base.ok_or_else(|| {
                     Error::internal("nothing to commit on a table without versions")
                 })?;
-                return Ok(Committed { snapshot, output });
+                return Ok(Committed {
+                    snapshot,
+                    output,
+                    attempts: puts.max(1),
+                });
             }
             Rebased::Replan => {
                 table.discard(&change).await;
@@ -757,6 +766,7 @@ where
             planned = Some((change, output));
             continue;
         }
+        puts += 1;
         match table
             .commits
             .commit(table.dir, manifest.version, manifest.to_bytes()?)
@@ -769,7 +779,11 @@ where
                 };
                 if !off_chain {
                     let snapshot = Arc::new(table.snapshot(manifest)?);
-                    return Ok(Committed { snapshot, output });
+                    return Ok(Committed {
+                        snapshot,
+                        output,
+                        attempts: puts.max(1),
+                    });
                 }
                 // Our number had been freed by a cleanup and our manifest
                 // sits beside the table's chain, where no reader will look
