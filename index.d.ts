@@ -262,6 +262,8 @@ export interface JsFtsOptions {
   columns?: Array<string>
   withRowId?: boolean
   fastSearch?: boolean
+  /** QueryExecutionOptions.timeoutMs: the search is cancelled past it. */
+  timeoutMs?: number
 }
 
 /**
@@ -342,6 +344,8 @@ export interface JsMergeResult {
   numInsertedRows: number
   numUpdatedRows: number
   numDeletedRows: number
+  /** Commit attempts of the transaction loop (1: no other writer interfered). */
+  numAttempts: number
 }
 
 export interface JsOpenTableOptions {
@@ -377,6 +381,8 @@ export interface JsScanOptions {
   withRowId?: boolean
   /** (alias, SQL expression) pairs, for select({ alias: "expr" }). */
   expressions?: Array<[string, string]>
+  /** QueryExecutionOptions.timeoutMs: the read is cancelled past it. */
+  timeoutMs?: number
 }
 
 export interface JsTableNamesOptions {
@@ -415,6 +421,8 @@ export interface JsTakeOptions {
   withRowId?: boolean
   /** Row ids: the rows in the order of the ids given. */
   inGivenOrder?: boolean
+  /** QueryExecutionOptions.timeoutMs: the read is cancelled past it. */
+  timeoutMs?: number
 }
 
 export interface JsUpdateOptions {
@@ -449,6 +457,8 @@ export interface JsVectorOptions {
   fastSearch?: boolean
   distanceLower?: number
   distanceUpper?: number
+  /** QueryExecutionOptions.timeoutMs: the search is cancelled past it. */
+  timeoutMs?: number
 }
 
 export interface JsVersion {
