@@ -223,17 +223,17 @@ describe("timeoutMs cancels the native read", () => {
   }, 120000);
   afterAll(async () => stop());
 
-  async function slowTable(): Promise<{ open: () => Promise<Any>; seen: () => number; close: () => Promise<void> }> {
+  async function slowTable(stallMs = 300): Promise<{ open: (cache?: string) => Promise<Any>; seen: () => number; close: () => Promise<void> }> {
     const bucket = uniq("timeout").toLowerCase();
     await s3CreateBucket(s3, bucket);
     const uri = `s3://${bucket}/db`;
     const w = await (await ours.connect(uri, { storageOptions: s3Options(s3) as never })).createTable("t", [{ id: 0, x: "a" }]);
     for (let f = 1; f < 12; f++) await w.add([{ id: f, x: "b".repeat(f) }]);
     // Reads of data files take 300 ms each through the proxy.
-    const p = await faultProxy({ target: s3.endpoint, stallMs: 300, decide: (r) => (r.method === "GET" && /\/data\//.test(r.url) ? "stall" : null) });
+    const p = await faultProxy({ target: s3.endpoint, stallMs, decide: (r) => (stallMs > 0 && r.method === "GET" && /\/data\//.test(r.url) ? "stall" : null) });
     const dataGets = (): number => p.requests.filter((r) => r.method === "GET" && /\/data\//.test(r.url)).length;
     return {
-      open: async () => (await ours.connect(uri, { storageOptions: s3Options(s3, { endpoint: p.url, columnCacheSize: 0 }) as never })).openTable("t"),
+      open: async (cache = "0") => (await ours.connect(uri, { storageOptions: s3Options(s3, { endpoint: p.url, columnCacheSize: cache }) as never })).openTable("t"),
       seen: dataGets,
       close: () => p.close(),
     };
@@ -274,6 +274,27 @@ describe("timeoutMs cancels the native read", () => {
       await expectCode(run(), "STORAGE_TIMEOUT", /timeoutMs=500/);
       await noFurtherReads(s.seen);
       expect(batches).toBeLessThan(12);
+    } finally {
+      await s.close();
+    }
+  }, 60000);
+
+  test("a streamed pass reads the column cache but does not fill it; toArray fills it", async () => {
+    const s = await slowTable(0);
+    try {
+      const t = await s.open("64MiB");
+      let n = 0;
+      for await (const b of t.query()) n += b.numRows;
+      expect(n).toBe(12);
+      const afterStream = s.seen();
+      expect(afterStream).toBeGreaterThan(0);
+      expect(await t.query().toArray()).toHaveLength(12);
+      const afterScan = s.seen();
+      expect(afterScan).toBeGreaterThan(afterStream); // the stream left nothing cached
+      expect(await t.query().toArray()).toHaveLength(12);
+      for await (const b of t.query()) n += b.numRows;
+      expect(n).toBe(24);
+      expect(s.seen()).toBe(afterScan); // the scan cached every file; the stream used it
     } finally {
       await s.close();
     }

@@ -461,11 +461,21 @@ fn cached_columns(
     (key, cols, missing)
 }
 
-/// Whole-file columns, from the column cache or decoded (and cached).
+tokio::task_local! {
+    /// Set (true) around a streamed scan: it reads what the column cache
+    /// holds but does not fill it. A pass over a whole table would
+    /// otherwise evict every other table's columns and hold hundreds of MB
+    /// the caller iterated to avoid (see bench/README.md, streaming).
+    pub(crate) static SCAN_RESISTANT: bool;
+}
+
+/// Whole-file columns, from the column cache or decoded (and cached,
+/// unless [`SCAN_RESISTANT`]).
 async fn whole_columns(snap: &Snapshot, frag: &Fragment, idx: &[usize]) -> Result<Vec<ArrayRef>> {
     let (store, table_dir, _, schema) = snap.parts();
     let (key, mut cols, missing) = cached_columns(snap, frag, idx);
     let cache = cache::for_store(&snap.store);
+    let fill = !SCAN_RESISTANT.try_with(|v| *v).unwrap_or(false);
     if !missing.is_empty() {
         let batches = read_columns(
             store,
@@ -480,7 +490,9 @@ async fn whole_columns(snap: &Snapshot, frag: &Fragment, idx: &[usize]) -> Resul
         for (k, i) in missing.iter().enumerate() {
             let parts: Vec<ArrayRef> = batches.iter().map(|b| b[k].clone()).collect();
             let col = concat_column(&parts, schema.field(*i).data_type())?;
-            cache.put(&key, snap.column_id(*i) as usize, col.clone());
+            if fill {
+                cache.put(&key, snap.column_id(*i) as usize, col.clone());
+            }
             let pos = idx.iter().position(|x| x == i).unwrap_or(0);
             cols[pos] = Some(col);
         }

@@ -41,7 +41,11 @@ pub fn scan_stream(
                     manifest: Arc::new(manifest),
                     ..(*snap).clone()
                 };
-                scan(&one, &per_file).await.map(|(_, batches)| batches)
+                // A stream reads the column cache but does not fill it.
+                super::SCAN_RESISTANT
+                    .scope(true, async { scan(&one, &per_file).await })
+                    .await
+                    .map(|(_, batches)| batches)
             }
         })
         .buffered(STREAM_AHEAD)
