@@ -248,6 +248,7 @@ export async function runHybrid(inner: NativeTable, p: HybridPlan): Promise<Buff
         columns: p.vector.columns,
         withRowId: true,
         fastSearch: p.fastSearch,
+        timeoutMs: p.vector.timeoutMs,
       }),
     ),
   ]);

@@ -20,6 +20,8 @@ export interface MultivectorRequest {
   k: number;
   filter?: string;
   postfilter: boolean;
+  /** Milliseconds left of the query's timeoutMs, for its native reads. */
+  timeLeft?: () => number | undefined;
 }
 
 /** Whether `v` is several vectors (an array of arrays or typed arrays). */
@@ -89,7 +91,7 @@ export async function rankMultivector(inner: NativeTable, req: MultivectorReques
     throw new StowageError("INVALID_ARGUMENT", `the query vectors have ${req.queries[0].length} dimensions but column '${column}' holds vectors of ${itemDim}`);
   }
   const prefilter = req.filter !== undefined && !req.postfilter;
-  const rows: ArrowTable = fromIpc(await inner.scan({ columns: [column], filter: prefilter ? req.filter : undefined, withRowId: true }));
+  const rows: ArrowTable = fromIpc(await inner.scan({ columns: [column], filter: prefilter ? req.filter : undefined, withRowId: true, timeoutMs: req.timeLeft?.() }));
   const ids = rows.getChild("_rowid");
   const lists = rows.getChild(column);
   const scored: { id: bigint; d: number; at: number }[] = [];
@@ -113,7 +115,7 @@ export async function rankMultivector(inner: NativeTable, req: MultivectorReques
   scored.sort((a, b) => a.d - b.d || a.at - b.at);
   let ranked = scored;
   if (req.filter !== undefined && req.postfilter) {
-    const pass = fromIpc(await inner.scan({ columns: [column], filter: req.filter, withRowId: true })).getChild("_rowid");
+    const pass = fromIpc(await inner.scan({ columns: [column], filter: req.filter, withRowId: true, timeoutMs: req.timeLeft?.() })).getChild("_rowid");
     const keep = new Set<bigint>();
     for (let i = 0; i < (pass?.length ?? 0); i++) keep.add(BigInt(pass?.get(i) as bigint));
     ranked = scored.slice(0, req.k).filter((s) => keep.has(s.id));

@@ -764,6 +764,7 @@ export class VectorQuery extends QueryBase {
         k: (this.limitValue ?? 10) + (this.offsetValue ?? 0),
         filter: this.predicate,
         postfilter: this.post,
+        timeLeft: left,
       });
       if (this.ordering) {
         const sorted = await orderRanked(
@@ -799,6 +800,7 @@ export class VectorQuery extends QueryBase {
           columns: this.columns,
           withRowId: this.rowId,
           ...this.ann,
+          timeoutMs: left(),
         },
         limit: this.limitValue,
         withRowId: this.rowId,
