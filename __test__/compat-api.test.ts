@@ -340,6 +340,7 @@ describe("queries", () => {
         await run(t.search([[1, 0]]).where("id > 1").limit(2)),
         await run(t.search([[1, 0]]).limit(2).offset(1)),
         plain(await t.search([[0.3, 0.7]]).select(["id"]).limit(1).toArray()),
+        await run(t.search([[1, 0], [0, 1]]).limit(3).orderBy({ columnName: "id", ascending: false })),
       ];
     });
     expect(o).toEqual(r);
