@@ -113,6 +113,14 @@ describe("orderBy on searches (as the reference)", () => {
     expect(got).toEqual(want);
   });
 
+  test("full-text search: offset with orderBy", async () => {
+    // The top limit + offset = 5 are the five best (one set in both packages).
+    const build = (t: Any): Any => t.search("cat", "fts").limit(3).offset(2).orderBy({ columnName: "id", ascending: false });
+    const want = rows(await build(r).toArray());
+    expect(rows(await build(o).toArray())).toEqual(want);
+    expect(want.map((x: Any) => x.id)).toEqual([11, 7, 3]);
+  });
+
   test("where() called twice combines the predicates with AND", async () => {
     for (const build of [(t: Any) => t.query().where("id > 3").where("id < 6"), (t: Any) => t.search(Q).where("id > 3").filter("id < 6")]) {
       const want = rows(await build(r).toArray());

@@ -126,7 +126,15 @@ export abstract class QueryBase implements AsyncIterable<RecordBatch> {
   protected async run(options?: Partial<QueryExecutionOptions>): Promise<ArrowTable> {
     this.ensureOpen();
     const left = timeLeft(options?.timeoutMs);
-    const exec = async (): Promise<ArrowTable> => this.postProcess(fromIpc(await call(() => this.execute(left))));
+    const exec = async (): Promise<ArrowTable> => {
+      try {
+        return this.postProcess(fromIpc(await call(() => this.execute(left))));
+      } catch (e) {
+        // A native call cancelled at the deadline knew only the time left: name the caller's timeoutMs.
+        if (e instanceof StowageError && e.code === "STORAGE_TIMEOUT" && left() === 0) throw queryExpired(Number(options?.timeoutMs), true);
+        throw e;
+      }
+    };
     return withTimeout(exec(), options?.timeoutMs);
   }
 
@@ -388,10 +396,14 @@ function* splitBatches(batches: RecordBatch[], max: number | undefined): Generat
   }
 }
 
+function queryExpired(ms: number, cancelled: boolean): StowageError {
+  return new StowageError("STORAGE_TIMEOUT", `the query did not finish within timeoutMs=${ms}${cancelled ? "; its reads were cancelled" : ""}`);
+}
+
 async function withTimeout<T>(p: Promise<T>, timeoutMs: number | undefined): Promise<T> {
   if (timeoutMs === undefined || timeoutMs === null) return p;
   const ms = checkCount("timeoutMs", timeoutMs);
-  const expired = (): StowageError => new StowageError("STORAGE_TIMEOUT", `the query did not finish within timeoutMs=${ms}`);
+  const expired = (): StowageError => queryExpired(ms, ms > 0);
   if (ms === 0) {
     // No time at all: fail before starting, whatever the race would say.
     p.catch(() => undefined);
@@ -451,16 +463,19 @@ export class Query extends QueryBase {
     if (!this.ordering) {
       return this.inner.ftsSearch({ ...request, offset: this.offsetValue, columns: this.columns, withRowId: this.rowId, timeoutMs: left() });
     }
-    // orderBy, as the reference: the top `limit` rows by score, sorted by
-    // the ordering, then `offset` of them skipped.
+    // orderBy, as the reference: the top `limit + offset` rows by score
+    // (default limit 10), sorted by the ordering, `offset` of them skipped.
     const names = [...new Set(this.ordering.map((o) => o.columnName).filter((c) => c !== "_score"))];
-    const hits = fromIpc(await this.inner.ftsSearch({ ...request, offset: 0, columns: names, withRowId: true, timeoutMs: left() }));
+    const limit = this.limitValue ?? 10;
+    const hits = fromIpc(
+      await this.inner.ftsSearch({ ...request, limit: limit + (this.offsetValue ?? 0), offset: 0, columns: names, withRowId: true, timeoutMs: left() }),
+    );
     const { ids, scores } = await orderRanked(
       this.inner,
       { ids: idsOf(hits), scores: numbersOf(hits, "_score"), scoreName: "_score", keys: hits },
       this.ordering,
       this.offsetValue ?? 0,
-      undefined,
+      limit,
       left,
     );
     return rowsWithScores(this.inner, { columns: this.columns, withRowId: this.rowId }, ids, "_score", scores, left);
@@ -619,11 +634,16 @@ export class VectorQuery extends QueryBase {
     const q = new Query(this.inner, this.ensureOpen).fullTextSearch(auto.text, { columns: auto.ftsColumns });
     if (this.columns) q.select(this.columns);
     if (this.predicate !== undefined) q.where(this.predicate);
-    if (this.limitValue !== undefined) q.limit(this.limitValue);
-    // Without orderBy, postProcess skips `offset` of the top `limit` rows, as the full-text search would.
     if (this.ordering) {
+      // orderBy applies offset itself (see Query.executeFts).
+      if (this.limitValue !== undefined) q.limit(this.limitValue);
       q.orderBy(this.ordering);
       if (this.offsetValue !== undefined) q.offset(this.offsetValue);
+    } else if (this.offsetValue) {
+      // The top limit + offset; postProcess then skips offset, as the full-text search would.
+      q.limit((this.limitValue ?? 10) + this.offsetValue);
+    } else if (this.limitValue !== undefined) {
+      q.limit(this.limitValue);
     }
     if (this.rowId) q.withRowId();
     if (this.fast) q.fastSearch();

@@ -329,8 +329,8 @@ async fn apply_filter(snap: &Snapshot, sql: &str, rows: Vec<u64>) -> Result<Vec<
 }
 
 /// Ranked row ids with their scores: filtered, best first (ties by row id),
-/// the top `limit` kept and then `offset` of them skipped, as the reference
-/// applies the two to a full-text search.
+/// `offset` skipped and the next `limit` kept (the reference 0.31's
+/// `search(text).limit(5).offset(2)` returns ranks 2..6).
 pub async fn ranked(snap: &Snapshot, req: &FtsRequest) -> Result<Vec<(u64, f32)>> {
     let scores = score_rows(snap, req).await?;
     let mut rows: Vec<(u64, f32)> = match &req.filter {
@@ -341,9 +341,10 @@ pub async fn ranked(snap: &Snapshot, req: &FtsRequest) -> Result<Vec<(u64, f32)>
         _ => scores.into_iter().collect(),
     };
     rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    rows.truncate(req.limit.unwrap_or(DEFAULT_LIMIT) as usize);
     let skip = (req.offset as usize).min(rows.len());
-    Ok(rows.split_off(skip))
+    let mut rows = rows.split_off(skip);
+    rows.truncate(req.limit.unwrap_or(DEFAULT_LIMIT) as usize);
+    Ok(rows)
 }
 
 /// Reads `columns` (plus `_score`, plus `_rowid` if asked) of ranked rows,
