@@ -68,14 +68,15 @@ impl ScalarIndex {
         let mut rows = Vec::with_capacity(ids.len());
         let mut null_rows = Vec::new();
         for r in parts.ranges() {
+            // A row appears once per value even when its list holds the
+            // value twice (LABEL_LIST).
+            let mut g = ids[r.clone()].to_vec();
+            g.sort_unstable();
+            g.dedup();
             if sorted.is_null(r.start) {
-                let mut g = ids[r.clone()].to_vec();
-                g.sort_unstable();
                 null_rows = g;
                 continue;
             }
-            let mut g = ids[r.clone()].to_vec();
-            g.sort_unstable();
             take_first.push(r.start as u32);
             starts.push(rows.len() as u64);
             counts.push(g.len() as u32);
@@ -90,6 +91,46 @@ impl ScalarIndex {
             null_rows,
             rows,
         })
+    }
+
+    /// A LABEL_LIST index: each element of each row's list with the row's
+    /// id (null lists and empty lists hold no element, so no row is under
+    /// any value for them; a null element is under the null value).
+    pub fn build_labels(row_ids: &[u64], lists: &ArrayRef) -> Result<Self> {
+        let (values, offsets): (ArrayRef, Vec<usize>) = match lists.data_type() {
+            DataType::List(_) => {
+                let l = lists.as_list::<i32>();
+                (
+                    l.values().clone(),
+                    l.value_offsets().iter().map(|o| *o as usize).collect(),
+                )
+            }
+            DataType::LargeList(_) => {
+                let l = lists.as_list::<i64>();
+                (
+                    l.values().clone(),
+                    l.value_offsets().iter().map(|o| *o as usize).collect(),
+                )
+            }
+            other => {
+                return Err(Error::internal(format!(
+                    "label list index over a column of {other}"
+                )))
+            }
+        };
+        let mut ids = Vec::new();
+        let mut take = Vec::new();
+        for (i, id) in row_ids.iter().enumerate() {
+            if lists.is_null(i) {
+                continue;
+            }
+            for k in offsets[i]..offsets[i + 1] {
+                ids.push(*id);
+                take.push(k as u32);
+            }
+        }
+        let flat = arrow_select::take::take(values.as_ref(), &UInt32Array::from(take), None)?;
+        Self::build(&ids, &flat)
     }
 
     /// Row ids of the values `pass` accepts. `pass` gets a batch with one
