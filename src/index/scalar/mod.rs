@@ -412,6 +412,41 @@ mod tests {
     }
 
     #[test]
+    fn label_lists_index_each_element_once_per_row() {
+        use arrow_array::builder::{ListBuilder, StringBuilder};
+        let mut b = ListBuilder::new(StringBuilder::new());
+        for row in [
+            Some(vec![Some("b"), Some("a"), Some("b")]),
+            None,
+            Some(vec![]),
+            Some(vec![Some("a"), None]),
+        ] {
+            match row {
+                Some(items) => {
+                    for i in items {
+                        b.values().append_option(i);
+                    }
+                    b.append(true);
+                }
+                None => b.append(false),
+            }
+        }
+        let lists: ArrayRef = Arc::new(b.finish());
+        let idx = ScalarIndex::build_labels(&[10, 11, 12, 13], &lists).unwrap();
+        assert_eq!(
+            idx.values.as_string::<i32>().iter().collect::<Vec<_>>(),
+            vec![Some("a"), Some("b")]
+        );
+        // "a": rows 10 and 13; "b": row 10 once; null element: row 13.
+        assert_eq!(
+            (idx.starts.clone(), idx.counts.clone()),
+            (vec![0, 2], vec![2, 1])
+        );
+        assert_eq!(idx.rows, vec![10, 13, 10]);
+        assert_eq!(idx.null_rows, vec![13]);
+    }
+
+    #[test]
     fn strings_group_and_sort() {
         let arr: ArrayRef = Arc::new(StringArray::from(vec![
             Some("b"),
