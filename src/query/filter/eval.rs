@@ -99,9 +99,12 @@ pub(super) fn eval(cx: &Ctx, e: &Expr) -> Result<Val> {
     }
 }
 
+/// A row's elements `[start, end)`; `None` for a null list.
+type RowRange = Option<(usize, usize)>;
+
 /// The flattened elements of a list value and each row's range in them
 /// (`None` for a null list).
-fn list_parts(a: &ArrayRef) -> Option<(ArrayRef, Vec<Option<(usize, usize)>>)> {
+fn list_parts(a: &ArrayRef) -> Option<(ArrayRef, Vec<RowRange>)> {
     use arrow_array::cast::AsArray;
     let n = a.len();
     let valid = |i: usize| a.is_valid(i);
