@@ -145,6 +145,30 @@ test.each(filters)("prefiltered vector search, same rows and distances with and 
   expect(theirs.map((r) => r[0])).toEqual(want.map((r) => r[0]));
 });
 
+test("prefiltered search through a vector index (every partition probed): same rows with and without scalar indexes", async () => {
+  const t = tempDir();
+  try {
+    const db = await stowage.connect(t.dir);
+    const p = await db.createTable("p", rows);
+    const x = await db.createTable("x", rows);
+    for (const tb of [p, x]) await tb.createIndex("vector", { config: stowage.Index.ivfFlat({ numPartitions: 2 }) });
+    for (const c of ["id", "price"]) await x.createIndex(c, { config: stowage.Index.btree() });
+    await x.createIndex("category", { config: stowage.Index.bitmap() });
+    for (const f of ["id > 20", "category = 'veg' OR price < 5", "category = 'fruit' AND id < 250", "price > 30"]) {
+      const run = async (tb: stowage.Table) =>
+        ((await tb.query().nearestTo(q).where(f).nprobes(2).limit(10).select(["id"]).toArray()) as { id: number; _distance: number }[]).map((r) => [
+          Number(r.id),
+          r._distance,
+        ]);
+      const want = await run(p);
+      expect(want).toHaveLength(10);
+      expect(await run(x)).toEqual(want);
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
 test("explainPlan shows the scalar index used, for queries and prefiltered vector searches", async () => {
   expect(await indexed.query().where("id = 5 AND category = 'veg'").explainPlan()).toMatch(/id_idx \(BTree\).*id = 5[\s\S]*category_idx \(Bitmap\)/);
   expect(await indexed.query().nearestTo(q).where("price < 3").explainPlan()).toMatch(/price_idx \(BTree\)/);
