@@ -23,8 +23,9 @@ test("a table without indexes answers as the reference does", async () => {
 test("kinds not available yet and bad options fail clearly, writing nothing", async () => {
   const db = await stowage.connect(memoryUri());
   const t = await db.createTable("t", [{ id: 1, s: "a", vector: [1, 2] }]);
-  // BTREE, BITMAP and FTS build now (issue 12); LABEL_LIST does not yet.
-  await expectCode(t.createIndex("id", { config: stowage.Index.labelList() }), "NOT_SUPPORTED", /not available yet/);
+  // BTREE, BITMAP, LABEL_LIST and FTS build now (issue 12); LABEL_LIST needs a list column.
+  await expectCode(t.createIndex("id", { config: stowage.Index.labelList() }), "INVALID_ARGUMENT", /list column.*'id' has type Float64/);
+  await expectCode(t.createIndex("vector", { config: stowage.Index.fm() }), "NOT_SUPPORTED", /not available yet/);
   await expectCode(t.createIndex("vector", { config: stowage.Index.ivfRq() }), "NOT_SUPPORTED", /ivfPq/);
   await expectCode(t.createIndex("nope", { config: stowage.Index.ivfPq() }), "INVALID_ARGUMENT", /column 'nope' does not exist/);
   await expectCode(t.createIndex("vector", { config: stowage.Index.ivfPq({ numPartitions: 0 }) }), "INVALID_ARGUMENT", /numPartitions/);

@@ -2,6 +2,7 @@
 // on the same data: same rows, distances equal within float tolerance.
 import * as reference from "@lancedb/lancedb";
 import * as stowage from "../lib";
+import { QUERY_SUITE_FILTERS } from "./helpers/filters";
 import { expectCode, tempDir } from "./helpers/tmp";
 
 const DIM = 8;
@@ -45,26 +46,7 @@ function ids(result: unknown[]): number[] {
   return result.map((r) => Number((r as { id: number }).id));
 }
 
-const filters = [
-  "id > 250",
-  "id >= 10 AND id < 20",
-  "category = 'veg' OR price < 5",
-  "NOT flag",
-  "flag = true AND id % 2 = 0",
-  "id IN (1, 2, 3, 299, 1000)",
-  "id NOT IN (1, 2, 3)",
-  "price BETWEEN 10 AND 20.5",
-  "note IS NULL",
-  "note IS NOT NULL AND id < 30",
-  "name LIKE 'item-1%'",
-  "name NOT LIKE '%3'",
-  "meta.rank = 3",
-  "meta.label = 'L2' AND meta.rank > 5",
-  "price * 2 + 1 > 150",
-  "`category` = 'grain'",
-  "id - 1 = 41",
-  "-id < -298",
-];
+const filters = QUERY_SUITE_FILTERS;
 
 describe("SQL filters match @lancedb/lancedb", () => {
   test.each(filters)("%s", async (f) => {

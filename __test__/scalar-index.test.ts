@@ -5,6 +5,7 @@
 import * as reference from "@lancedb/lancedb";
 import { DateDay, Int32, Table as ArrowTable, TimestampMillisecond, vectorFromArray } from "apache-arrow";
 import * as stowage from "../lib";
+import { QUERY_SUITE_FILTERS } from "./helpers/filters";
 import { expectCode, tempDir } from "./helpers/tmp";
 
 function rng(seed: number): () => number {
@@ -20,6 +21,8 @@ const rows = Array.from({ length: 300 }, (_, i) => ({
   flag: i % 4 === 0,
   meta: { rank: i % 10, label: `L${i % 5}` },
   note: i % 7 === 3 ? null : `note ${i}`,
+  hits: 0,
+  vector: Array.from({ length: 4 }, () => rand() * 2 - 1),
 }));
 // Dates and timestamps need an explicit Arrow type.
 function dated(from: number, to: number): ArrowTable {
@@ -33,24 +36,7 @@ function dated(from: number, to: number): ArrowTable {
 
 const filters = [
   // The query suite's filters.
-  "id > 250",
-  "id >= 10 AND id < 20",
-  "category = 'veg' OR price < 5",
-  "NOT flag",
-  "flag = true AND id % 2 = 0",
-  "id IN (1, 2, 3, 299, 1000)",
-  "id NOT IN (1, 2, 3)",
-  "price BETWEEN 10 AND 20.5",
-  "note IS NULL",
-  "note IS NOT NULL AND id < 30",
-  "name LIKE 'item-1%'",
-  "name NOT LIKE '%3'",
-  "meta.rank = 3",
-  "meta.label = 'L2' AND meta.rank > 5",
-  "price * 2 + 1 > 150",
-  "`category` = 'grain'",
-  "id - 1 = 41",
-  "-id < -298",
+  ...QUERY_SUITE_FILTERS,
   // Index lookups of every shape and type.
   "id = 150",
   "150 = id",
@@ -144,6 +130,84 @@ test("after deletes and an update, still the same rows", async () => {
   expect(ids(await indexed.query().where("id > 40").limit(5).offset(3).select(["id"]).toArray())).toEqual(want);
 });
 
+// Prefiltered vector search, update and mergeInsert's key lookup go through
+// the indexes too: same answers as without them.
+const q = [0.1, -0.4, 0.7, 0.2];
+test.each(filters)("prefiltered vector search, same rows and distances with and without indexes: %s", async (f) => {
+  const run = async (t: { query(): stowage.Query } | reference.Table) =>
+    ((await t.query().nearestTo(q).where(f).limit(15).select(["id"]).toArray()) as { id: number; _distance: number }[]).map((r) => [
+      Number(r.id),
+      r._distance,
+    ]);
+  const want = await run(plain);
+  expect(await run(indexed)).toEqual(want);
+  const theirs = await run(ref);
+  expect(theirs.map((r) => r[0])).toEqual(want.map((r) => r[0]));
+});
+
+test("prefiltered search through a vector index (every partition probed): same rows with and without scalar indexes", async () => {
+  const t = tempDir();
+  try {
+    const db = await stowage.connect(t.dir);
+    const p = await db.createTable("p", rows);
+    const x = await db.createTable("x", rows);
+    for (const tb of [p, x]) await tb.createIndex("vector", { config: stowage.Index.ivfFlat({ numPartitions: 2 }) });
+    for (const c of ["id", "price"]) await x.createIndex(c, { config: stowage.Index.btree() });
+    await x.createIndex("category", { config: stowage.Index.bitmap() });
+    for (const f of ["id > 20", "category = 'veg' OR price < 5", "category = 'fruit' AND id < 250", "price > 30"]) {
+      const run = async (tb: stowage.Table) =>
+        ((await tb.query().nearestTo(q).where(f).nprobes(2).limit(10).select(["id"]).toArray()) as { id: number; _distance: number }[]).map((r) => [
+          Number(r.id),
+          r._distance,
+        ]);
+      const want = await run(p);
+      expect(want).toHaveLength(10);
+      expect(await run(x)).toEqual(want);
+    }
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("explainPlan shows the scalar index used, for queries and prefiltered vector searches", async () => {
+  expect(await indexed.query().where("id = 5 AND category = 'veg'").explainPlan()).toMatch(/id_idx \(BTree\).*id = 5[\s\S]*category_idx \(Bitmap\)/);
+  expect(await indexed.query().nearestTo(q).where("price < 3").explainPlan()).toMatch(/price_idx \(BTree\)/);
+  expect(await plain.query().where("id = 5").explainPlan()).not.toMatch(/Scalar index/);
+});
+
+test("update with each filter and mergeInsert on an indexed key: same table as without indexes and as the reference", async () => {
+  const t = tempDir();
+  try {
+    const db = await stowage.connect(`${t.dir}/ours`);
+    const rdb = await reference.connect(`${t.dir}/ref`);
+    const p = await db.createTable("p", rows.slice(0, 250));
+    const x = await db.createTable("x", rows.slice(0, 250));
+    const r = await rdb.createTable("r", rows.slice(0, 250));
+    for (const c of ["id", "price", "name", "note"]) await x.createIndex(c, { config: stowage.Index.btree() });
+    for (const c of ["category", "flag"]) await x.createIndex(c, { config: stowage.Index.bitmap() });
+    for (const tb of [p, x, r]) await tb.add(rows.slice(250));
+    for (const f of filters) {
+      for (const tb of [p, x, r]) await tb.update({ where: f, valuesSql: { hits: "hits + 1" } });
+    }
+    // Matched keys (indexed and not), new keys, and a key of a row updated above.
+    const incoming = [5, 42, 150, 260, 299, 400, 401].map((id) => ({ ...rows[id % 300], id, hits: 100 + id, price: 1.5 }));
+    const stats = [];
+    for (const tb of [p, x, r]) stats.push(await tb.mergeInsert("id").whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(incoming));
+    expect(stats[1]).toMatchObject({ numUpdatedRows: 5, numInsertedRows: 2 });
+    expect(stats[0]).toMatchObject({ numUpdatedRows: 5, numInsertedRows: 2 });
+    const dump = async (tb: stowage.Table | reference.Table) =>
+      ((await tb.query().select(["id", "hits", "price"]).toArray()) as { id: number; hits: number; price: number }[])
+        .map((o) => [Number(o.id), Number(o.hits), o.price])
+        .sort((a, b) => a[0] - b[0]);
+    const want = await dump(p);
+    expect(want.some((o) => o[1] > 1 && o[1] < 100)).toBe(true);
+    expect(await dump(x)).toEqual(want);
+    expect(await dump(r)).toEqual(want);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test("a scalar index on a column of an unsupported type is a clear error", async () => {
   await expectCode(indexed.createIndex("meta", { config: stowage.Index.btree() }), "INVALID_ARGUMENT", /meta/);
 });
@@ -165,6 +229,13 @@ test("the index is what answers: a wrong index changes the answer (so the tests 
       answer = (e as { code?: string }).code;
     }
     expect(answer).not.toEqual([5]);
+    // Prefiltered vector search, update and mergeInsert's key lookup read
+    // the same wrong index, so they miss row 5 too.
+    expect(ids(await tbl.query().nearestTo(q).where("id = 5").select(["id"]).toArray())).not.toEqual([5]);
+    await tbl.update({ where: "id = 5", valuesSql: { hits: "hits + 1" } });
+    expect(await tbl.countRows("hits = 1")).toBe(0);
+    await tbl.mergeInsert("id").whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([{ ...rows[5], hits: 7 }]);
+    expect(await tbl.countRows()).toBe(101);
     // Unreadable (truncated) in a fresh process-wide cache key: a new table.
     const t2 = await db.createTable("t2", rows.slice(0, 100));
     await t2.createIndex("id", { config: stowage.Index.btree() });

@@ -245,9 +245,21 @@ impl Allowed {
     ) -> Result<Allowed> {
         let mut out = Allowed::default();
         let idx: Vec<usize> = filter.map(|f| f.indices().to_vec()).unwrap_or_default();
+        // Scalar indexes narrow the rows the prefilter is evaluated on.
+        let cands = match filter {
+            Some(f) => super::scalar::candidates(snap, f).await?,
+            None => None,
+        };
         for frag in frags {
             let mut bits = vec![0u64; (frag.rows as usize).div_ceil(64)];
-            for b in read_slice(snap, &Slice::whole(frag), &idx, true).await? {
+            let batches = match cands.as_ref().and_then(|c| c.get(&frag.id)) {
+                Some(c) => super::scalar::read_live_rows(snap, frag, &idx, c)
+                    .await?
+                    .into_iter()
+                    .collect(),
+                None => read_slice(snap, &Slice::whole(frag), &idx, true).await?,
+            };
+            for b in batches {
                 let offsets = super::row_offsets(&b)?;
                 let mask = match filter {
                     Some(f) => Some(f.evaluate(&b)?),

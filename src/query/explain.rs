@@ -58,6 +58,9 @@ pub fn explain_scan(snap: &Snapshot, req: &ScanRequest, verbose: bool) -> Result
         )),
         None => lines.push("No filter".into()),
     }
+    if let Some(p) = &pred {
+        lines.extend(super::scalar::describe(snap, p));
+    }
     if let Some(c) = &computed {
         lines.push(format!(
             "Computed columns: {} (reads [{}])",

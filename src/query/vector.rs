@@ -312,11 +312,24 @@ pub async fn search(snap: &Snapshot, req: &VectorRequest) -> Result<(SchemaRef, 
             }
         }
     }
+    // A prefilter's scalar indexes narrow the rows whose distances are
+    // computed; the filter is still evaluated on them.
+    let cands = match (&filter, req.prefilter, exact.is_empty()) {
+        (Some(f), true, false) => super::scalar::candidates(snap, f).await?,
+        _ => None,
+    };
+    let cands = &cands;
     let per_file: Vec<(usize, Vec<(f32, u32)>)> = futures::stream::iter(exact)
         .map(|(fi, frag)| {
             let (scan_idx, column, filter) = (scan_idx.clone(), column.clone(), filter.clone());
             async move {
-                let batches = read_slice(snap, &Slice::whole(&frag), &scan_idx, true).await?;
+                let batches = match cands.as_ref().and_then(|c| c.get(&frag.id)) {
+                    Some(c) => super::scalar::read_live_rows(snap, &frag, &scan_idx, c)
+                        .await?
+                        .into_iter()
+                        .collect(),
+                    None => read_slice(snap, &Slice::whole(&frag), &scan_idx, true).await?,
+                };
                 let mut best = Vec::new();
                 for b in batches {
                     let allowed = match (req.prefilter, &filter) {

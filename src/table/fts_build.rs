@@ -146,7 +146,7 @@ impl super::Table {
         for e in snap.manifest.indices.iter().filter(|e| {
             matches!(
                 e.kind,
-                IndexKind::Fts | IndexKind::BTree | IndexKind::Bitmap
+                IndexKind::Fts | IndexKind::BTree | IndexKind::Bitmap | IndexKind::LabelList
             )
         }) {
             let stale =

@@ -192,7 +192,7 @@ async fn build(config: &IndexConfig, ctx: &BuildContext<'_>) -> Result<BuiltSegm
         )),
         IndexConfig::BTree => super::scalar_build::build("BTREE", ctx).await,
         IndexConfig::Bitmap => super::scalar_build::build("BITMAP", ctx).await,
-        IndexConfig::LabelList => Err(not_yet("LABEL_LIST (Index.labelList())")),
+        IndexConfig::LabelList => super::scalar_build::build("LABEL_LIST", ctx).await,
         IndexConfig::Fts(o) => super::fts_build::build(o, ctx).await,
         IndexConfig::Fm => Err(not_yet("FM (Index.fm())")),
     }
@@ -445,7 +445,10 @@ impl Table {
             super::vector_build::prewarm(&snap, e).await
         } else if e.kind == IndexKind::Fts {
             super::fts_build::prewarm(&snap, e).await
-        } else if matches!(e.kind, IndexKind::BTree | IndexKind::Bitmap) {
+        } else if matches!(
+            e.kind,
+            IndexKind::BTree | IndexKind::Bitmap | IndexKind::LabelList
+        ) {
             for s in &e.segments {
                 crate::query::scalar::open(&snap, s).await?;
             }

@@ -195,10 +195,23 @@ pub(crate) async fn plan_update(
     }
     let mut rw = Rewrite::on(snap);
     let mut updated: Vec<RecordBatch> = Vec::new();
+    // Scalar indexes narrow the rows read (issue 12); the predicate is still
+    // evaluated on them.
+    let cands = match &pred {
+        Some(p) => query::scalar::candidates(snap, p).await?,
+        None => None,
+    };
     for frag in &base.fragments {
         let slice = Slice::whole(frag);
         let mut offsets = Vec::new();
-        for b in query::read_slice(snap, &slice, &all_columns(schema), true).await? {
+        let batches = match cands.as_ref().and_then(|c| c.get(&frag.id)) {
+            Some(c) => query::scalar::read_live_rows(snap, frag, &all_columns(schema), c)
+                .await?
+                .into_iter()
+                .collect(),
+            None => query::read_slice(snap, &slice, &all_columns(schema), true).await?,
+        };
+        for b in batches {
             let hit = match &pred {
                 Some(p) => arrow_select::filter::filter_record_batch(&b, &p.evaluate(&b)?)?,
                 None => b,
@@ -372,10 +385,26 @@ pub(crate) async fn plan_merge(
     let mut updated = vec![false; source.num_rows()];
     let mut rw = Rewrite::on(snap);
     let mut stats = MergeStats::default();
+    // Key lookup through a scalar index on the one key column (issue 12):
+    // only the rows holding a source key are read from the files it covers.
+    // Deleting unmatched rows needs every row, so that scans.
+    let by_index = match (key_idx.as_slice(), flags.when_not_matched_by_source_delete) {
+        ([k], false) => {
+            query::scalar::rows_with_keys(snap, schema.field(*k).name(), source.column(*k)).await?
+        }
+        _ => None,
+    };
     for frag in &base.fragments {
         let slice = Slice::whole(frag);
         let mut offsets = Vec::new();
-        for b in query::read_slice(snap, &slice, &read_idx, true).await? {
+        let batches = match by_index.as_ref().and_then(|c| c.get(&frag.id)) {
+            Some(c) => query::scalar::read_live_rows(snap, frag, &read_idx, c)
+                .await?
+                .into_iter()
+                .collect(),
+            None => query::read_slice(snap, &slice, &read_idx, true).await?,
+        };
+        for b in batches {
             let cols: Vec<ArrayRef> = key_idx.iter().map(|i| b.column(pos(*i)).clone()).collect();
             let keys = converter.convert_columns(&cols)?;
             let offs = row_offsets(&b)?;

@@ -1,5 +1,6 @@
-//! BTREE and BITMAP index builds (issue 12): every fragment's values of the
-//! column with their row ids, sorted into one [`ScalarIndex`] segment.
+//! BTREE, BITMAP and LABEL_LIST index builds (issue 12): every fragment's
+//! values of the column (for LABEL_LIST, the elements of its lists) with
+//! their row ids, sorted into one [`ScalarIndex`] segment.
 
 use arrow_array::cast::AsArray;
 use arrow_array::ArrayRef;
@@ -56,7 +57,19 @@ pub(crate) async fn build_segment(
 ) -> Result<IndexSegment> {
     let idx = snap.schema.index_of(column)?;
     let dt = snap.schema.field(idx).data_type().clone();
-    if !indexable(&dt) {
+    let labels = kind == "LABEL_LIST";
+    if labels {
+        let ok = match &dt {
+            DataType::List(f) | DataType::LargeList(f) => indexable(f.data_type()),
+            _ => false,
+        };
+        if !ok {
+            return Err(Error::invalid_argument(format!(
+                "a LABEL_LIST index needs a list column of numbers, strings, booleans, dates or timestamps; column '{}' has type {dt}",
+                crate::error::quote(column)
+            )));
+        }
+    } else if !indexable(&dt) {
         return Err(Error::invalid_argument(format!(
             "a {kind} index needs a column of numbers, strings, booleans, dates or timestamps; column '{column}' has type {dt}"
         )));
@@ -84,7 +97,11 @@ pub(crate) async fn build_segment(
     } else {
         arrow_select::concat::concat(&parts.iter().map(|a| a.as_ref()).collect::<Vec<_>>())?
     };
-    let index = ScalarIndex::build(&ids, &values)?;
+    let index = if labels {
+        ScalarIndex::build_labels(&ids, &values)?
+    } else {
+        ScalarIndex::build(&ids, &values)?
+    };
     let dir = segment_dir(segment_uuid);
     let mut files = Vec::new();
     for (name, bytes) in index.write()? {

@@ -68,14 +68,15 @@ impl ScalarIndex {
         let mut rows = Vec::with_capacity(ids.len());
         let mut null_rows = Vec::new();
         for r in parts.ranges() {
+            // A row appears once per value even when its list holds the
+            // value twice (LABEL_LIST).
+            let mut g = ids[r.clone()].to_vec();
+            g.sort_unstable();
+            g.dedup();
             if sorted.is_null(r.start) {
-                let mut g = ids[r.clone()].to_vec();
-                g.sort_unstable();
                 null_rows = g;
                 continue;
             }
-            let mut g = ids[r.clone()].to_vec();
-            g.sort_unstable();
             take_first.push(r.start as u32);
             starts.push(rows.len() as u64);
             counts.push(g.len() as u32);
@@ -90,6 +91,46 @@ impl ScalarIndex {
             null_rows,
             rows,
         })
+    }
+
+    /// A LABEL_LIST index: each element of each row's list with the row's
+    /// id (null lists and empty lists hold no element, so no row is under
+    /// any value for them; a null element is under the null value).
+    pub fn build_labels(row_ids: &[u64], lists: &ArrayRef) -> Result<Self> {
+        let (values, offsets): (ArrayRef, Vec<usize>) = match lists.data_type() {
+            DataType::List(_) => {
+                let l = lists.as_list::<i32>();
+                (
+                    l.values().clone(),
+                    l.value_offsets().iter().map(|o| *o as usize).collect(),
+                )
+            }
+            DataType::LargeList(_) => {
+                let l = lists.as_list::<i64>();
+                (
+                    l.values().clone(),
+                    l.value_offsets().iter().map(|o| *o as usize).collect(),
+                )
+            }
+            other => {
+                return Err(Error::internal(format!(
+                    "label list index over a column of {other}"
+                )))
+            }
+        };
+        let mut ids = Vec::new();
+        let mut take = Vec::new();
+        for (i, id) in row_ids.iter().enumerate() {
+            if lists.is_null(i) {
+                continue;
+            }
+            for k in offsets[i]..offsets[i + 1] {
+                ids.push(*id);
+                take.push(k as u32);
+            }
+        }
+        let flat = arrow_select::take::take(values.as_ref(), &UInt32Array::from(take), None)?;
+        Self::build(&ids, &flat)
     }
 
     /// Row ids of the values `pass` accepts. `pass` gets a batch with one
@@ -368,6 +409,41 @@ mod tests {
             idx.matching("x", &is_null, Shape::Any).unwrap(),
             scan(&|v| v.is_none())
         );
+    }
+
+    #[test]
+    fn label_lists_index_each_element_once_per_row() {
+        use arrow_array::builder::{ListBuilder, StringBuilder};
+        let mut b = ListBuilder::new(StringBuilder::new());
+        for row in [
+            Some(vec![Some("b"), Some("a"), Some("b")]),
+            None,
+            Some(vec![]),
+            Some(vec![Some("a"), None]),
+        ] {
+            match row {
+                Some(items) => {
+                    for i in items {
+                        b.values().append_option(i);
+                    }
+                    b.append(true);
+                }
+                None => b.append(false),
+            }
+        }
+        let lists: ArrayRef = Arc::new(b.finish());
+        let idx = ScalarIndex::build_labels(&[10, 11, 12, 13], &lists).unwrap();
+        assert_eq!(
+            idx.values.as_string::<i32>().iter().collect::<Vec<_>>(),
+            vec![Some("a"), Some("b")]
+        );
+        // "a": rows 10 and 13; "b": row 10 once; null element: row 13.
+        assert_eq!(
+            (idx.starts.clone(), idx.counts.clone()),
+            (vec![0, 2], vec![2, 1])
+        );
+        assert_eq!(idx.rows, vec![10, 13, 10]);
+        assert_eq!(idx.null_rows, vec![13]);
     }
 
     #[test]

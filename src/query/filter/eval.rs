@@ -20,7 +20,7 @@ use arrow_row::{RowConverter, SortField};
 use arrow_schema::{ArrowError, DataType, TimeUnit};
 
 use super::invalid;
-use super::parse::{ArithOp, CmpOp, Expr, Literal};
+use super::parse::{ArithOp, ArrayFn, CmpOp, Expr, Literal};
 use crate::error::{quote, Error, Result};
 
 /// Fewer `x = literal` terms than this on one column are evaluated one by one:
@@ -95,7 +95,138 @@ pub(super) fn eval(cx: &Ctx, e: &Expr) -> Result<Val> {
         Expr::Between(a, lo, hi, negated) => eval_between(cx, a, lo, hi, *negated),
         Expr::Like(a, p, negated) => eval_like(cx, a, p, *negated),
         Expr::Cast(a, t) => eval_cast(cx, a, t),
+        Expr::ArrayHas(f, a, needles) => eval_array_has(cx, *f, a, needles),
     }
+}
+
+/// A row's elements `[start, end)`; `None` for a null list.
+type RowRange = Option<(usize, usize)>;
+
+/// The flattened elements of a list value and each row's range in them
+/// (`None` for a null list).
+fn list_parts(a: &ArrayRef) -> Option<(ArrayRef, Vec<RowRange>)> {
+    use arrow_array::cast::AsArray;
+    let n = a.len();
+    let valid = |i: usize| a.is_valid(i);
+    match a.data_type() {
+        DataType::List(_) => {
+            let l = a.as_list::<i32>();
+            let o = l.value_offsets();
+            let r = (0..n)
+                .map(|i| valid(i).then(|| (o[i] as usize, o[i + 1] as usize)))
+                .collect();
+            Some((l.values().clone(), r))
+        }
+        DataType::LargeList(_) => {
+            let l = a.as_list::<i64>();
+            let o = l.value_offsets();
+            let r = (0..n)
+                .map(|i| valid(i).then(|| (o[i] as usize, o[i + 1] as usize)))
+                .collect();
+            Some((l.values().clone(), r))
+        }
+        DataType::FixedSizeList(_, size) => {
+            let l = a.as_fixed_size_list();
+            let s = *size as usize;
+            let off = l.offset();
+            let r = (0..n)
+                .map(|i| valid(i).then(|| ((off + i) * s, (off + i + 1) * s)))
+                .collect();
+            Some((l.values().clone(), r))
+        }
+        _ => None,
+    }
+}
+
+/// Which of `elements` equal `needle`, as `=` compares them (a NULL needle
+/// matches null elements); NULL comparisons count as false.
+pub(super) fn element_matches(
+    sql: &str,
+    elements: &ArrayRef,
+    needle: &Literal,
+) -> Result<BooleanArray> {
+    if matches!(needle, Literal::Null) {
+        return Ok(is_null(elements.as_ref())?);
+    }
+    let et = unify(elements.data_type());
+    let text = matches!(et, DataType::Utf8);
+    if text
+        && matches!(
+            needle,
+            Literal::Int(_) | Literal::Float(_) | Literal::Bool(_)
+        )
+    {
+        return Err(invalid(
+            sql,
+            0,
+            sql,
+            format!("cannot look for {needle:?} in a list of {et}: compare like with like (quote the value)"),
+        ));
+    }
+    let m = compare(
+        sql,
+        CmpOp::Eq,
+        Val::Array(elements.clone()),
+        literal(sql, needle)?,
+    )?
+    .into_rows(elements.len())?;
+    let m = as_bool(&m)?;
+    Ok(and_kleene(m, &is_not_null(m)?)?)
+}
+
+#[inline(never)]
+fn eval_array_has(cx: &Ctx, f: ArrayFn, a: &Expr, needles: &[Literal]) -> Result<Val> {
+    let name = match f {
+        ArrayFn::Any => "array_has_any",
+        ArrayFn::All => "array_has_all",
+        ArrayFn::Has => "array_has",
+    };
+    let v = eval(cx, a)?;
+    let Val::Array(arr) = &v else {
+        return Err(invalid(
+            cx.sql,
+            0,
+            cx.sql,
+            format!("{name} needs a list column as its first argument"),
+        ));
+    };
+    let Some((elements, ranges)) = list_parts(arr) else {
+        return Err(invalid(
+            cx.sql,
+            0,
+            cx.sql,
+            format!(
+                "{name} needs a list column as its first argument, not a column of {}",
+                arr.data_type()
+            ),
+        ));
+    };
+    let rows = ranges.len();
+    // Per needle, per row: whether the row's list holds it.
+    let mut found: Vec<Vec<bool>> = Vec::with_capacity(needles.len());
+    for n in needles {
+        let m = element_matches(cx.sql, &elements, n)?;
+        found.push(
+            ranges
+                .iter()
+                .map(|r| r.is_some_and(|(s, e)| (s..e).any(|k| m.value(k))))
+                .collect(),
+        );
+    }
+    let out: BooleanArray = (0..rows)
+        .map(|i| {
+            let any = || found.iter().any(|f| f[i]);
+            let all = || found.iter().all(|f| f[i]);
+            match f {
+                ArrayFn::All if needles.is_empty() => Some(true),
+                _ if ranges[i].is_none() => None,
+                ArrayFn::Has if matches!(needles.first(), Some(Literal::Null)) => None,
+                ArrayFn::Any | ArrayFn::Has => Some(any()),
+                ArrayFn::All => Some(all()),
+            }
+        })
+        .collect();
+    Ok(Val::Array(Arc::new(out)))
 }
 
 #[inline(never)]

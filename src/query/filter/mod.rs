@@ -10,10 +10,16 @@
 //! sum      := prod (('+'|'-') prod)*
 //! prod     := unary (('*'|'/'|'%') unary)*
 //! unary    := '-'* primary
-//! primary  := literal | column | '(' expr ')'
+//! primary  := literal | column | '(' expr ')' | CAST '(' expr AS type ')' | array_fn
+//! array_fn := (ARRAY_HAS_ANY | ARRAY_HAS_ALL) '(' sum ',' ('[' consts ']' | MAKE_ARRAY '(' consts ')') ')'
+//!           | (ARRAY_HAS | ARRAY_CONTAINS) '(' sum ',' const ')'
 //! column   := ident ('.' ident)*          ident: name or `back-quoted name`
 //! literal  := number | 'string' | TRUE | FALSE | NULL | DATE 'yyyy-mm-dd' | TIMESTAMP 'yyyy-mm-dd hh:mm:ss'
 //! ```
+//! The array functions test list membership as the reference's SQL does: a
+//! null list gives NULL (but `array_has_all(l, [])` is true), a NULL needle
+//! matches a null element (`array_has(l, NULL)` is NULL), and elements are
+//! compared with needles as `=` compares them.
 //! NULL follows SQL three-valued logic; a row passes a filter only when the
 //! predicate is true (not null).
 //!
@@ -262,6 +268,68 @@ mod tests {
         assert_eq!(rows("`my col` >= 30"), [false, false, true, true]);
         assert_eq!(rows("id = NULL"), [false, false, false, false]);
         assert_eq!(rows("true"), [true, true, true, true]);
+    }
+
+    /// The reference's answers (DataFusion's array functions) on the same
+    /// lists: null lists, empty lists, null elements and needles.
+    #[test]
+    fn array_membership_functions() {
+        use arrow_array::builder::{ListBuilder, StringBuilder};
+        let mut b = ListBuilder::new(StringBuilder::new());
+        for row in [
+            Some(vec![Some("a"), Some("b")]),
+            Some(vec![Some("b"), Some("c")]),
+            Some(vec![]),
+            None,
+            Some(vec![Some("a"), None]),
+            Some(vec![Some("c")]),
+        ] {
+            match row {
+                Some(items) => {
+                    for i in items {
+                        b.values().append_option(i);
+                    }
+                    b.append(true);
+                }
+                None => b.append(false),
+            }
+        }
+        let list: ArrayRef = Arc::new(b.finish());
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "tags",
+            list.data_type().clone(),
+            true,
+        )]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![list]).unwrap();
+        let pass = |sql: &str| -> Vec<usize> {
+            let f = CompiledFilter::new(sql, &schema).unwrap();
+            let m = f.evaluate(&batch).unwrap();
+            (0..m.len()).filter(|i| m.value(*i)).collect()
+        };
+        assert_eq!(pass("array_has_any(tags, ['a', 'c'])"), [0, 1, 4, 5]);
+        assert_eq!(pass("array_has_all(tags, ['a', 'b'])"), [0]);
+        assert_eq!(pass("array_has(tags, 'a')"), [0, 4]);
+        assert_eq!(pass("ARRAY_CONTAINS(tags, 'a')"), [0, 4]);
+        assert_eq!(pass("NOT array_has_any(tags, ['a'])"), [1, 2, 5]);
+        assert_eq!(pass("array_has_all(tags, [])"), [0, 1, 2, 3, 4, 5]);
+        assert!(pass("array_has_any(tags, [])").is_empty());
+        assert_eq!(pass("array_has_any(tags, ['a', NULL])"), [0, 4]);
+        assert_eq!(pass("array_has_all(tags, ['a', NULL])"), [4]);
+        assert!(pass("array_has(tags, NULL)").is_empty());
+        assert_eq!(pass("array_has_any(tags, make_array('a'))"), [0, 4]);
+        assert_eq!(pass("array_has_any(tags, ['a']) IS NULL"), [3]);
+        assert_eq!(pass("array_has_any(tags, ['a']) = false"), [1, 2, 5]);
+        let err = |sql: &str| match CompiledFilter::new(sql, &schema) {
+            Err(e) => e,
+            Ok(f) => f.evaluate(&batch).unwrap_err(),
+        };
+        let e = err("array_has(tags, 1)");
+        assert_eq!(e.code(), "INVALID_FILTER");
+        assert!(e.to_string().contains("list of Utf8"), "{e}");
+        let e = err("array_has_any(tags, [tags])");
+        assert!(e.to_string().contains("a constant"), "{e}");
+        let e = err("array_has_any(tags, 'a')");
+        assert!(e.to_string().contains("a list of constants"), "{e}");
     }
 
     #[test]

@@ -69,6 +69,20 @@ pub enum Expr {
     Like(Box<Expr>, Box<Expr>, bool),
     /// `CAST(x AS type)`.
     Cast(Box<Expr>, arrow_schema::DataType),
+    /// `array_has_any(list, [..])`, `array_has_all(list, [..])`,
+    /// `array_has(list, v)` / `array_contains(list, v)` (one needle).
+    ArrayHas(ArrayFn, Box<Expr>, Vec<Literal>),
+}
+
+/// The list-membership functions (as in the reference's SQL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArrayFn {
+    /// `array_has_any`: some needle is an element.
+    Any,
+    /// `array_has_all`: every needle is an element.
+    All,
+    /// `array_has` / `array_contains`: the one needle is an element.
+    Has,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -156,6 +170,8 @@ fn tokenize(sql: &str) -> Result<Vec<Token>> {
                     '%' => "%",
                     '(' => "(",
                     ')' => ")",
+                    '[' => "[",
+                    ']' => "]",
                     ',' => ",",
                     '.' => ".",
                     other => {
@@ -536,6 +552,31 @@ impl Parser<'_> {
                             Ok(Expr::Cast(Box::new(inner), t))
                         })
                     }
+                    "ARRAY_HAS_ANY" | "ARRAY_HAS_ALL" | "ARRAY_HAS" | "ARRAY_CONTAINS"
+                        if matches!(
+                            self.toks.get(self.i + 1),
+                            Some(Token {
+                                tok: Tok::Op("("),
+                                ..
+                            })
+                        ) =>
+                    {
+                        let f = match upper.as_str() {
+                            "ARRAY_HAS_ANY" => ArrayFn::Any,
+                            "ARRAY_HAS_ALL" => ArrayFn::All,
+                            _ => ArrayFn::Has,
+                        };
+                        self.i += 1;
+                        self.parenthesized(|p| {
+                            let list = p.expr()?;
+                            p.expect_op(",")?;
+                            let needles = match f {
+                                ArrayFn::Has => vec![p.constant()?],
+                                _ => p.array_literal()?,
+                            };
+                            Ok(Expr::ArrayHas(f, Box::new(list), needles))
+                        })
+                    }
                     "AND" | "OR" | "NOT" | "IN" | "IS" | "BETWEEN" | "LIKE" => {
                         Err(self.err_here("a value or a column"))
                     }
@@ -544,6 +585,49 @@ impl Parser<'_> {
             }
             Tok::Quoted(_) => self.column(),
             _ => Err(self.err_here("a value or a column")),
+        }
+    }
+
+    /// A constant: a literal, possibly negated (`-3`).
+    fn constant(&mut self) -> Result<Literal> {
+        let at = self.i;
+        match self.sum()? {
+            Expr::Literal(l) => Ok(l),
+            _ => {
+                self.i = at;
+                Err(self.err_here("a constant (a number, 'string', TRUE, FALSE, NULL, DATE '..' or TIMESTAMP '..')"))
+            }
+        }
+    }
+
+    /// `[c, ...]` or `make_array(c, ...)` of constants (possibly empty).
+    fn array_literal(&mut self) -> Result<Vec<Literal>> {
+        let close = if self.eat_op("[") {
+            "]"
+        } else if self.keyword("make_array")
+            && matches!(
+                self.toks.get(self.i + 1),
+                Some(Token {
+                    tok: Tok::Op("("),
+                    ..
+                })
+            )
+        {
+            self.i += 2;
+            ")"
+        } else {
+            return Err(self.err_here("a list of constants: [a, b, ...]"));
+        };
+        let mut out = Vec::new();
+        if self.eat_op(close) {
+            return Ok(out);
+        }
+        loop {
+            out.push(self.constant()?);
+            if self.eat_op(close) {
+                return Ok(out);
+            }
+            self.expect_op(",")?;
         }
     }
 
@@ -653,7 +737,11 @@ pub fn columns(e: &Expr, out: &mut Vec<String>, seen: &mut std::collections::Has
             add(first);
             rest.iter().for_each(|(_, x)| add(x));
         }
-        Expr::Not(a, _) | Expr::Neg(a, _) | Expr::IsNull(a, _) | Expr::Cast(a, _) => add(a),
+        Expr::Not(a, _)
+        | Expr::Neg(a, _)
+        | Expr::IsNull(a, _)
+        | Expr::Cast(a, _)
+        | Expr::ArrayHas(_, a, _) => add(a),
         Expr::InList(a, list, _) => {
             add(a);
             list.iter().for_each(add);

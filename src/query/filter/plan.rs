@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arrow_schema::{DataType, Schema};
 
-use super::parse::{self, CmpOp, Expr, Literal};
+use super::parse::{self, ArrayFn, CmpOp, Expr, Literal};
 use super::CompiledFilter;
 use crate::error::Result;
 
@@ -22,6 +22,24 @@ pub struct IndexTerm {
     /// For a comparison or BETWEEN with constants on an ordered type: the
     /// predicates true on the sorted values below the range, and on the
     /// values up to its end (see `crate::index::scalar::Shape::Range`).
+    pub range: Option<(Option<CompiledFilter>, Option<CompiledFilter>)>,
+    /// For `array_has_any` / `array_has_all` / `array_has` on a list
+    /// column: the lookups a LABEL_LIST index answers (then `range` is None).
+    pub labels: Option<Labels>,
+}
+
+/// A list-membership term as element lookups: the rows holding any needle
+/// (`all` false) or every needle (`all` true).
+pub struct Labels {
+    pub all: bool,
+    pub needles: Vec<Needle>,
+}
+
+/// One needle (a NULL needle matches null elements; see
+/// [`CompiledFilter::element_matches`]), with the sorted-values range of
+/// the elements equal to it when the needle orders like the elements.
+pub struct Needle {
+    pub value: Literal,
     pub range: Option<(Option<CompiledFilter>, Option<CompiledFilter>)>,
 }
 
@@ -39,6 +57,24 @@ impl CompiledFilter {
             columns: columns.into(),
             indices: indices.into(),
         })
+    }
+
+    /// A short text of this (sub)filter for plans: the filter's text when
+    /// it is the whole filter, else the term's shape.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        sql_of(&self.expr, &mut out);
+        crate::error::quote(&out)
+    }
+
+    /// Which of `elements` (a list column's element values) equal `needle`
+    /// exactly as this filter's array functions compare them.
+    pub fn element_matches(
+        &self,
+        elements: &arrow_array::ArrayRef,
+        needle: &Literal,
+    ) -> Result<arrow_array::BooleanArray> {
+        super::eval::element_matches(&self.sql, elements, needle)
     }
 
     /// The AND terms of this filter that read exactly one top-level column.
@@ -62,20 +98,149 @@ impl CompiledFilter {
                 Ok(f) => f.data_type().clone(),
                 Err(_) => continue,
             };
-            let range = range_of(t, &dt).and_then(|(lo, hi)| {
-                let mk = |e: Option<Expr>| match e {
-                    Some(e) => self.with_expr(e, schema).map(Some),
-                    None => Ok(None),
-                };
-                Some((mk(lo).ok()?, mk(hi).ok()?))
-            });
+            let mk_range = |r: Option<(Option<Expr>, Option<Expr>)>| {
+                r.and_then(|(lo, hi)| {
+                    let mk = |e: Option<Expr>| match e {
+                        Some(e) => self.with_expr(e, schema).map(Some),
+                        None => Ok(None),
+                    };
+                    Some((mk(lo).ok()?, mk(hi).ok()?))
+                })
+            };
+            let labels = match t {
+                Expr::ArrayHas(f, c, needles) if matches!(c.as_ref(), Expr::Column(_)) => {
+                    let Some(et) = element_type(&dt) else {
+                        continue;
+                    };
+                    let mut ns = Vec::new();
+                    for l in needles {
+                        ns.push(Needle {
+                            value: l.clone(),
+                            range: mk_range(range_of(&cmp(CmpOp::Eq, c, l), &et)),
+                        });
+                    }
+                    Some(Labels {
+                        all: *f == ArrayFn::All,
+                        needles: ns,
+                    })
+                }
+                Expr::ArrayHas(..) => continue,
+                _ => None,
+            };
+            let range = if labels.is_some() {
+                None
+            } else {
+                mk_range(range_of(t, &dt))
+            };
             out.push(IndexTerm {
                 column: col.clone(),
                 term,
                 range,
+                labels,
             });
         }
         out
+    }
+}
+
+fn lit_sql(l: &Literal, out: &mut String) {
+    match l {
+        Literal::Int(i) => out.push_str(&i.to_string()),
+        Literal::Float(f) => out.push_str(&f.to_string()),
+        Literal::Str(s) => out.push_str(&format!("'{}'", s.replace('\'', "''"))),
+        Literal::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Literal::Null => out.push_str("NULL"),
+        Literal::Date(s) => out.push_str(&format!("DATE '{s}'")),
+        Literal::Timestamp(s) => out.push_str(&format!("TIMESTAMP '{s}'")),
+    }
+}
+
+/// SQL text of an expression (for plans; recursion bounded by the
+/// parser's depth limit).
+fn sql_of(e: &Expr, out: &mut String) {
+    let list = |v: &[Expr], sep: &str, out: &mut String| {
+        for (i, x) in v.iter().enumerate() {
+            if i > 0 {
+                out.push_str(sep);
+            }
+            out.push('(');
+            sql_of(x, out);
+            out.push(')');
+        }
+    };
+    match e {
+        Expr::Column(p) => out.push_str(&p.join(".")),
+        Expr::Literal(l) => lit_sql(l, out),
+        Expr::Compare(op, a, b) => {
+            sql_of(a, out);
+            out.push_str(match op {
+                CmpOp::Eq => " = ",
+                CmpOp::NotEq => " != ",
+                CmpOp::Lt => " < ",
+                CmpOp::LtEq => " <= ",
+                CmpOp::Gt => " > ",
+                CmpOp::GtEq => " >= ",
+            });
+            sql_of(b, out);
+        }
+        Expr::And(v) => list(v, " AND ", out),
+        Expr::Or(v) => list(v, " OR ", out),
+        Expr::IsNull(a, neg) => {
+            sql_of(a, out);
+            out.push_str(if *neg { " IS NOT NULL" } else { " IS NULL" });
+        }
+        Expr::InList(a, v, neg) => {
+            sql_of(a, out);
+            out.push_str(if *neg { " NOT IN (" } else { " IN (" });
+            for (i, x) in v.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                sql_of(x, out);
+            }
+            out.push(')');
+        }
+        Expr::Between(a, lo, hi, neg) => {
+            sql_of(a, out);
+            out.push_str(if *neg { " NOT BETWEEN " } else { " BETWEEN " });
+            sql_of(lo, out);
+            out.push_str(" AND ");
+            sql_of(hi, out);
+        }
+        Expr::ArrayHas(f, a, needles) => {
+            out.push_str(match f {
+                ArrayFn::Any => "array_has_any(",
+                ArrayFn::All => "array_has_all(",
+                ArrayFn::Has => "array_has(",
+            });
+            sql_of(a, out);
+            out.push_str(", ");
+            if *f != ArrayFn::Has {
+                out.push('[');
+            }
+            for (i, l) in needles.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                lit_sql(l, out);
+            }
+            if *f != ArrayFn::Has {
+                out.push(']');
+            }
+            out.push(')');
+        }
+        // Anything else reads as its shape.
+        other => out.push_str(&format!("{other:?}")),
+    }
+}
+
+/// The element type of a list type.
+fn element_type(dt: &DataType) -> Option<DataType> {
+    match dt {
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            Some(f.data_type().clone())
+        }
+        _ => None,
     }
 }
 
@@ -97,6 +262,7 @@ fn single_paths(e: &Expr, col: &str) -> bool {
             single_paths(a, col) && single_paths(b, col) && single_paths(c, col)
         }
         Expr::Like(a, b, _) => single_paths(a, col) && single_paths(b, col),
+        Expr::ArrayHas(_, a, _) => single_paths(a, col),
     }
 }
 
