@@ -46,6 +46,7 @@ mod doctor;
 mod evolve;
 mod fts;
 mod index;
+mod namespace;
 mod query;
 mod table;
 
