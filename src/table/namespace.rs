@@ -515,3 +515,127 @@ impl Database {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch};
+
+    use super::*;
+    use crate::table::txn::CreateMode;
+
+    fn ns(parts: &[&str]) -> NamespacePath {
+        NamespacePath::new(parts.iter().map(|s| s.to_string()).collect()).unwrap()
+    }
+
+    async fn db() -> Database {
+        let uri = format!("memory://ns-{}", uuid::Uuid::new_v4());
+        Database::connect(&uri, Vec::new(), &BTreeMap::new(), None, None)
+            .await
+            .unwrap()
+    }
+
+    fn request(name: &str) -> CreateTableRequest {
+        let batch = RecordBatch::try_from_iter([(
+            "id",
+            Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef,
+        )])
+        .unwrap();
+        CreateTableRequest {
+            name: name.to_string(),
+            schema: batch.schema(),
+            batches: vec![batch],
+            mode: CreateMode::Create,
+            exist_ok: false,
+            storage_options: Vec::new(),
+            credentials: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn create_list_describe_drop() {
+        let db = db().await;
+        let props = BTreeMap::from([("k".to_string(), "v".to_string())]);
+        let mode = NamespaceCreateMode::Create;
+        db.create_namespace(&ns(&["b"]), mode, props.clone())
+            .await
+            .unwrap();
+        db.create_namespace(&ns(&["a"]), mode, BTreeMap::new())
+            .await
+            .unwrap();
+        db.create_namespace(&ns(&["a", "x"]), mode, BTreeMap::new())
+            .await
+            .unwrap();
+        let e = db
+            .create_namespace(&ns(&["b"]), mode, BTreeMap::new())
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "NAMESPACE_EXISTS");
+        let e = db
+            .create_namespace(&ns(&["c", "d"]), mode, BTreeMap::new())
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "NAMESPACE_NOT_FOUND");
+        assert!(e.to_string().contains(r#"["c"]"#), "{e}");
+        assert_eq!(db.describe_namespace(&ns(&["b"])).await.unwrap(), props);
+        let page = db.list_namespaces(&ns(&[]), None, Some(1)).await.unwrap();
+        assert_eq!(page.namespaces, vec!["a"]);
+        assert_eq!(page.page_token.as_deref(), Some("a"));
+        let page = db
+            .list_namespaces(&ns(&[]), Some("a"), Some(1))
+            .await
+            .unwrap();
+        assert_eq!(
+            (page.namespaces, page.page_token),
+            (vec!["b".to_string()], None)
+        );
+
+        db.namespace_create_table(&ns(&["a", "x"]), request("t"))
+            .await
+            .unwrap();
+        assert_eq!(
+            db.table_names(None, None).await.unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            db.namespace_table_names(&ns(&["a", "x"]), None, None)
+                .await
+                .unwrap(),
+            vec!["t"]
+        );
+        let t = db
+            .namespace_open_table(&ns(&["a", "x"]), "t", &[], None)
+            .await
+            .unwrap();
+        assert_eq!(t.count_rows(None).await.unwrap(), 2);
+
+        let restrict = NamespaceDropBehavior::Restrict;
+        let fail = NamespaceDropMode::Fail;
+        let e = db
+            .drop_namespace(&ns(&["a"]), fail, restrict)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "NAMESPACE_NOT_EMPTY");
+        db.drop_namespace(&ns(&["a"]), fail, NamespaceDropBehavior::Cascade)
+            .await
+            .unwrap();
+        for gone in [ns(&["a"]), ns(&["a", "x"])] {
+            let e = db.describe_namespace(&gone).await.unwrap_err();
+            assert_eq!(e.code(), "NAMESPACE_NOT_FOUND");
+        }
+        let left: Vec<_> = db
+            .store()
+            .store
+            .list(None)
+            .map_ok(|m| m.location.to_string())
+            .try_collect()
+            .await
+            .unwrap();
+        assert!(left.iter().all(|p| !p.contains("a.ns")), "{left:?}");
+        db.drop_namespace(&ns(&["a"]), NamespaceDropMode::Skip, restrict)
+            .await
+            .unwrap();
+    }
+}
