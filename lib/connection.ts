@@ -49,6 +49,18 @@ export interface TableNamesOptions {
   limit?: number;
 }
 
+/**
+ * For calls that take only the root namespace (h13c's cloneTable target):
+ * a child namespace fails with NOT_SUPPORTED. Namespaces themselves are in
+ * lib/namespace.ts.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
+function checkNamespace(ns: unknown, what = "this call"): void {
+  if (Array.isArray(ns) && ns.length > 0) {
+    throw new StowageError("NOT_SUPPORTED", `${what} into namespace [${ns.join(", ")}] is not supported; only the root namespace []`);
+  }
+}
+
 function checkName(name: unknown): string {
   if (typeof name !== "string") {
     throw new StowageError("INVALID_ARGUMENT", `a table name must be a string, got ${typeof name}`);

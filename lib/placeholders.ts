@@ -38,6 +38,8 @@ export class Branches {
     throw pending("Branches", TAGS);
   }
 }
+// Moved to lib/namespace.ts; re-exported for modules that still import it from here.
+export type { RenameTableOptions } from "./namespace";
 export interface AddColumnsSql {
   name: string;
   valueSql: string;
