@@ -469,21 +469,27 @@ impl Database {
             .await?;
         let name = req.name.clone();
         let view = self.namespace_view(ns);
-        let table = view.create_table(req).await?;
-        if !self.still_there(ns, &id).await? {
-            // Dropped (or dropped and created again) while the table was
-            // being created: take the table back rather than leave it
-            // where nobody created it.
-            drop(table);
-            let _ = view
-                .drop_dir(&crate::format::table_dir(&view.store().root, &name))
-                .await;
-            return Err(not_found(
-                ns,
-                format!(" (it was dropped while table '{name}' was being created in it; the table was removed)"),
-            ));
+        let created = view.create_table(req).await;
+        // Still there after the commit (or after a failure, which may be the
+        // drop having removed objects under the creation)?
+        let kept = self.still_there(ns, &id).await;
+        match (created, kept) {
+            (Ok(table), Ok(true)) => Ok(table),
+            (Err(e), Ok(true)) | (Err(e), Err(_)) => Err(e),
+            (Ok(_), Err(e)) => Err(e),
+            (_, Ok(false)) => {
+                // Dropped (or dropped and created again) while the table was
+                // being created: take the table back rather than leave it
+                // where nobody created it.
+                let _ = view
+                    .drop_dir(&crate::format::table_dir(&view.store().root, &name))
+                    .await;
+                Err(not_found(
+                    ns,
+                    format!(" (it was dropped while table '{name}' was being created in it; the table was removed)"),
+                ))
+            }
         }
-        Ok(table)
     }
 
     pub async fn namespace_drop_table(&self, ns: &NamespacePath, name: &str) -> Result<()> {
