@@ -32,6 +32,15 @@ export declare class JsConnection {
   cleanupIncompleteUploads(olderThanMs: number): Promise<JsCleanupStats>
   dropTable(name: string): Promise<void>
   dropAllTables(): Promise<void>
+  createNamespace(namespace: Array<string>, options: JsCreateNamespaceOptions): Promise<JsNamespaceProperties>
+  describeNamespace(namespace: Array<string>): Promise<JsNamespaceProperties>
+  listNamespaces(namespace: Array<string>, options: JsListNamespacesOptions): Promise<JsNamespacePage>
+  dropNamespace(namespace: Array<string>, options: JsDropNamespaceOptions): Promise<void>
+  namespaceTableNames(namespace: Array<string>, options: JsTableNamesOptions): Promise<Array<string>>
+  namespaceOpenTable(namespace: Array<string>, name: string, options: JsOpenTableOptions): Promise<JsTable>
+  namespaceCreateTable(namespace: Array<string>, options: JsCreateTableOptions): Promise<JsTable>
+  namespaceDropTable(namespace: Array<string>, name: string): Promise<void>
+  namespaceDropAllTables(namespace: Array<string>): Promise<void>
 }
 
 /** One doctor run, interruptible (SIGINT) with its cleanup still done. */
@@ -130,7 +139,7 @@ export declare function _checkPositive(name: string, value: unknown): number
  */
 export declare function abortInflightUploads(timeoutMs: number): Promise<number>
 
-export type ErrorCode = 'INVALID_URI' | 'UNKNOWN_STORAGE_OPTION' | 'INVALID_STORAGE_OPTION' | 'TABLE_NOT_FOUND' | 'TABLE_EXISTS' | 'INVALID_TABLE_NAME' | 'VERSION_NOT_FOUND' | 'INVALID_ARGUMENT' | 'INVALID_FILTER' | 'SCHEMA_MISMATCH' | 'CLOSED' | 'COMMIT_CONFLICT' | 'CONDITIONAL_PUT_UNSUPPORTED' | 'CORRUPT_TABLE' | 'STORAGE_NOT_FOUND' | 'STORAGE_PERMISSION_DENIED' | 'STORAGE_UNAUTHENTICATED' | 'STORAGE_TIMEOUT' | 'STORAGE_CONNECTION' | 'STORAGE_SERVER_ERROR' | 'STORAGE_ERROR' | 'INDEX_EXISTS' | 'INDEX_NOT_FOUND' | 'CREDENTIAL_PROVIDER_FAILED' | 'NOT_SUPPORTED' | 'INTERNAL' | 'NATIVE_BINDING_MISSING'
+export type ErrorCode = 'INVALID_URI' | 'UNKNOWN_STORAGE_OPTION' | 'INVALID_STORAGE_OPTION' | 'TABLE_NOT_FOUND' | 'TABLE_EXISTS' | 'INVALID_TABLE_NAME' | 'VERSION_NOT_FOUND' | 'INVALID_ARGUMENT' | 'INVALID_FILTER' | 'SCHEMA_MISMATCH' | 'CLOSED' | 'COMMIT_CONFLICT' | 'CONDITIONAL_PUT_UNSUPPORTED' | 'CORRUPT_TABLE' | 'STORAGE_NOT_FOUND' | 'STORAGE_PERMISSION_DENIED' | 'STORAGE_UNAUTHENTICATED' | 'STORAGE_TIMEOUT' | 'STORAGE_CONNECTION' | 'STORAGE_SERVER_ERROR' | 'STORAGE_ERROR' | 'INDEX_EXISTS' | 'INDEX_NOT_FOUND' | 'CREDENTIAL_PROVIDER_FAILED' | 'NAMESPACE_NOT_FOUND' | 'NAMESPACE_EXISTS' | 'NAMESPACE_NOT_EMPTY' | 'NOT_SUPPORTED' | 'INTERNAL' | 'NATIVE_BINDING_MISSING'
 
 /**
  * An IPC stream as exactly one record batch (empty when it has no rows),
@@ -185,6 +194,11 @@ export interface JsCreateIndexOptions {
 
 export type JsCreateMode = 'create' | 'overwrite'
 
+export interface JsCreateNamespaceOptions {
+  mode?: JsNamespaceCreateMode
+  properties?: Record<string, string>
+}
+
 export interface JsCreateTableOptions {
   name: string
   /** An Arrow IPC stream carrying the schema (and maybe no rows). */
@@ -225,6 +239,11 @@ export interface JsDoctorReport {
   ok: boolean
   checks: Array<JsDoctorCheck>
   configuration: Array<JsEffectiveOption>
+}
+
+export interface JsDropNamespaceOptions {
+  mode?: JsNamespaceDropMode
+  behavior?: JsNamespaceDropBehavior
 }
 
 export interface JsEffectiveOption {
@@ -326,6 +345,11 @@ export interface JsIndexStats {
   numIndices: number
 }
 
+export interface JsListNamespacesOptions {
+  pageToken?: string
+  limit?: number
+}
+
 export interface JsMergeInsertOptions {
   /** An Arrow IPC stream. */
   data: Buffer
@@ -346,6 +370,23 @@ export interface JsMergeResult {
   numDeletedRows: number
   /** Commit attempts of the transaction loop (1: no other writer interfered). */
   numAttempts: number
+}
+
+export type JsNamespaceCreateMode = 'create' | 'exist_ok' | 'overwrite'
+
+export type JsNamespaceDropBehavior = 'restrict' | 'cascade'
+
+export type JsNamespaceDropMode = 'skip' | 'fail'
+
+/** One page of `listNamespaces`. */
+export interface JsNamespacePage {
+  namespaces: Array<string>
+  pageToken?: string
+}
+
+/** A namespace's properties (`describeNamespace`, `createNamespace`). */
+export interface JsNamespaceProperties {
+  properties: Record<string, string>
 }
 
 export interface JsOpenTableOptions {

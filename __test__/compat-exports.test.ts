@@ -134,12 +134,6 @@ describe("LanceDB Cloud client: present, refused with NOT_SUPPORTED", () => {
   });
 });
 
-describe("placeholders name the feature they arrive with", () => {
-  test("namespaces", async () => {
-    await expectCode(ours.connectNamespace("dir", { root: "/tmp/x" }), "NOT_SUPPORTED", /arrives with namespaces/);
-  });
-});
-
 describe("small helpers", () => {
   test("packBits gives the reference's bytes", () => {
     for (const bits of [[1, 0, 1, 1, 0, 0, 0, 1], [1, 1, 1, 1, 1, 1, 1, 1, 0, 1], [], [0, 0, 0, 1, 1, 0, 1, 0, 1, 1, 1, 0, 0, 0, 0, 1]]) {

@@ -9,6 +9,7 @@ import { Handle } from "./handle";
 import { call, NativeConnection } from "./native";
 import { Table } from "./table";
 import { CredentialsProvider, wrapCredentials } from "./credentials";
+import * as ns from "./namespace";
 
 import type { KnownStorageOptions } from "./options.generated";
 
@@ -48,18 +49,23 @@ export interface TableNamesOptions {
   limit?: number;
 }
 
+/**
+ * For calls that take only the root namespace (h13c's cloneTable target):
+ * a child namespace fails with NOT_SUPPORTED. Namespaces themselves are in
+ * lib/namespace.ts.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
+function checkNamespace(ns: unknown, what = "this call"): void {
+  if (Array.isArray(ns) && ns.length > 0) {
+    throw new StowageError("NOT_SUPPORTED", `${what} into namespace [${ns.join(", ")}] is not supported; only the root namespace []`);
+  }
+}
+
 function checkName(name: unknown): string {
   if (typeof name !== "string") {
     throw new StowageError("INVALID_ARGUMENT", `a table name must be a string, got ${typeof name}`);
   }
   return name;
-}
-
-/** Namespaces are not supported: only the root namespace ([]) is accepted. */
-function checkNamespace(ns: unknown): void {
-  if (Array.isArray(ns) && ns.length > 0) {
-    throw new StowageError("NOT_SUPPORTED", `namespaces are not supported; got namespace [${ns.join(", ")}]`);
-  }
 }
 
 /** A connection to a database, as in @lancedb/lancedb. */
@@ -71,8 +77,9 @@ export class Connection extends Handle<NativeConnection> {
   async tableNames(options?: Partial<TableNamesOptions>): Promise<string[]>;
   async tableNames(namespace?: string[], options?: Partial<TableNamesOptions>): Promise<string[]>;
   async tableNames(a?: string[] | Partial<TableNamesOptions>, b?: Partial<TableNamesOptions>): Promise<string[]> {
-    checkNamespace(a);
+    const path = ns.tableNamespace(this, Array.isArray(a) ? a : undefined, "tableNames");
     const { startAfter, limit } = (Array.isArray(a) ? b : a) ?? {};
+    if (path.length > 0) return call(() => this.inner.namespaceTableNames(path, { startAfter, limit }));
     return call(() => this.inner.tableNames({ startAfter, limit }));
   }
 
@@ -83,13 +90,16 @@ export class Connection extends Handle<NativeConnection> {
     a?: string[] | Partial<OpenTableOptions>,
     b?: Partial<OpenTableOptions>,
   ): Promise<Table> {
-    checkNamespace(a);
+    const path = ns.tableNamespace(this, Array.isArray(a) ? a : undefined, "openTable");
     const opts = (Array.isArray(a) ? b : a) ?? {};
     if (opts.branch !== undefined && opts.branch !== null && opts.branch !== "main") {
       throw new StowageError("NOT_SUPPORTED", `openTable: branches are not supported yet (branch '${opts.branch}'); open the table without a branch, or use tags and checkout() instead`);
     }
     const credentials = wrapCredentials(opts.credentials, "openTable");
-    const t = await call(() => this.inner.openTable(checkName(name), { storageOptions: opts.storageOptions, credentials }));
+    const open = { storageOptions: opts.storageOptions, credentials };
+    const t = await call(() =>
+      path.length > 0 ? this.inner.namespaceOpenTable(path, checkName(name), open) : this.inner.openTable(checkName(name), open),
+    );
     const table = new Table(t);
     if (opts.version !== undefined && opts.version !== null) await table.checkout(opts.version);
     // The schema (no request: the handle holds it) tells search(text) whether
@@ -98,7 +108,10 @@ export class Connection extends Handle<NativeConnection> {
     return table;
   }
 
-  async createTable(options: Partial<CreateTableOptions> & { name: string; data: Data | Scannable }): Promise<Table>;
+  async createTable(
+    options: Partial<CreateTableOptions> & { name: string; data: Data | Scannable },
+    namespace?: string[],
+  ): Promise<Table>;
   async createTable(name: string, data: Data | Scannable, options?: Partial<CreateTableOptions>): Promise<Table>;
   async createTable(
     name: string,
@@ -108,23 +121,26 @@ export class Connection extends Handle<NativeConnection> {
   ): Promise<Table>;
   async createTable(
     nameOrOptions: string | (Partial<CreateTableOptions> & { name: string; data: Data | Scannable }),
-    data?: Data | Scannable,
+    data?: Data | Scannable | string[],
     a?: string[] | Partial<CreateTableOptions>,
     b?: Partial<CreateTableOptions>,
   ): Promise<Table> {
     let name: string;
     let opts: Partial<CreateTableOptions>;
+    let path: string[];
     if (typeof nameOrOptions === "object" && nameOrOptions !== null) {
+      // createTable({ name, data, ...options }, namespace?)
+      path = ns.tableNamespace(this, data, "createTable");
       ({ name, data, ...opts } = nameOrOptions);
     } else {
-      checkNamespace(a);
+      path = ns.tableNamespace(this, Array.isArray(a) ? a : undefined, "createTable");
       name = nameOrOptions;
       opts = (Array.isArray(a) ? b : a) ?? {};
     }
     if (data === undefined || data === null) {
       throw new StowageError("INVALID_ARGUMENT", "createTable needs data (records or an Arrow Table); use createEmptyTable for a schema only");
     }
-    const input: Data = isScannable(data) ? await (data as Scannable).toTable() : data;
+    const input: Data = isScannable(data) ? await (data as Scannable).toTable() : (data as Data);
     const schema = opts.schema === undefined || opts.schema === null ? undefined : localizeSchema(opts.schema);
     let table;
     if (opts.embeddingFunction !== undefined) {
@@ -133,7 +149,7 @@ export class Connection extends Handle<NativeConnection> {
       const embedded = schema !== undefined ? await embedData(input, await functionsOf(schema)) : input;
       table = isArrowTable(embedded) && !schema ? (embedded as never) : toArrowTable(embedded, schema);
     }
-    return this.create(checkName(name), toIpc(table), opts);
+    return this.create(checkName(name), toIpc(table), opts, path);
   }
 
   async createEmptyTable(name: string, schema: SchemaLike, options?: Partial<CreateTableOptions>): Promise<Table>;
@@ -149,7 +165,7 @@ export class Connection extends Handle<NativeConnection> {
     a?: string[] | Partial<CreateTableOptions>,
     b?: Partial<CreateTableOptions>,
   ): Promise<Table> {
-    checkNamespace(a);
+    const path = ns.tableNamespace(this, Array.isArray(a) ? a : undefined, "createEmptyTable");
     const opts = (Array.isArray(a) ? b : a) ?? {};
     if (!schema || !Array.isArray((schema as Schema).fields)) {
       throw new StowageError("INVALID_ARGUMENT", "createEmptyTable needs an apache-arrow Schema");
@@ -159,13 +175,14 @@ export class Connection extends Handle<NativeConnection> {
       const metadata = getRegistry().getTableMetadata([opts.embeddingFunction]);
       local = new Schema(local.fields, new Map([...local.metadata, ...metadata]));
     }
-    return this.create(checkName(name), schemaToIpc(local), opts);
+    return this.create(checkName(name), schemaToIpc(local), opts, path);
   }
 
-  private async create(name: string, data: Buffer, opts: Partial<CreateTableOptions>): Promise<Table> {
+  private async create(name: string, data: Buffer, opts: Partial<CreateTableOptions>, path: string[]): Promise<Table> {
     const { mode, existOk, storageOptions } = opts;
     const credentials = wrapCredentials(opts.credentials, "createTable");
-    const table = new Table(await call(() => this.inner.createTable({ name, data, mode, existOk, storageOptions, credentials })));
+    const req = { name, data, mode, existOk, storageOptions, credentials };
+    const table = new Table(await call(() => (path.length > 0 ? this.inner.namespaceCreateTable(path, req) : this.inner.createTable(req))));
     await table.schema(); // see openTable
     return table;
   }
@@ -184,13 +201,13 @@ export class Connection extends Handle<NativeConnection> {
   }
 
   async dropTable(name: string, namespace?: string[]): Promise<void> {
-    checkNamespace(namespace);
-    await call(() => this.inner.dropTable(checkName(name)));
+    const path = ns.tableNamespace(this, namespace, "dropTable");
+    await call(() => (path.length > 0 ? this.inner.namespaceDropTable(path, checkName(name)) : this.inner.dropTable(checkName(name))));
   }
 
   async dropAllTables(namespace?: string[]): Promise<void> {
-    checkNamespace(namespace);
-    await call(() => this.inner.dropAllTables());
+    const path = ns.tableNamespace(this, namespace, "dropAllTables");
+    await call(() => (path.length > 0 ? this.inner.namespaceDropAllTables(path) : this.inner.dropAllTables()));
   }
 
   // --- Copying, renaming, namespaces (issue 13; docs/evolution.md) ---
@@ -204,21 +221,22 @@ export class Connection extends Handle<NativeConnection> {
     throw new StowageError("NOT_SUPPORTED", `cloneTable('${targetTableName}', '${sourceUri}') is not supported yet; tag the version to keep (table.tags().create) or copy the rows with createTable`);
   }
 
-  /** The root namespace has no child namespaces: namespaces are not supported. */
-  async listNamespaces(namespace?: string[]): Promise<{ namespaces: string[] }> {
-    checkNamespace(namespace);
-    return { namespaces: [] };
+  // Namespaces (lib/namespace.ts; docs/evolution.md "Namespaces").
+
+  /** The immediate child namespaces of `namespace` (default: the root), sorted by name. */
+  async listNamespaces(namespace?: string[], options?: Partial<ns.ListNamespacesOptions>): Promise<ns.ListNamespacesResponse> {
+    return ns.listNamespaces(this, this.inner, namespace, options);
   }
 
-  async createNamespace(namespace: string[]): Promise<never> {
-    throw new StowageError("NOT_SUPPORTED", `createNamespace([${(namespace ?? []).join(", ")}]): namespaces are not supported; use table name prefixes instead`);
+  async createNamespace(namespace: string[], options?: Partial<ns.CreateNamespaceOptions>): Promise<ns.CreateNamespaceResponse> {
+    return ns.createNamespace(this, this.inner, namespace, options);
   }
 
-  async describeNamespace(namespace: string[]): Promise<never> {
-    throw new StowageError("NOT_SUPPORTED", `describeNamespace([${(namespace ?? []).join(", ")}]): namespaces are not supported`);
+  async describeNamespace(namespace: string[]): Promise<ns.DescribeNamespaceResponse> {
+    return ns.describeNamespace(this, this.inner, namespace);
   }
 
-  async dropNamespace(namespace: string[]): Promise<never> {
-    throw new StowageError("NOT_SUPPORTED", `dropNamespace([${(namespace ?? []).join(", ")}]): namespaces are not supported`);
+  async dropNamespace(namespace: string[], options?: Partial<ns.DropNamespaceOptions>): Promise<ns.DropNamespaceResponse> {
+    return ns.dropNamespace(this, this.inner, namespace, options);
   }
 }

@@ -25,6 +25,21 @@ export type {
   AddColumnsResult, AddColumnsSql, AlterColumnsResult, ColumnAlteration, DropColumnsResult, FieldMetadataUpdate,
   FragmentStatistics, FragmentSummaryStats, TableStatistics, UpdateFieldMetadataResult,
 } from "./evolve";
+// Namespaces (issue 13): connectNamespace("dir") and the namespace calls of Connection.
+export { connectNamespace } from "./namespace";
+export type {
+  ConnectNamespaceOptions,
+  CreateNamespaceOptions,
+  CreateNamespaceResponse,
+  DescribeNamespaceResponse,
+  DirNamespaceConfig,
+  DropNamespaceOptions,
+  DropNamespaceResponse,
+  ListNamespacesOptions,
+  ListNamespacesResponse,
+  RenameTableOptions,
+  RestNamespaceConfig,
+} from "./namespace";
 export { MergeInsertBuilder } from "./merge";
 export type { MergeResult, WriteExecutionOptions } from "./merge";
 export { Query, QueryBase, RecordBatchIterator, TakeQuery, VectorQuery } from "./query";
@@ -63,21 +78,8 @@ export { HeaderProvider, NativeJsHeaderProvider, OAuthFlowType, OAuthHeaderProvi
 export type { ClientConfig, NativeOAuthConfig, OAuthConfig, RetryConfig, TimeoutConfig, TlsConfig, TokenResponse } from "./cloud";
 
 // ---- placeholders: names other issues implement (lib/placeholders.ts); delete a line when its feature lands ----
-export { BranchContents, connectNamespace } from "./placeholders";
-export type {
-  ConnectNamespaceOptions,
-  CreateNamespaceOptions,
-  CreateNamespaceResponse,
-  DescribeNamespaceResponse,
-  DirNamespaceConfig,
-  DropNamespaceOptions,
-  DropNamespaceResponse,
-  ListNamespacesOptions,
-  ListNamespacesResponse,
-  LsmWriteSpec,
-  RenameTableOptions,
-  RestNamespaceConfig,
-} from "./placeholders";
+export { BranchContents } from "./placeholders";
+export type { LsmWriteSpec } from "./placeholders";
 // ---- end of placeholders ----
 export type { AwsCredentialsValue, CredentialsProvider } from "./credentials";
 export { doctor, formatDoctorReport } from "./doctor";

@@ -18,7 +18,6 @@ function pending(what: string, feature: string): StowageError {
 
 // ---- schema evolution, tags, branches, namespaces (issue: format features) --
 const TAGS = "tags and branches";
-const NAMESPACES = "namespaces";
 
 export class TagContents {
   version!: number;
@@ -39,55 +38,8 @@ export class Branches {
     throw pending("Branches", TAGS);
   }
 }
-export async function connectNamespace(_implName: string, _config: Record<string, any>, _options?: Record<string, any>): Promise<never> {
-  throw pending("connectNamespace", NAMESPACES);
-}
-export interface DirNamespaceConfig {
-  root: string;
-  manifestEnabled?: boolean;
-  extraProperties?: Record<string, string>;
-}
-export interface RestNamespaceConfig {
-  uri: string;
-  headers?: Record<string, string>;
-  extraProperties?: Record<string, string>;
-}
-export interface ConnectNamespaceOptions {
-  readConsistencyInterval?: number;
-  storageOptions?: Record<string, string>;
-  namespaceClientProperties?: Record<string, string>;
-}
-export interface ListNamespacesOptions {
-  pageToken?: string;
-  limit?: number;
-}
-export interface CreateNamespaceOptions {
-  mode?: "create" | "exist_ok" | "overwrite";
-  properties?: Record<string, string>;
-}
-export interface DropNamespaceOptions {
-  mode?: "skip" | "fail";
-  behavior?: "restrict" | "cascade";
-}
-export interface RenameTableOptions {
-  namespacePath?: string[];
-  newNamespacePath?: string[];
-}
-export interface ListNamespacesResponse {
-  namespaces: Array<string>;
-  pageToken?: string;
-}
-export interface CreateNamespaceResponse {
-  properties?: Record<string, string>;
-  transactionId?: string;
-}
-export interface DropNamespaceResponse {
-  properties?: Record<string, string>;
-  transactionId?: Array<string>;
-}
-export interface DescribeNamespaceResponse {
-  properties?: Record<string, string>;
-}
+// Moved to lib/namespace.ts; re-exported for modules that still import it from here.
+export type { RenameTableOptions } from "./namespace";
 export interface AddColumnsSql {
   name: string;
   valueSql: string;

@@ -109,6 +109,17 @@ pub enum Error {
         known: Vec<String>,
     },
 
+    /// Namespaces (src/table/namespace.rs); `path` is already displayed,
+    /// e.g. `["a", "b"]`.
+    #[error("Namespace {path} was not found{detail}")]
+    NamespaceNotFound { path: String, detail: String },
+
+    #[error("Namespace {path} already exists. Pass {{ mode: \"exist_ok\" }} to use it as it is, or {{ mode: \"overwrite\" }} to replace its properties")]
+    NamespaceExists { path: String },
+
+    #[error("Namespace {path} is not empty (it holds {what}). Drop those first, or pass {{ behavior: \"cascade\" }} to drop them with it")]
+    NamespaceNotEmpty { path: String, what: String },
+
     #[error("Not supported: {0}")]
     NotSupported(String),
 
@@ -161,6 +172,9 @@ string_enum! {
         IndexExists = "INDEX_EXISTS",
         IndexNotFound = "INDEX_NOT_FOUND",
         CredentialProviderFailed = "CREDENTIAL_PROVIDER_FAILED",
+        NamespaceNotFound = "NAMESPACE_NOT_FOUND",
+        NamespaceExists = "NAMESPACE_EXISTS",
+        NamespaceNotEmpty = "NAMESPACE_NOT_EMPTY",
         NotSupported = "NOT_SUPPORTED",
         Internal = "INTERNAL",
         // Raised by lib/native.ts when no addon binary loads (no prebuilt
@@ -206,6 +220,9 @@ impl Error {
             },
             Error::IndexExists { .. } => ErrorCode::IndexExists,
             Error::IndexNotFound { .. } => ErrorCode::IndexNotFound,
+            Error::NamespaceNotFound { .. } => ErrorCode::NamespaceNotFound,
+            Error::NamespaceExists { .. } => ErrorCode::NamespaceExists,
+            Error::NamespaceNotEmpty { .. } => ErrorCode::NamespaceNotEmpty,
             Error::NotSupported(_) => ErrorCode::NotSupported,
             Error::Internal(_) => ErrorCode::Internal,
         }

@@ -134,7 +134,7 @@ pub struct JsCleanupStats {
 
 #[napi]
 pub struct JsConnection {
-    inner: Arc<Database>,
+    pub(super) inner: Arc<Database>,
 }
 
 handle_methods!(JsConnection);

@@ -47,6 +47,7 @@ mod doctor;
 mod evolve;
 mod fts;
 mod index;
+mod namespace;
 mod query;
 mod table;
 

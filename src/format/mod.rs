@@ -10,6 +10,7 @@ pub mod deletion;
 pub mod fields;
 pub mod index;
 pub mod manifest;
+pub mod namespace;
 pub mod reader;
 pub mod vectors;
 

@@ -33,7 +33,9 @@ pub struct CreateTableRequest {
     pub credentials: Option<ProvidedCredentials>,
 }
 
-#[derive(Debug)]
+// Clone: a namespace is a view of the database with its root moved (see
+// `with_root`); the views share the connection's lifecycle.
+#[derive(Debug, Clone)]
 pub struct Database {
     uri: DbUri,
     connection_options: Vec<RawOption>,
@@ -46,7 +48,7 @@ pub struct Database {
     credentials: Option<ProvidedCredentials>,
     store: StoreHandle,
     commits: Arc<dyn CommitStore>,
-    lifecycle: Lifecycle,
+    lifecycle: Arc<Lifecycle>,
     read_consistency: Option<std::time::Duration>,
 }
 
@@ -80,7 +82,7 @@ impl Database {
             credentials,
             store,
             commits,
-            lifecycle: Lifecycle::default(),
+            lifecycle: Default::default(),
             read_consistency,
         })
     }
@@ -140,7 +142,10 @@ impl Database {
         if opts.fingerprint() == self.options.fingerprint() {
             return Ok((self.store.clone(), Arc::new(opts), self.commits.clone()));
         }
-        let store = store_for_table(&self.store, &self.uri, &opts).await?;
+        let mut store = store_for_table(&self.store, &self.uri, &opts).await?;
+        // A table-level client is built for the database URI; inside a
+        // namespace the tables live under the namespace's prefix.
+        store.root = self.store.root.clone();
         let commits = crate::commit::for_uri(&self.uri, store.clone(), &opts).await?;
         Ok((store, Arc::new(opts), commits))
     }
@@ -298,7 +303,7 @@ impl Database {
     /// store, so no reader opens a version whose files are already gone and
     /// a DynamoDB store forgets its items), then every other object.
     /// Whether anything was there.
-    async fn drop_dir(&self, dir: &Path) -> Result<bool> {
+    pub(super) async fn drop_dir(&self, dir: &Path) -> Result<bool> {
         let versions = self.commits.drop_table(dir).await?;
         let objects: Vec<Path> = self
             .store
@@ -316,5 +321,24 @@ impl Database {
         // A file system keeps the emptied directories, which would still
         // list as a table.
         Ok(self.store.remove_local_dir(dir).await? || count > 0)
+    }
+}
+
+// ---- namespaces (src/table/namespace.rs) ----
+impl Database {
+    /// This database with its root moved to `root` (a namespace's prefix):
+    /// the same store, commit store, options and lifecycle.
+    pub(super) fn with_root(&self, root: Path) -> Database {
+        let mut view = self.clone();
+        view.store.root = root;
+        view
+    }
+
+    pub(super) fn store(&self) -> &StoreHandle {
+        &self.store
+    }
+
+    pub(super) fn ensure_open(&self) -> Result<()> {
+        self.check_open()
     }
 }

@@ -10,6 +10,7 @@ pub mod evolve;
 mod fts_build;
 pub mod indexing;
 mod lifecycle;
+pub mod namespace;
 pub mod ops;
 pub mod request;
 mod scalar_build;
