@@ -8,6 +8,7 @@ import type { JsCreateMode } from "../index";
 import { Handle } from "./handle";
 import { call, NativeConnection } from "./native";
 import { Table } from "./table";
+import { atBranch } from "./branches";
 import { CredentialsProvider, wrapCredentials } from "./credentials";
 
 import type { KnownStorageOptions } from "./options.generated";
@@ -37,7 +38,7 @@ export interface OpenTableOptions {
   credentials?: CredentialsProvider;
   /** Open at this version (checked out: reads only, as after `checkout`). */
   version?: number;
-  /** Branches are not supported yet: any value fails with NOT_SUPPORTED. */
+  /** Open this branch (`main`: the main line); with `version`, that version of it (reads only). */
   branch?: string;
 }
 
@@ -85,13 +86,10 @@ export class Connection extends Handle<NativeConnection> {
   ): Promise<Table> {
     checkNamespace(a);
     const opts = (Array.isArray(a) ? b : a) ?? {};
-    if (opts.branch !== undefined && opts.branch !== null && opts.branch !== "main") {
-      throw new StowageError("NOT_SUPPORTED", `openTable: branches are not supported yet (branch '${opts.branch}'); open the table without a branch, or use tags and checkout() instead`);
-    }
     const credentials = wrapCredentials(opts.credentials, "openTable");
     const t = await call(() => this.inner.openTable(checkName(name), { storageOptions: opts.storageOptions, credentials }));
-    const table = new Table(t);
-    if (opts.version !== undefined && opts.version !== null) await table.checkout(opts.version);
+    // A branch (and a version of it) through the branch manager (lib/branches.ts).
+    const table = await atBranch(new Table(t), opts.branch, opts.version);
     // The schema (no request: the handle holds it) tells search(text) whether
     // the table has an embedding function.
     await table.schema();

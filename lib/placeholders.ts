@@ -29,16 +29,6 @@ export class Tags {
     throw pending("Tags", TAGS);
   }
 }
-export class BranchContents {
-  parentBranch?: string;
-  parentVersion!: number;
-  manifestSize!: number;
-}
-export class Branches {
-  constructor() {
-    throw pending("Branches", TAGS);
-  }
-}
 export async function connectNamespace(_implName: string, _config: Record<string, any>, _options?: Record<string, any>): Promise<never> {
   throw pending("connectNamespace", NAMESPACES);
 }
