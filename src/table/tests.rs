@@ -635,4 +635,5 @@ mod rewrite {
     }
 }
 
+mod branch_tests;
 mod index_tests;
