@@ -55,6 +55,12 @@ export declare class JsDoctor {
 }
 
 export declare class JsTable {
+  /** The branch this handle is on, or `null` on main. */
+  currentBranch(): string | null
+  listBranches(): Promise<Array<JsBranch>>
+  createBranch(name: string, fromRef?: string | undefined | null, fromVersion?: number | undefined | null): Promise<JsTable>
+  checkoutBranch(name: string, version?: number | undefined | null): Promise<JsTable>
+  deleteBranch(name: string): Promise<void>
   /** Returns the new version. */
   addColumnsSql(columns: Array<JsAddColumnsSql>): Promise<number>
   /** `schema`: an Arrow IPC stream with the new (nullable) fields. */
@@ -158,6 +164,13 @@ export interface JsAddOptions {
   /** An Arrow IPC stream. */
   data: Buffer
   mode?: JsAddMode
+}
+
+export interface JsBranch {
+  name: string
+  parentBranch?: string
+  parentVersion: number
+  manifestSize: number
 }
 
 /** What `cleanupIncompleteUploads` found. */

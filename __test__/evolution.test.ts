@@ -266,7 +266,7 @@ describe.each([
   }, 120000);
 });
 
-test("openTable(name, { version }) opens that version, as in @lancedb/lancedb; branches are NOT_SUPPORTED", async () => {
+test("openTable(name, { version }) opens that version, as in @lancedb/lancedb", async () => {
   const seen: unknown[] = [];
   for (const mod of [ref, ours] as const) {
     const dir = tempDir().dir;
@@ -280,7 +280,6 @@ test("openTable(name, { version }) opens that version, as in @lancedb/lancedb; b
   expect(seen[1]).toEqual(seen[0]);
   const db = await ours.connect(tempDir().dir);
   await db.createTable("t", [{ id: 1 }]);
-  await expectCode(db.openTable("t", { branch: "dev" }), "NOT_SUPPORTED", /branches are not supported/);
 });
 
 describe.each([
@@ -349,7 +348,6 @@ test("renameTable, branches and namespaces answer as in @lancedb/lancedb (or NOT
   const t = await db.createTable("t", [{ id: 1 }]);
   await expectCode(db.renameTable("t", "u"), "NOT_SUPPORTED", /renameTable/);
   await expectCode(db.cloneTable("c", "x"), "NOT_SUPPORTED", /cloneTable/);
-  await expectCode((await t.branches()).create("dev"), "NOT_SUPPORTED", /branches are not supported/);
 });
 
 test("two handles: a stale append lands beside a rename; a computed column covers rows appended meanwhile", async () => {

@@ -8,6 +8,7 @@ import type { JsCreateMode } from "../index";
 import { Handle } from "./handle";
 import { call, NativeConnection } from "./native";
 import { Table } from "./table";
+import { atBranch } from "./branches";
 import { CredentialsProvider, wrapCredentials } from "./credentials";
 import * as ns from "./namespace";
 
@@ -38,7 +39,7 @@ export interface OpenTableOptions {
   credentials?: CredentialsProvider;
   /** Open at this version (checked out: reads only, as after `checkout`). */
   version?: number;
-  /** Branches are not supported yet: any value fails with NOT_SUPPORTED. */
+  /** Open this branch (`main`: the main line); with `version`, that version of it (reads only). */
   branch?: string;
 }
 
@@ -92,16 +93,13 @@ export class Connection extends Handle<NativeConnection> {
   ): Promise<Table> {
     const path = ns.tableNamespace(this, Array.isArray(a) ? a : undefined, "openTable");
     const opts = (Array.isArray(a) ? b : a) ?? {};
-    if (opts.branch !== undefined && opts.branch !== null && opts.branch !== "main") {
-      throw new StowageError("NOT_SUPPORTED", `openTable: branches are not supported yet (branch '${opts.branch}'); open the table without a branch, or use tags and checkout() instead`);
-    }
     const credentials = wrapCredentials(opts.credentials, "openTable");
     const open = { storageOptions: opts.storageOptions, credentials };
     const t = await call(() =>
       path.length > 0 ? this.inner.namespaceOpenTable(path, checkName(name), open) : this.inner.openTable(checkName(name), open),
     );
-    const table = new Table(t);
-    if (opts.version !== undefined && opts.version !== null) await table.checkout(opts.version);
+    // A branch (and a version of it) through the branch manager (lib/branches.ts).
+    const table = await atBranch(new Table(t), opts.branch, opts.version);
     // The schema (no request: the handle holds it) tells search(text) whether
     // the table has an embedding function.
     await table.schema();

@@ -163,26 +163,3 @@ export class Tags {
     await call(() => this.inner.deleteTag(tag));
   }
 }
-
-/** Branches (`table.branches()`): only the main line exists; creating one is NOT_SUPPORTED. */
-export class Branches {
-  async list(): Promise<Record<string, never>> {
-    return {};
-  }
-
-  private unsupported(what: string): never {
-    throw new StowageError("NOT_SUPPORTED", `branches are not supported yet (${what}); use tags (table.tags()) and checkout() to keep and read a version`);
-  }
-
-  async create(name: string): Promise<never> {
-    return this.unsupported(`create '${name}'`);
-  }
-
-  async checkout(name: string): Promise<never> {
-    return this.unsupported(`checkout '${name}'`);
-  }
-
-  async delete(name: string): Promise<never> {
-    return this.unsupported(`delete '${name}'`);
-  }
-}

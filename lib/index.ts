@@ -20,7 +20,8 @@ export type {
 } from "./table";
 export type { CompactionStats, RemovalStats } from "./types";
 export type { SplitCalculatedOptions, SplitHashOptions, SplitRandomOptions, SplitSequentialOptions, ShuffleOptions } from "./types";
-export { Branches, TagContents, Tags } from "./evolve";
+export { TagContents, Tags } from "./evolve";
+export { BranchContents, Branches } from "./branches";
 export type {
   AddColumnsResult, AddColumnsSql, AlterColumnsResult, ColumnAlteration, DropColumnsResult, FieldMetadataUpdate,
   FragmentStatistics, FragmentSummaryStats, TableStatistics, UpdateFieldMetadataResult,
@@ -78,7 +79,6 @@ export { HeaderProvider, NativeJsHeaderProvider, OAuthFlowType, OAuthHeaderProvi
 export type { ClientConfig, NativeOAuthConfig, OAuthConfig, RetryConfig, TimeoutConfig, TlsConfig, TokenResponse } from "./cloud";
 
 // ---- placeholders: names other issues implement (lib/placeholders.ts); delete a line when its feature lands ----
-export { BranchContents } from "./placeholders";
 export type { LsmWriteSpec } from "./placeholders";
 // ---- end of placeholders ----
 export type { AwsCredentialsValue, CredentialsProvider } from "./credentials";

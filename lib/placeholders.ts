@@ -28,16 +28,6 @@ export class Tags {
     throw pending("Tags", TAGS);
   }
 }
-export class BranchContents {
-  parentBranch?: string;
-  parentVersion!: number;
-  manifestSize!: number;
-}
-export class Branches {
-  constructor() {
-    throw pending("Branches", TAGS);
-  }
-}
 // Moved to lib/namespace.ts; re-exported for modules that still import it from here.
 export type { RenameTableOptions } from "./namespace";
 export interface AddColumnsSql {

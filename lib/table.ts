@@ -13,6 +13,7 @@ import { functionsOf, embedData, needsEmbedding } from "./embedding/apply";
 import type { EmbeddingFunctionConfig } from "./embedding/registry";
 import { isScannable, Scannable } from "./scannable";
 import * as evolve from "./evolve";
+import { Branches } from "./branches";
 import type { Field } from "apache-arrow";
 import { searchDispatch } from "./fts";
 import type { FullTextQuery } from "./fts";
@@ -339,6 +340,9 @@ export class Table extends Handle<NativeTable> {
 
   /** Reads an older version, or a tagged one (time travel); writes fail until checkoutLatest(). */
   async checkout(version: number | string): Promise<void> {
+    if (typeof version === "string" && this.inner.currentBranch()) {
+      throw new StowageError("NOT_SUPPORTED", `checkout('${version}'): tags name versions of main; on branch '${this.inner.currentBranch()}' checkout a version number`);
+    }
     const v = typeof version === "string" ? await call(() => this.inner.tagVersion(version)) : version;
     await call(() => this.inner.checkout(v));
     this.schemaCache = undefined;
@@ -378,14 +382,15 @@ export class Table extends Handle<NativeTable> {
     return evolve.stats(this.inner);
   }
 
-  /** Branches are not supported yet: the table has only its main line. */
+  /** The branch this handle is on, or `null` on main (lib/branches.ts). */
   currentBranch(): string | null {
-    return null;
+    return this.inner.currentBranch() ?? null;
   }
 
-  async branches(): Promise<evolve.Branches> {
+  /** Branches: writable lines of versions forked from main or another branch. */
+  async branches(): Promise<Branches> {
     this.ensureOpen();
-    return new evolve.Branches();
+    return new Branches(this.inner, (t) => new Table(t));
   }
 
   /** Names for versions; a tagged version survives `optimize({ cleanupOlderThan })`. */

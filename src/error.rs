@@ -47,6 +47,9 @@ pub enum Error {
     #[error("Table '{name}' was dropped (or dropped and created again) after this handle opened it; open it again with openTable()")]
     TableDropped { name: String },
 
+    #[error("Branch '{branch}' of table '{table}' was deleted after this handle opened it; check out another branch (table.branches().checkout) or open the table again")]
+    BranchDeleted { table: String, branch: String },
+
     #[error("Table '{name}' already exists. Pass {{ mode: \"overwrite\" }} to replace it or {{ existOk: true }} to open it")]
     TableExists { name: String },
 
@@ -195,7 +198,9 @@ impl Error {
             Error::UnknownStorageOption { .. } => ErrorCode::UnknownStorageOption,
             Error::InvalidStorageOption { .. } => ErrorCode::InvalidStorageOption,
             Error::InvalidUri { .. } => ErrorCode::InvalidUri,
-            Error::TableNotFound { .. } | Error::TableDropped { .. } => ErrorCode::TableNotFound,
+            Error::TableNotFound { .. }
+            | Error::TableDropped { .. }
+            | Error::BranchDeleted { .. } => ErrorCode::TableNotFound,
             Error::TableExists { .. } => ErrorCode::TableExists,
             Error::InvalidTableName { .. } => ErrorCode::InvalidTableName,
             Error::VersionNotFound { .. } | Error::VersionRemoved { .. } => {

@@ -40,6 +40,7 @@ macro_rules! handle_methods {
 }
 
 mod args;
+mod branches;
 mod connection;
 mod credentials;
 mod deadline;

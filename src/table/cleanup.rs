@@ -96,15 +96,23 @@ pub(crate) async fn run(
     let cutoff = opts.cleanup_older_than_ms;
     // 1. Files first (see the module doc for why the order matters).
     let candidates = list_files(&table).await?;
-    // Tagged versions stay, with their files, whatever their age.
-    let tagged = super::tags::tagged_versions(&table).await?;
+    // Tagged versions (of main) stay, with their files, whatever their age.
+    let mut tagged = match table.branch {
+        None => super::tags::tagged_versions(&table).await?,
+        Some(_) => HashSet::new(),
+    };
+    // So do the versions branches forked from, and every file another line
+    // (main, or any branch) names. Read before removing anything: a branch
+    // created from here on finds its version still there (and re-checks it).
+    let mut others: HashSet<String> = HashSet::new();
+    tagged.extend(super::branches::other_lines(&table, files_of, &mut others).await?);
 
     // 2. Versions: which go, and what the remaining ones name.
     let mut retained: HashSet<String> = HashSet::new();
     let mut removed_files: HashSet<String> = HashSet::new();
     let mut seen: HashSet<u64> = HashSet::new();
     let mut to_remove = Vec::new();
-    for v in table.commits.list_versions(table.dir).await? {
+    for v in table.commits.list_versions(table.versions).await? {
         seen.insert(v);
         let Some(snap) = table.load_version(v).await? else {
             continue; // removed by a concurrent cleanup
@@ -123,11 +131,11 @@ pub(crate) async fn run(
     // Manifests before files, so no reader opens a version whose files are
     // already gone (a reader already on it re-reads the latest version).
     for v in to_remove {
-        table.commits.delete_version(table.dir, v).await?;
+        table.commits.delete_version(table.versions, v).await?;
         stats.old_versions_removed += 1;
     }
     // 3. Versions committed while this ran name files too.
-    for v in table.commits.list_versions(table.dir).await? {
+    for v in table.commits.list_versions(table.versions).await? {
         if seen.contains(&v) {
             continue;
         }
@@ -135,6 +143,10 @@ pub(crate) async fn run(
             files_of(&snap.manifest, &mut retained);
         }
     }
+
+    // Lines (branches) created while this ran, and their new versions.
+    super::branches::other_lines(&table, files_of, &mut others).await?;
+    retained.extend(others);
 
     // 4. Files.
     let grace_ms = UNVERIFIED_GRACE.as_millis() as u64;

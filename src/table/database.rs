@@ -235,6 +235,8 @@ impl Database {
             name: &req.name,
             store: &store,
             dir: &dir,
+            versions: &dir,
+            branch: None,
             commits: commits.as_ref(),
         };
         let handle = |snapshot| {
@@ -304,7 +306,10 @@ impl Database {
     /// a DynamoDB store forgets its items), then every other object.
     /// Whether anything was there.
     pub(super) async fn drop_dir(&self, dir: &Path) -> Result<bool> {
-        let versions = self.commits.drop_table(dir).await?;
+        // Branches' versions first (a DynamoDB store keys each branch apart).
+        let mut versions =
+            super::branches::drop_all(&self.store, self.commits.as_ref(), dir).await?;
+        versions += self.commits.drop_table(dir).await?;
         let objects: Vec<Path> = self
             .store
             .store

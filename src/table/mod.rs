@@ -3,6 +3,7 @@
 //! [`Snapshot`] of one version. The bytes (manifests, data and deletion
 //! files) are the `format` layer's.
 
+pub mod branches;
 mod cleanup;
 pub mod database;
 pub mod doctor;
@@ -95,6 +96,14 @@ pub struct VersionInfo {
 pub struct Table {
     name: String,
     dir: Path,
+    /// Where this handle's line of versions is committed: `dir` on main,
+    /// the branch's directory on a branch (see [`branches`]).
+    versions: Path,
+    /// The branch this handle is on (`None`: main).
+    branch: Option<branches::BranchRef>,
+    /// The store as the connection gave it: handles on other branches
+    /// take their upload scope from it, so closing one handle leaves them be.
+    origin: StoreHandle,
     store: StoreHandle,
     commits: Arc<dyn CommitStore>,
     options: Arc<StorageOptions>,
@@ -119,6 +128,8 @@ impl Table {
             name,
             store: &store,
             dir: &dir,
+            versions: &dir,
+            branch: None,
             commits: commits.as_ref(),
         };
         let Some(snapshot) = tref.load_latest().await? else {
@@ -146,6 +157,9 @@ impl Table {
         Table {
             name: name.to_string(),
             dir: snapshot.dir.clone(),
+            versions: snapshot.dir.clone(),
+            branch: None,
+            origin: store.clone(),
             // This handle's uploads end with the handle (and with its
             // connection).
             store: StoreHandle {
@@ -165,6 +179,8 @@ impl Table {
             name: &self.name,
             store: &self.store,
             dir: &self.dir,
+            versions: &self.versions,
+            branch: self.branch.as_ref().map(|b| b.name.as_str()),
             commits: self.commits.as_ref(),
         }
     }
@@ -227,9 +243,7 @@ impl Table {
         if fresh && !force {
             return Ok(snap.clone());
         }
-        let dropped = || Error::TableDropped {
-            name: self.name.clone(),
-        };
+        let dropped = || self.tref().dropped();
         let snap = match self.tref().load_latest_if_newer(snap.version()).await? {
             Newer::Version(latest) if latest.manifest.table_id != snap.manifest.table_id => {
                 return Err(dropped())
@@ -284,9 +298,7 @@ impl Table {
             // The same version number in a table created again under the
             // name (a refresh compares numbers only, to stay one request).
             Ok(Some(now)) if now.manifest.table_id != snap.manifest.table_id => {
-                Error::TableDropped {
-                    name: self.name.clone(),
-                }
+                self.tref().dropped()
             }
             _ => err,
         }
@@ -323,6 +335,9 @@ impl Table {
             }
         };
         let done = txn::commit(self.tref(), Some(base), plan).await?;
+        // A branch deleted while this commit ran: its versions are gone
+        // with it, so the write must not be reported as kept.
+        self.check_branch_kept().await?;
         let version = done.snapshot.version();
         *st = HandleState::latest(done.snapshot);
         Ok((version, done.output, done.attempts))
@@ -330,7 +345,7 @@ impl Table {
 
     pub async fn list_versions(&self) -> Result<Vec<VersionInfo>> {
         self.check_open()?;
-        let versions = self.commits.list_versions(&self.dir).await?;
+        let versions = self.commits.list_versions(&self.versions).await?;
         // Summaries only: a short prefix of each manifest, many at a time.
         let summaries: Vec<Option<ManifestSummary>> = futures::stream::iter(versions)
             .map(|v| self.summary(v))
@@ -352,7 +367,7 @@ impl Table {
     async fn summary(&self, version: u64) -> Result<Option<ManifestSummary>> {
         let Some(head) = self
             .commits
-            .load_prefix(&self.dir, version, SUMMARY_PREFIX_BYTES)
+            .load_prefix(&self.versions, version, SUMMARY_PREFIX_BYTES)
             .await?
         else {
             return Ok(None);
@@ -360,7 +375,7 @@ impl Table {
         if let Some(s) = ManifestSummary::from_prefix(&self.name, &head)? {
             return Ok(Some(s));
         }
-        match self.commits.load(&self.dir, version).await? {
+        match self.commits.load(&self.versions, version).await? {
             Some(bytes) => ManifestSummary::from_prefix(&self.name, &bytes),
             None => Ok(None),
         }
@@ -369,14 +384,11 @@ impl Table {
     /// Pins reads to `version` (time travel); writes fail until checkoutLatest().
     pub async fn checkout(&self, version: u64) -> Result<()> {
         self.check_open()?;
-        let snap =
-            self.tref()
-                .load_version(version)
-                .await?
-                .ok_or_else(|| Error::VersionNotFound {
-                    table: self.name.clone(),
-                    version,
-                })?;
+        let snap = self
+            .tref()
+            .load_version(version)
+            .await?
+            .ok_or_else(|| self.no_version(version))?;
         *self.state.write().await = HandleState::Pinned {
             snap: Arc::new(snap),
         };
@@ -389,14 +401,10 @@ impl Table {
             .tref()
             .load_latest()
             .await?
-            .ok_or_else(|| Error::TableDropped {
-                name: self.name.clone(),
-            })?;
+            .ok_or_else(|| self.tref().dropped())?;
         let mut st = self.state.write().await;
         if latest.manifest.table_id != st.snap().manifest.table_id {
-            return Err(Error::TableDropped {
-                name: self.name.clone(),
-            });
+            return Err(self.tref().dropped());
         }
         *st = HandleState::latest(Arc::new(latest));
         Ok(())

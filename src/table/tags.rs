@@ -152,6 +152,16 @@ fn body(c: &TagContents) -> Result<PutPayload> {
 }
 
 impl Table {
+    /// Tags name versions of main: a handle on a branch cannot set one.
+    fn check_tags_on_main(&self) -> Result<()> {
+        match self.current_branch() {
+            None => Ok(()),
+            Some(b) => Err(Error::NotSupported(format!(
+                "tags name versions of main; this handle is on branch '{b}': create or move the tag on a handle of main (branches().checkout('main'))"
+            ))),
+        }
+    }
+
     pub async fn list_tags(&self) -> Result<Vec<(String, TagContents)>> {
         self.check_open()?;
         list(&self.tref()).await
@@ -168,6 +178,7 @@ impl Table {
 
     pub async fn create_tag(&self, tag: &str, version: u64) -> Result<()> {
         self.check_open()?;
+        self.check_tags_on_main()?;
         check_name(tag)?;
         let t = self.tref();
         let c = contents(&t, version).await?;
@@ -216,6 +227,7 @@ impl Table {
 
     pub async fn update_tag(&self, tag: &str, version: u64) -> Result<()> {
         self.check_open()?;
+        self.check_tags_on_main()?;
         check_name(tag)?;
         let t = self.tref();
         let (_, seen) = get_with_version(&t, tag)

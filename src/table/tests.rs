@@ -146,6 +146,8 @@ async fn create(store: &StoreHandle, commits: Arc<dyn CommitStore>, rows: &[i64]
         name: "t",
         store,
         dir: &dir,
+        versions: &dir,
+        branch: None,
         commits: commits.as_ref(),
     };
     let done = txn::commit(tref, None, |_| {
@@ -422,6 +424,8 @@ async fn a_create_that_loses_the_race_follows_its_mode() {
         name: "t",
         store: &store,
         dir: &dir,
+        versions: &dir,
+        branch: None,
         commits: commits.as_ref(),
     };
     create(&store, commits.clone(), &[1]).await;
@@ -631,4 +635,5 @@ mod rewrite {
     }
 }
 
+mod branch_tests;
 mod index_tests;

@@ -507,7 +507,13 @@ fn first_manifest(
 pub(crate) struct TableRef<'a> {
     pub name: &'a str,
     pub store: &'a StoreHandle,
+    /// The table directory: data, deletion and index files, refs.
     pub dir: &'a Path,
+    /// Where this line of versions is committed: `dir` for `main`, the
+    /// branch's own directory for a branch (see `branches`).
+    pub versions: &'a Path,
+    /// The branch this line is (`None`: main).
+    pub branch: Option<&'a str>,
     pub commits: &'a dyn CommitStore,
 }
 
@@ -539,7 +545,7 @@ impl TableRef<'_> {
 
     /// The manifest of `version`, if it exists.
     pub async fn load_version(&self, version: u64) -> Result<Option<Snapshot>> {
-        match self.commits.load(self.dir, version).await? {
+        match self.commits.load(self.versions, version).await? {
             Some(bytes) => Ok(Some(
                 self.snapshot(Manifest::from_bytes(self.name, &bytes)?)?,
             )),
@@ -550,7 +556,7 @@ impl TableRef<'_> {
     /// The latest version, or `None` for a table with none.
     pub async fn load_latest(&self) -> Result<Option<Snapshot>> {
         for _ in 0..RELIST_ATTEMPTS {
-            let Some(version) = self.commits.latest_version(self.dir).await? else {
+            let Some(version) = self.commits.latest_version(self.versions).await? else {
                 return Ok(None);
             };
             // A listed version whose manifest is gone was removed by a
@@ -571,7 +577,7 @@ impl TableRef<'_> {
 
     /// The latest version when it is newer than `known`.
     pub async fn load_latest_if_newer(&self, known: u64) -> Result<Newer> {
-        match self.commits.latest_version(self.dir).await? {
+        match self.commits.latest_version(self.versions).await? {
             Some(v) if v > known => match self.load_version(v).await? {
                 Some(s) => Ok(Newer::Version(Arc::new(s))),
                 None => Ok(self
@@ -584,9 +590,17 @@ impl TableRef<'_> {
         }
     }
 
-    fn dropped(&self) -> Error {
-        Error::TableDropped {
-            name: self.name.to_string(),
+    /// The error for a line whose versions are gone: the table was
+    /// dropped, or the branch deleted.
+    pub(crate) fn dropped(&self) -> Error {
+        match self.branch {
+            Some(b) => Error::BranchDeleted {
+                table: self.name.to_string(),
+                branch: b.to_string(),
+            },
+            None => Error::TableDropped {
+                name: self.name.to_string(),
+            },
         }
     }
 
@@ -615,7 +629,7 @@ impl TableRef<'_> {
     /// removed it meanwhile. A stale handle of a dropped table must not
     /// create "version 2" inside a table that took its name.
     async fn verify_base(&self, base: &Snapshot) -> Result<Option<Snapshot>> {
-        match self.commits.load(self.dir, base.version()).await? {
+        match self.commits.load(self.versions, base.version()).await? {
             Some(bytes) => {
                 let m = Manifest::from_bytes(self.name, &bytes)?;
                 if m.table_id == base.manifest.table_id {
@@ -639,7 +653,12 @@ impl TableRef<'_> {
     /// [`ANCESTRY_LEN`] versions ahead, or one written before ancestry
     /// existed, cannot tell and the commit is taken as on the chain.
     async fn committed_off_chain(&self, base: &Snapshot, committed: &Manifest) -> Result<bool> {
-        if self.commits.load(self.dir, base.version()).await?.is_some() {
+        if self
+            .commits
+            .load(self.versions, base.version())
+            .await?
+            .is_some()
+        {
             return Ok(false);
         }
         let Some(latest) = self.load_latest().await? else {
@@ -707,7 +726,7 @@ where
                             table.discard(change).await;
                         }
                         if matches!(e, Error::TableDropped { .. }) {
-                            table.store.remove_empty_local_dirs(table.dir).await;
+                            table.store.remove_empty_local_dirs(table.versions).await;
                         }
                         return Err(e);
                     }
@@ -769,7 +788,7 @@ where
         puts += 1;
         match table
             .commits
-            .commit(table.dir, manifest.version, manifest.to_bytes()?)
+            .commit(table.versions, manifest.version, manifest.to_bytes()?)
             .await
         {
             Ok(()) => {
@@ -792,7 +811,7 @@ where
                 // after it already existed).
                 table
                     .commits
-                    .delete_version(table.dir, manifest.version)
+                    .delete_version(table.versions, manifest.version)
                     .await?;
                 lost_races = true;
                 tokio::time::sleep(backoff(attempt)).await;
