@@ -97,7 +97,9 @@ pub(crate) async fn run(
     // 1. Files first (see the module doc for why the order matters).
     let candidates = list_files(&table).await?;
     // Tagged versions stay, with their files, whatever their age.
-    let tagged = super::tags::tagged_versions(&table).await?;
+    let mut tagged = super::tags::tagged_versions(&table).await?;
+    // So are the versions shallow clones were made of (their files).
+    tagged.extend(super::clone::pinned_versions(&table).await?);
 
     // 2. Versions: which go, and what the remaining ones name.
     let mut retained: HashSet<String> = HashSet::new();

@@ -4,6 +4,7 @@
 //! files) are the `format` layer's.
 
 mod cleanup;
+pub mod clone;
 pub mod database;
 pub mod doctor;
 pub mod evolve;
@@ -664,6 +665,7 @@ impl Operation {
             Operation::CreateIndex { .. } => "create_index",
             Operation::DropIndex { .. } => "drop_index",
             Operation::OptimizeIndex { .. } => "optimize_index",
+            Operation::Clone { .. } => "clone",
         }
     }
 }
