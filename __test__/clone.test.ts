@@ -2,11 +2,12 @@
 // files, compared step by step with @lancedb/lancedb; cleanup on either
 // side; errors; a clone racing appends in separate processes, on a local
 // directory and on S3 (moto). renameTable answers as the reference does.
+import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import * as ref from "@lancedb/lancedb";
 import * as ours from "../lib";
-import { s3Options, uniq } from "./helpers/cloud";
+import { childEnv, s3Options, uniq } from "./helpers/cloud";
 import { readEndpoints, s3CreateBucket, useEmulators } from "./helpers/emulators";
 import type { Endpoints } from "./helpers/emulators";
 import { expectCode, tempDir } from "./helpers/tmp";
@@ -56,7 +57,7 @@ function files(dir: string): string[] {
 }
 
 /** The same script on both packages; `src(name)` is the URI of table `name`. */
-async function script(db: ours.Connection, src: (name: string) => string): Promise<Record<string, unknown>> {
+async function script(db: ours.Connection, src: (name: string) => string, btree: unknown): Promise<Record<string, unknown>> {
   const seen: Record<string, unknown> = {};
   const s = await db.createTable("src", [
     { id: 1, v: "a" },
@@ -65,8 +66,9 @@ async function script(db: ours.Connection, src: (name: string) => string): Promi
   await s.add([{ id: 3, v: "c" }]); // v2
   await (await s.tags()).create("t2", 2);
   await s.addColumns([{ name: "w", valueSql: "id * 10" }]); // v3: a column file
-  await s.add([{ id: 4, v: "d", w: 40 }]); // v4
-  await s.delete("id = 1"); // v5: a deletion file
+  await s.createIndex("id", { config: btree as never }); // v4: index files
+  await s.add([{ id: 4, v: "d", w: 40 }]); // v5
+  await s.delete("id = 1"); // v6: a deletion file
   seen.source = await view(s);
 
   const latest = await db.cloneTable("c_latest", src("src"));
@@ -75,6 +77,9 @@ async function script(db: ours.Connection, src: (name: string) => string): Promi
   seen.byVersion = await view(await db.cloneTable("c_v2", src("src"), { sourceVersion: 2 }));
   seen.byTag = await view(await db.cloneTable("c_tag", src("src"), { sourceTag: "t2" }));
   seen.ofClone = await view(await db.cloneTable("c_of_clone", src("c_latest")));
+  // The indexes come along and answer on the clone.
+  seen.indices = (await latest.listIndices()).map((i) => ({ name: i.name, type: i.indexType, columns: i.columns }));
+  seen.indexed = await rows({ query: () => latest.query().where("id >= 3") } as never);
 
   // Each side writes on its own.
   await latest.add([{ id: 10, v: "x", w: 100 }]);
@@ -85,7 +90,7 @@ async function script(db: ours.Connection, src: (name: string) => string): Promi
   seen.afterWritesSource = await view(s);
   seen.reopened = await view(await db.openTable("c_latest"));
   seen.ofCloneUnchanged = await view(await db.openTable("c_of_clone"));
-  await latest.checkout(5);
+  await latest.checkout(6);
   seen.cloneAtFirst = await rows(latest);
   await latest.checkoutLatest();
   seen.names = await db.tableNames();
@@ -95,10 +100,12 @@ async function script(db: ours.Connection, src: (name: string) => string): Promi
 test("shallow clones: versions, schemas and rows after each step as in @lancedb/lancedb", async () => {
   const rdir = tempDir().dir;
   const odir = tempDir().dir;
-  const r = await script((await ref.connect(rdir)) as unknown as ours.Connection, (n) => join(rdir, `${n}.lance`));
-  const o = await script(await ours.connect(odir), (n) => join(odir, `${n}.stowage`));
+  const r = await script((await ref.connect(rdir)) as unknown as ours.Connection, (n) => join(rdir, `${n}.lance`), ref.Index.btree());
+  const o = await script(await ours.connect(odir), (n) => join(odir, `${n}.stowage`), ours.Index.btree());
   expect(o).toEqual(r);
-  expect(o.latest).toMatchObject({ version: 5, versions: [5] });
+  expect(o.latest).toMatchObject({ version: 6, versions: [6] });
+  expect(o.indices).toEqual([{ name: "id_idx", type: "BTree", columns: ["id"] }]);
+  expect((o.indexed as unknown[]).length).toBe(2);
   expect(o.byVersion).toMatchObject({ version: 2, versions: [2] });
   // Shallow: the clones wrote no data of their own until they were written to.
   for (const c of ["c_v2", "c_tag", "c_of_clone"]) {
@@ -107,7 +114,8 @@ test("shallow clones: versions, schemas and rows after each step as in @lancedb/
   // The source's files are the ones the clone reads.
   const manifest = JSON.parse(readFileSync(join(odir, "c_of_clone.stowage", "_versions", readdirSync(join(odir, "c_of_clone.stowage", "_versions"))[0]), "utf8"));
   expect(manifest.format_version).toBe(3);
-  expect(manifest.operation).toEqual({ type: "clone", from_version: 5 });
+  expect(manifest.operation).toEqual({ type: "clone", from_version: 6 });
+  expect(manifest.indices[0].segments[0].files[0].path).toMatch(/^\.\.\/src\.stowage\/_indices\//);
   for (const f of manifest.fragments) expect(f.path).toMatch(/^\.\.\/src\.stowage\/data\//);
 });
 
@@ -252,4 +260,48 @@ describe.each(["local", "s3"])("a clone racing appends on the source in separate
     expect((await rows(s)).map((r) => r.id)).toEqual(want);
     expect(ids).not.toContain(7_000_000);
   }, 120000);
+});
+
+describe.each(["local", "s3"])("createTable and cloneTable of one name racing in separate processes (%s)", (kind) => {
+  test("never both acknowledged; the table holds what the acknowledged one wrote", async () => {
+    let uri: string;
+    let options: Record<string, unknown> = {};
+    if (kind === "s3") {
+      const b = uniq("clonerace");
+      await s3CreateBucket(emu.s3!, b);
+      uri = `s3://${b}/db`;
+      options = s3Options(emu.s3!) as Record<string, unknown>;
+    } else {
+      uri = tempDir().dir;
+    }
+    const db = await ours.connect(uri, { storageOptions: options as ours.StorageOptions });
+    const s = await db.createTable("src", [{ id: 1 }, { id: 2 }]);
+    await s.add([{ id: 3 }]); // version 2: a clone's first version is 2, a created table's 1
+    const count = 6;
+    const startAt = Date.now() + 1500; // both processes loaded and connected by then
+    const run = (mode: string) =>
+      new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, [join(__dirname, "fixtures", "clone-race.js"), uri, JSON.stringify(options), mode, String(count), String(startAt)], {
+          env: childEnv({}),
+          stdio: ["ignore", "pipe", "inherit"],
+        });
+        let out = "";
+        child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+        child.on("error", reject);
+        child.on("close", () => resolve(out));
+      });
+    const [created, cloned] = await Promise.all([run("create"), run("clone")]);
+    const acks = (out: string) => new Set(out.split("\n").filter((l) => l.startsWith("ack ")).map((l) => Number(l.slice(4))));
+    const errors = (out: string) => out.split("\n").filter((l) => l.startsWith("error ") || l.startsWith("fatal ")).map((l) => JSON.parse(l.slice(l.indexOf("{"))).code);
+    expect([...errors(created), ...errors(cloned)].filter((c) => c !== "TABLE_EXISTS")).toEqual([]);
+    const [ca, cl] = [acks(created), acks(cloned)];
+    for (let i = 0; i < count; i++) {
+      expect({ i, both: ca.has(i) && cl.has(i) }).toEqual({ i, both: false });
+      if (ca.has(i)) expect(await rows(await db.openTable(`x${i}`))).toEqual([{ id: 1000 + i }]);
+      if (cl.has(i)) expect(await rows(await db.openTable(`x${i}`))).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+      if (!ca.has(i) && !cl.has(i)) await expectCode(db.openTable(`x${i}`), "TABLE_NOT_FOUND");
+    }
+    // The source is untouched.
+    expect(await rows(s)).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }]);
+  }, 60000);
 });
