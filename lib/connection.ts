@@ -210,6 +210,7 @@ export class Connection extends Handle<NativeConnection> {
    * table with its own versions that shares the source's files. `sourceUri`
    * is `<db uri>/<name>.stowage` (or `<name>.lance`, as the reference names
    * it); `sourceVersion` or `sourceTag` pick the version (default latest).
+   * `isShallow: false` copies the files instead (a deep clone).
    */
   async cloneTable(
     targetTableName: string,

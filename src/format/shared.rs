@@ -48,11 +48,9 @@ pub fn split_parents(rel: &str) -> (usize, &str) {
     (n, rest)
 }
 
-/// Every path of `m` (data, column, deletion and index files) with
-/// `prefix` put in front: `prefix` leads from the manifest's new table
-/// directory to the one the paths were relative to (`../<source>.stowage`).
-pub fn rebase_paths(m: &mut Manifest, prefix: &str) {
-    let fix = |p: &mut String| *p = normalize(&format!("{prefix}/{p}"));
+/// Applies `fix` to every path of `m` (data, column, deletion and index
+/// files).
+pub fn map_paths(m: &mut Manifest, mut fix: impl FnMut(&mut String)) {
     for f in &mut m.fragments {
         fix(&mut f.path);
         for c in &mut f.columns {
@@ -69,6 +67,27 @@ pub fn rebase_paths(m: &mut Manifest, prefix: &str) {
             }
         }
     }
+}
+
+/// Every path of `m` with `prefix` put in front: `prefix` leads from the
+/// manifest's new table directory to the one the paths were relative to
+/// (`../<source>.stowage`).
+pub fn rebase_paths(m: &mut Manifest, prefix: &str) {
+    map_paths(m, |p| *p = normalize(&format!("{prefix}/{p}")));
+}
+
+/// The path a file gets when it is copied into a table directory: its own
+/// path, or, for a file of another table (`../<table>.stowage/data/a`), the
+/// same path inside that table (`data/a`; file names are UUIDs).
+pub fn localize(rel: &str) -> String {
+    let (up, rest) = split_parents(rel);
+    if up == 0 {
+        return rel.to_string();
+    }
+    rest.split_once('/')
+        .map(|(_, r)| r)
+        .unwrap_or(rest)
+        .to_string()
 }
 
 impl Manifest {
@@ -117,5 +136,7 @@ mod tests {
         assert_eq!(split_parents("data/a"), (0, "data/a"));
         assert!(is_foreign("../s.stowage/data/a"));
         assert!(!is_foreign("data/a"));
+        assert_eq!(localize("../s.stowage/data/a"), "data/a");
+        assert_eq!(localize("_indices/u/f"), "_indices/u/f");
     }
 }

@@ -18,7 +18,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
@@ -165,11 +165,6 @@ pub(crate) async fn clone_table(
     req: &CloneTableRequest,
 ) -> Result<Arc<Snapshot>> {
     check_table_name(&req.target)?;
-    if !req.shallow {
-        return Err(Error::NotSupported(
-            "cloneTable: deep clones (isShallow: false) are not supported (nor by @lancedb/lancedb 0.31); make a shallow clone (the default) and run optimize() on it to rewrite its files into its own directory, or copy the rows with createTable(name, await source.query().toArrow())".into(),
-        ));
-    }
     if req.source_version.is_some() && req.source_tag.is_some() {
         return Err(Error::invalid_argument(
             "cloneTable: give sourceVersion or sourceTag, not both",
@@ -228,8 +223,25 @@ pub(crate) async fn clone_table(
     }
 
     let mut m = (*base.manifest).clone();
-    shared::rebase_paths(&mut m, &format!("../{source}{TABLE_DIR_SUFFIX}"));
     let table_id = uuid::Uuid::new_v4().to_string();
+    // (source file, the clone's path for it) of a deep clone's copies.
+    let mut copies: Vec<(Path, String)> = Vec::new();
+    if req.shallow {
+        shared::rebase_paths(&mut m, &format!("../{source}{TABLE_DIR_SUFFIX}"));
+    } else {
+        // Names of this clone's own (`data/<clone id>-<name>`,
+        // `_indices/<clone id>-<segment>/<file>`): a failed clone removes
+        // exactly its copies, never those of another clone racing it.
+        shared::map_paths(&mut m, |p| {
+            let local = shared::localize(p);
+            let local = match local.split_once('/') {
+                Some((dir, rest)) => format!("{dir}/{table_id}-{rest}"),
+                None => format!("{table_id}-{local}"),
+            };
+            copies.push((data_path(&src_dir, p), local.clone()));
+            *p = local;
+        });
+    }
     m.timestamp_ms = now_ms();
     m.operation = Operation::Clone {
         from_version: m.version,
@@ -264,6 +276,17 @@ pub(crate) async fn clone_table(
             version: m.version,
         });
     }
+    if !req.shallow {
+        // The pin keeps the files while they are copied.
+        if let Err(e) = copy_files(store, &target_dir, &copies).await {
+            for (_, to) in &copies {
+                let _ = store.store.delete(&data_path(&target_dir, to)).await;
+            }
+            store.remove_empty_local_dirs(&target_dir).await;
+            unpin().await;
+            return Err(e);
+        }
+    }
     let manifest = Box::new(m);
     let done = txn::commit(target, None, |_| {
         let change = Change::Clone {
@@ -272,13 +295,63 @@ pub(crate) async fn clone_table(
         async move { Ok((change, ())) }
     })
     .await;
-    match done {
-        Ok(c) => Ok(c.snapshot),
+    let snapshot = match done {
+        Ok(c) => c.snapshot,
         Err(e) => {
-            unpin().await;
-            Err(e)
+            // The outcome of a failed put may be unknown (an answer lost in
+            // flight): look. When the look fails too, keep the pin and the
+            // copies (a committed clone may need them; cleanup and the pin's
+            // grace take care of them otherwise).
+            match target.load_latest().await {
+                Ok(Some(s)) if s.manifest.table_id.as_deref() == Some(table_id.as_str()) => {
+                    Arc::new(s)
+                }
+                Ok(_) => {
+                    for (_, to) in &copies {
+                        let _ = store.store.delete(&data_path(&target_dir, to)).await;
+                    }
+                    unpin().await;
+                    return Err(e);
+                }
+                Err(_) => return Err(e),
+            }
         }
+    };
+    if !req.shallow {
+        // A deep clone names none of the source's files.
+        unpin().await;
     }
+    Ok(snapshot)
+}
+
+/// A deep clone's copies: each file of the source version under the
+/// clone's directory (a server-side copy on object stores, a hard link on
+/// a local file system), 8 at a time.
+async fn copy_files(
+    store: &StoreHandle,
+    target_dir: &Path,
+    copies: &[(Path, String)],
+) -> Result<()> {
+    // Owned futures: a stream of closures borrowing the store is not
+    // `Send` for every lifetime napi's future needs.
+    let futs: Vec<_> = copies
+        .iter()
+        .map(|(from, to)| {
+            let (store, from, to) = (store.clone(), from.clone(), data_path(target_dir, to));
+            async move {
+                store
+                    .store
+                    .copy(&from, &to)
+                    .await
+                    .map_err(|e| store.error(e, format!("Copying {from} to {to}")))
+            }
+        })
+        .collect();
+    futures::stream::iter(futs)
+        .buffer_unordered(8)
+        .try_collect::<Vec<()>>()
+        .await
+        .map(|_| ())
 }
 
 /// The versions of table `t` that clones still need (see the module doc);
