@@ -631,4 +631,5 @@ mod rewrite {
     }
 }
 
+mod clone_tests;
 mod index_tests;
