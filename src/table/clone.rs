@@ -60,6 +60,23 @@ struct ClonePin {
     created_ms: u64,
 }
 
+/// The main version line of the table in `dir` (clones are made of, and
+/// pins name, versions of `main`). The one place this module builds a
+/// `TableRef`.
+pub(crate) fn main_line<'a>(
+    name: &'a str,
+    store: &'a StoreHandle,
+    dir: &'a Path,
+    commits: &'a dyn CommitStore,
+) -> TableRef<'a> {
+    TableRef {
+        name,
+        store,
+        dir,
+        commits,
+    }
+}
+
 fn pins_prefix(dir: &Path) -> Path {
     data_path(dir, CLONES_DIR)
 }
@@ -172,12 +189,7 @@ pub(crate) async fn clone_table(
     }
     let source = source_name(db, store, &req.source_uri)?;
     let src_dir = table_dir(&store.root, &source);
-    let src = TableRef {
-        name: &source,
-        store,
-        dir: &src_dir,
-        commits,
-    };
+    let src = main_line(&source, store, &src_dir, commits);
     let not_found = || Error::TableNotFound {
         name: source.clone(),
         at: Some(db.raw.clone()),
@@ -210,12 +222,7 @@ pub(crate) async fn clone_table(
         None => src.load_latest().await?.ok_or_else(not_found)?,
     };
     let target_dir = table_dir(&store.root, &req.target);
-    let target = TableRef {
-        name: &req.target,
-        store,
-        dir: &target_dir,
-        commits,
-    };
+    let target = main_line(&req.target, store, &target_dir, commits);
     if req.target == source || target.load_latest().await?.is_some() {
         return Err(Error::TableExists {
             name: req.target.clone(),
@@ -387,12 +394,7 @@ pub(crate) async fn pinned_versions(t: &TableRef<'_>) -> Result<HashSet<u64>> {
             reason: format!("unreadable clone pin {}: {e}", o.location),
         })?;
         let clone_dir = data_path(t.dir, &pin.table);
-        let clone = TableRef {
-            name: t.name,
-            store: t.store,
-            dir: &clone_dir,
-            commits: t.commits,
-        };
+        let clone = main_line(t.name, t.store, &clone_dir, t.commits);
         let gone = match clone.load_latest().await? {
             Some(s) => s.manifest.table_id.as_deref() != Some(pin.table_id.as_str()),
             None => now_ms().saturating_sub(pin.created_ms) >= PIN_GRACE_MS,

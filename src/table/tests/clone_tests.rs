@@ -24,12 +24,7 @@ async fn create_named(
 ) -> Result<()> {
     let dir = table_dir(&store.root, name);
     let fragment = write_fragment(store, &dir, &schema(), &[ids(rows)]).await?;
-    let tref = TableRef {
-        name,
-        store,
-        dir: &dir,
-        commits,
-    };
+    let tref = crate::table::clone::main_line(name, store, &dir, commits);
     txn::commit(tref, None, |_| {
         let change = Change::Create {
             fragment: fragment.clone(),
