@@ -202,7 +202,7 @@ export class Connection extends Handle<NativeConnection> {
    */
   async renameTable(currentName: string, newName: string, options?: RenameTableOptions): Promise<void> {
     void options;
-    throw new StowageError("NOT_SUPPORTED", `renameTable('${currentName}', '${newName}') is not supported for this database (as in @lancedb/lancedb OSS); cloneTable('${newName}', <uri of '${currentName}'>) makes a table under the new name that shares the old one's files, or create it from the old one's rows, then drop the old one`);
+    throw new StowageError("NOT_SUPPORTED", `renameTable('${currentName}', '${newName}') is not supported for this database (as in @lancedb/lancedb OSS); make a copy under the new name with cloneTable('${newName}', '<db uri>/${currentName}.stowage', { isShallow: false }) (a deep clone copies the files), then drop the old one`);
   }
 
   /**
