@@ -30,6 +30,7 @@ export declare class JsConnection {
   createTable(options: JsCreateTableOptions): Promise<JsTable>
   /** Aborts incomplete multipart uploads older than `older_than_ms`. */
   cleanupIncompleteUploads(olderThanMs: number): Promise<JsCleanupStats>
+  cloneTable(options: JsCloneTableOptions): Promise<JsTable>
   dropTable(name: string): Promise<void>
   dropAllTables(): Promise<void>
   createNamespace(namespace: Array<string>, options: JsCreateNamespaceOptions): Promise<JsNamespaceProperties>
@@ -177,6 +178,15 @@ export interface JsBranch {
 export interface JsCleanupStats {
   found: number
   aborted: number
+}
+
+/** `cloneTable` (lib/connection.ts); `targetNamespacePath` is checked there. */
+export interface JsCloneTableOptions {
+  targetTableName: string
+  sourceUri: string
+  sourceVersion?: number
+  sourceTag?: string
+  isShallow?: boolean
 }
 
 export interface JsColumnAlteration {

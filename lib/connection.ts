@@ -13,6 +13,7 @@ import { CredentialsProvider, wrapCredentials } from "./credentials";
 import * as ns from "./namespace";
 
 import type { KnownStorageOptions } from "./options.generated";
+import type { RenameTableOptions } from "./placeholders";
 
 /**
  * Storage options: any key the registry knows (see docs/storage-options.md),
@@ -210,13 +211,44 @@ export class Connection extends Handle<NativeConnection> {
 
   // --- Copying, renaming, namespaces (issue 13; docs/evolution.md) ---
 
-  /** As in @lancedb/lancedb OSS, a database of files cannot rename tables. */
-  async renameTable(currentName: string, newName: string): Promise<void> {
-    throw new StowageError("NOT_SUPPORTED", `renameTable('${currentName}', '${newName}') is not supported for this database (as in @lancedb/lancedb OSS); create a table under the new name from the old one's data and drop the old one`);
+  /**
+   * As in @lancedb/lancedb OSS, a database of files cannot rename tables:
+   * rejects with NOT_SUPPORTED whatever the arguments.
+   */
+  async renameTable(currentName: string, newName: string, options?: RenameTableOptions): Promise<void> {
+    void options;
+    throw new StowageError("NOT_SUPPORTED", `renameTable('${currentName}', '${newName}') is not supported for this database (as in @lancedb/lancedb OSS); make a copy under the new name with cloneTable('${newName}', '<db uri>/${currentName}.stowage', { isShallow: false }) (a deep clone copies the files), then drop the old one`);
   }
 
-  async cloneTable(targetTableName: string, sourceUri: string): Promise<Table> {
-    throw new StowageError("NOT_SUPPORTED", `cloneTable('${targetTableName}', '${sourceUri}') is not supported yet; tag the version to keep (table.tags().create) or copy the rows with createTable`);
+  /**
+   * A shallow clone of a table of this database (docs/evolution.md): a new
+   * table with its own versions that shares the source's files. `sourceUri`
+   * is `<db uri>/<name>.stowage` (or `<name>.lance`, as the reference names
+   * it); `sourceVersion` or `sourceTag` pick the version (default latest).
+   * `isShallow: false` copies the files instead (a deep clone).
+   */
+  async cloneTable(
+    targetTableName: string,
+    sourceUri: string,
+    options?: { targetNamespacePath?: string[]; sourceVersion?: number; sourceTag?: string; isShallow?: boolean },
+  ): Promise<Table> {
+    const o = options ?? {};
+    checkNamespace(o.targetNamespacePath);
+    if (typeof sourceUri !== "string") {
+      throw new StowageError("INVALID_ARGUMENT", `cloneTable: sourceUri must be a string, got ${typeof sourceUri}`);
+    }
+    const t = await call(() =>
+      this.inner.cloneTable({
+        targetTableName: checkName(targetTableName),
+        sourceUri,
+        sourceVersion: o.sourceVersion,
+        sourceTag: o.sourceTag,
+        isShallow: o.isShallow,
+      }),
+    );
+    const table = new Table(t);
+    await table.schema(); // see openTable
+    return table;
   }
 
   // Namespaces (lib/namespace.ts; docs/evolution.md "Namespaces").

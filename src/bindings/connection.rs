@@ -8,6 +8,7 @@ use super::credentials::{provided, JsCredentialsFn};
 use super::{guarded, ipc_to_batches, raw_options, JsTable};
 use crate::error::{Error, Result};
 use crate::storage::ProcessEnv;
+use crate::table::clone::CloneTableRequest;
 use crate::table::request::{ConnectRequest, TableNamesRequest};
 use crate::table::{CreateMode, CreateTableRequest, Database};
 
@@ -125,6 +126,40 @@ impl TryFrom<JsCreateTableOptions> for CreateTableRequest {
     }
 }
 
+/// `cloneTable` (lib/connection.ts); `targetNamespacePath` is checked there.
+#[napi(object, object_to_js = false)]
+pub struct JsCloneTableOptions {
+    pub target_table_name: String,
+    pub source_uri: String,
+    #[napi(ts_type = "number")]
+    pub source_version: Option<Given<f64>>,
+    #[napi(ts_type = "string")]
+    pub source_tag: Option<Given<String>>,
+    #[napi(ts_type = "boolean")]
+    pub is_shallow: Option<Given<bool>>,
+}
+
+impl TryFrom<JsCloneTableOptions> for CloneTableRequest {
+    type Error = Error;
+
+    fn try_from(o: JsCloneTableOptions) -> Result<Self> {
+        Ok(CloneTableRequest {
+            target: o.target_table_name,
+            source_uri: o.source_uri,
+            source_version: args::opt_integer("sourceVersion", o.source_version, args::POSITIVE)?,
+            source_tag: o
+                .source_tag
+                .map(|t| t.get("sourceTag", "a tag name (a string)"))
+                .transpose()?,
+            shallow: o
+                .is_shallow
+                .map(|b| b.get("isShallow", "a boolean"))
+                .transpose()?
+                .unwrap_or(true),
+        })
+    }
+}
+
 /// What `cleanupIncompleteUploads` found.
 #[napi(object, object_from_js = false)]
 pub struct JsCleanupStats {
@@ -216,6 +251,16 @@ impl JsConnection {
                 found: s.found as i64,
                 aborted: s.aborted as i64,
             })
+        })
+        .await
+    }
+
+    #[napi]
+    pub async fn clone_table(&self, options: JsCloneTableOptions) -> napi::Result<JsTable> {
+        let db = self.inner.clone();
+        guarded(async move {
+            let req = CloneTableRequest::try_from(options)?;
+            Ok(JsTable::new(db.clone_table(req).await?))
         })
         .await
     }

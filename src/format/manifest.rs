@@ -12,9 +12,16 @@ use crate::error::{Error, Result};
 
 pub const FORMAT: &str = "stowage-table";
 /// The newest format this Stowage reads. Version 2 adds field ids and
-/// column files (schema evolution); a table that never evolved keeps
-/// writing version 1, so older readers still open it.
-pub const FORMAT_VERSION: u32 = 2;
+/// column files (schema evolution); version 3 lets a manifest name files of
+/// another table (shallow clones, `format::shared`). A manifest is written
+/// with the lowest version that describes it (see
+/// [`Manifest::required_format_version`]), so older readers still open
+/// tables that use neither.
+pub const FORMAT_VERSION: u32 = 3;
+/// The format of a manifest with field ids.
+pub const FORMAT_VERSION_FIELD_IDS: u32 = 2;
+/// The format of a manifest naming files outside its table directory.
+pub const FORMAT_VERSION_SHARED: u32 = 3;
 /// The format of a manifest without field ids.
 pub const FORMAT_VERSION_BASE: u32 = 1;
 
@@ -116,6 +123,11 @@ pub enum Operation {
     /// Segments of an index added or merged by `optimize()`.
     OptimizeIndex {
         name: String,
+    },
+    /// The first version of a shallow clone of another table's
+    /// `from_version` (its number is that version's).
+    Clone {
+        from_version: u64,
     },
 }
 

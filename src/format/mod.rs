@@ -12,6 +12,7 @@ pub mod index;
 pub mod manifest;
 pub mod namespace;
 pub mod reader;
+pub mod shared;
 pub mod vectors;
 
 use std::sync::Arc;
@@ -38,10 +39,18 @@ pub fn table_dir(root: &Path, name: &str) -> Path {
 }
 
 /// The object path of a file named relative to the table directory
-/// (manifests name files this way, e.g. `data/<uuid>.parquet`).
+/// (manifests name files this way, e.g. `data/<uuid>.parquet`). A path
+/// starting with `../` names a file of a sibling table (a shallow clone's
+/// source, see `shared`).
 pub fn data_path(table_dir: &Path, rel: &str) -> Path {
-    rel.split('/')
-        .fold(table_dir.clone(), |p, part| p.join(part))
+    let (up, rest) = shared::split_parents(rel);
+    let base = if up == 0 {
+        table_dir.clone()
+    } else {
+        let parts: Vec<_> = table_dir.parts().collect();
+        Path::from_iter(parts[..parts.len().saturating_sub(up)].iter().cloned())
+    };
+    rest.split('/').fold(base, |p, part| p.join(part))
 }
 
 /// The row id of row `offset` of fragment `fragment_id`.
@@ -146,6 +155,15 @@ mod tests {
         assert_eq!(
             data_path(&dir, "data/a.parquet").as_ref(),
             "db/t.stowage/data/a.parquet"
+        );
+        assert_eq!(
+            data_path(&dir, "../s.stowage/data/a.parquet").as_ref(),
+            "db/s.stowage/data/a.parquet"
+        );
+        let top = table_dir(&Path::from(""), "t");
+        assert_eq!(
+            data_path(&top, "../s.stowage/_deletions/d.bin").as_ref(),
+            "s.stowage/_deletions/d.bin"
         );
         let id = row_id(3, 7);
         let b = RecordBatch::try_from_iter([(

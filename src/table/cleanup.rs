@@ -96,9 +96,14 @@ pub(crate) async fn run(
     let cutoff = opts.cleanup_older_than_ms;
     // 1. Files first (see the module doc for why the order matters).
     let candidates = list_files(&table).await?;
-    // Tagged versions (of main) stay, with their files, whatever their age.
+    // Tagged versions (of main) stay, with their files, whatever their age; so
+    // do the versions shallow clones were made of (pins apply to main only).
     let mut tagged = match table.branch {
-        None => super::tags::tagged_versions(&table).await?,
+        None => {
+            let mut v = super::tags::tagged_versions(&table).await?;
+            v.extend(super::clone::pinned_versions(&table).await?);
+            v
+        }
         Some(_) => HashSet::new(),
     };
     // So do the versions branches forked from, and every file another line

@@ -280,6 +280,21 @@ impl Database {
         Ok(handle(done.snapshot))
     }
 
+    /// A shallow clone of a table of this database (see `table::clone`).
+    pub async fn clone_table(&self, req: super::clone::CloneTableRequest) -> Result<Table> {
+        self.check_open()?;
+        let snapshot =
+            super::clone::clone_table(&self.uri, &self.store, self.commits.as_ref(), &req).await?;
+        Ok(Table::with_snapshot(
+            &req.target,
+            self.store.clone(),
+            self.commits.clone(),
+            self.options.clone(),
+            self.read_consistency,
+            snapshot,
+        ))
+    }
+
     pub async fn drop_table(&self, name: &str) -> Result<()> {
         self.check_open()?;
         check_table_name(name)?;

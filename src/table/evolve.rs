@@ -13,7 +13,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use arrow_array::{Array, RecordBatch, RecordBatchOptions};
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, StructArray};
+use arrow_buffer::NullBuffer;
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 
 use super::txn::Change;
@@ -498,16 +499,9 @@ pub(crate) async fn plan_alter(base: &Snapshot, alts: &[ColumnAlteration]) -> Re
                 quote(&a.path)
             )));
         }
-        let top = !a.path.contains('.');
         let current = find_mut(&mut nodes, &a.path)?.field.clone();
         if let Some(false) = a.nullable {
             if current.is_nullable() {
-                if !top {
-                    return Err(Error::NotSupported(format!(
-                        "making nested field '{}' non-nullable; only top-level columns can be",
-                        quote(&a.path)
-                    )));
-                }
                 let nulls = column_nulls(base, &a.path).await?;
                 if nulls > 0 {
                     return Err(Error::invalid_argument(format!(
@@ -525,12 +519,6 @@ pub(crate) async fn plan_alter(base: &Snapshot, alts: &[ColumnAlteration]) -> Re
                         quote(&a.path),
                         current.data_type(),
                         t
-                    )));
-                }
-                if !top {
-                    return Err(Error::NotSupported(format!(
-                        "changing the type of nested field '{}'; only top-level columns can be cast",
-                        quote(&a.path)
                     )));
                 }
                 if !widens(current.data_type(), t) {
@@ -578,34 +566,59 @@ pub(crate) async fn plan_alter(base: &Snapshot, alts: &[ColumnAlteration]) -> Re
     Ok(ev)
 }
 
-/// Nulls among the live rows of top-level column `name`.
-async fn column_nulls(base: &Snapshot, name: &str) -> Result<u64> {
-    let i = base.schema.index_of(name).map_err(|_| missing(name))?;
-    let mut n = 0;
+/// The values of field `path` (a top-level column, or a struct child as
+/// `parent.child`) in every live row, one array per batch read, with the
+/// nulls of its enclosing structs folded in (a child of a null struct row
+/// counts as null, as in the reference).
+async fn field_values(base: &Snapshot, path: &str) -> Result<Vec<ArrayRef>> {
+    let mut parts = path.split('.');
+    let top = parts.next().unwrap_or_default();
+    let rest: Vec<&str> = parts.collect();
+    let i = base.schema.index_of(top).map_err(|_| missing(path))?;
+    let mut out = Vec::new();
     for frag in &base.manifest.fragments {
         for b in query::read_slice(base, &Slice::whole(frag), &[i], false).await? {
-            n += b.column(0).null_count() as u64;
+            let mut col = b.column(0).clone();
+            let mut nulls = col.logical_nulls();
+            for name in &rest {
+                let s = col
+                    .as_any()
+                    .downcast_ref::<StructArray>()
+                    .ok_or_else(|| missing(path))?;
+                col = s.column_by_name(name).ok_or_else(|| missing(path))?.clone();
+                nulls = NullBuffer::union(nulls.as_ref(), col.logical_nulls().as_ref());
+            }
+            if !rest.is_empty() {
+                col = arrow_array::make_array(col.to_data().into_builder().nulls(nulls).build()?);
+            }
+            out.push(col);
         }
     }
-    Ok(n)
+    Ok(out)
+}
+
+/// Nulls among the live rows of field `path` (nested too).
+async fn column_nulls(base: &Snapshot, path: &str) -> Result<u64> {
+    Ok(field_values(base, path)
+        .await?
+        .iter()
+        .map(|c| c.logical_null_count() as u64)
+        .sum())
 }
 
 async fn check_cast(base: &Snapshot, name: &str, to: &DataType) -> Result<()> {
-    let i = base.schema.index_of(name).map_err(|_| missing(name))?;
     let opts = arrow_cast::CastOptions {
         safe: false,
         ..Default::default()
     };
-    for frag in &base.manifest.fragments {
-        for b in query::read_slice(base, &Slice::whole(frag), &[i], false).await? {
-            arrow_cast::cast_with_options(b.column(0), to, &opts).map_err(|e| {
-                Error::invalid_argument(format!(
-                    "Cannot cast column \"{}\" to {to}: a stored value does not fit ({})",
-                    quote(name),
-                    quote(&e.to_string())
-                ))
-            })?;
-        }
+    for col in field_values(base, name).await? {
+        arrow_cast::cast_with_options(&col, to, &opts).map_err(|e| {
+            Error::invalid_argument(format!(
+                "Cannot cast column \"{}\" to {to}: a stored value does not fit ({})",
+                quote(name),
+                quote(&e.to_string())
+            ))
+        })?;
     }
     Ok(())
 }

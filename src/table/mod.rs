@@ -5,6 +5,7 @@
 
 pub mod branches;
 mod cleanup;
+pub mod clone;
 pub mod database;
 pub mod doctor;
 pub mod evolve;
@@ -685,6 +686,7 @@ impl Operation {
             Operation::CreateIndex { .. } => "create_index",
             Operation::DropIndex { .. } => "drop_index",
             Operation::OptimizeIndex { .. } => "optimize_index",
+            Operation::Clone { .. } => "clone",
         }
     }
 }

@@ -106,7 +106,7 @@ pub(crate) async fn tagged_versions(t: &TableRef<'_>) -> Result<HashSet<u64>> {
     Ok(list(t).await?.into_iter().map(|(_, c)| c.version).collect())
 }
 
-async fn get(t: &TableRef<'_>, tag: &str) -> Result<Option<TagContents>> {
+pub(crate) async fn get(t: &TableRef<'_>, tag: &str) -> Result<Option<TagContents>> {
     Ok(get_with_version(t, tag).await?.map(|(c, _)| c))
 }
 

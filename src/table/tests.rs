@@ -636,4 +636,5 @@ mod rewrite {
 }
 
 mod branch_tests;
+mod clone_tests;
 mod index_tests;

@@ -38,7 +38,6 @@ use crate::error::{Error, Result};
 use crate::format::index::{IndexEntry, IndexSegment};
 use crate::format::manifest::{
     encode_schema, now_ms, Fragment, Manifest, Operation, ANCESTRY_LEN, FORMAT, FORMAT_VERSION,
-    FORMAT_VERSION_BASE,
 };
 use crate::format::{data_path, Snapshot};
 use crate::storage::StoreHandle;
@@ -90,6 +89,9 @@ pub(crate) enum Change {
     Evolve(super::evolve::Evolution),
     /// An index created, dropped or re-segmented (see [`IndexChange`]).
     Index(IndexChange),
+    /// The first version of a shallow clone (see `table::clone`): this
+    /// manifest, on a table that must not exist yet.
+    Clone { manifest: Box<Manifest> },
 }
 
 /// A change to the table's index list. Rebase rules (one place, in
@@ -245,13 +247,10 @@ impl Change {
     fn rebase(&self, base: Option<&Snapshot>, table: &str) -> Result<Rebased> {
         let mut out = self.rebase_inner(base, table)?;
         if let Rebased::Commit(m) = &mut out {
-            // Field ids make a table unreadable to a Stowage that predates
-            // them, which then says "upgrade" instead of misreading it.
-            m.format_version = if m.field_ids.is_some() {
-                FORMAT_VERSION
-            } else {
-                FORMAT_VERSION_BASE
-            };
+            // Field ids (and files of another table) make a table
+            // unreadable to a Stowage that predates them, which then says
+            // "upgrade" instead of misreading it.
+            m.format_version = m.required_format_version();
         }
         Ok(out)
     }
@@ -269,6 +268,7 @@ impl Change {
                         id,
                     )?))
                 }
+                Change::Clone { manifest } => Ok(Rebased::Commit((**manifest).clone())),
                 _ => Err(Error::TableDropped {
                     name: table.to_string(),
                 }),
@@ -366,6 +366,11 @@ impl Change {
                 }
                 None => Rebased::Replan,
             },
+            Change::Clone { .. } => {
+                return Err(Error::TableExists {
+                    name: table.to_string(),
+                })
+            }
             Change::Restore { source } => {
                 let schema = source.schema(table)?;
                 let mut out = next_manifest(
@@ -395,7 +400,7 @@ impl Change {
                 fragment.iter().map(|f| f.path.clone()).collect()
             }
             Change::Rewrite(rw) => rw.written_files(),
-            Change::Restore { .. } => Vec::new(),
+            Change::Restore { .. } | Change::Clone { .. } => Vec::new(),
             Change::Evolve(ev) => ev.written_files(),
             Change::Index(ic) => ic.written_files(),
         }
@@ -676,6 +681,28 @@ impl TableRef<'_> {
         Ok(!on_chain && ahead <= latest.ancestry.len())
     }
 
+    /// Whether `created`, the first version of a new table, landed beside
+    /// another table's versions: a clone's first version is not 1 (it
+    /// keeps its source's number), so a `createTable` and a `cloneTable` of
+    /// one name put different objects and both succeed. A first version
+    /// with a lower version beside it (a table already there), or whose
+    /// latest version is another table's, is taken back and its writer
+    /// reloads, as after a lost race. When both writers look before either
+    /// takes back, both retry; neither is acknowledged beside the other.
+    async fn created_beside(&self, created: &Manifest) -> Result<bool> {
+        let versions = self.commits.list_versions(self.versions).await?;
+        if versions.iter().any(|v| *v < created.version) {
+            return Ok(true);
+        }
+        match versions.iter().max() {
+            Some(&latest) if latest > created.version => Ok(self
+                .load_version(latest)
+                .await?
+                .is_some_and(|l| l.manifest.table_id != created.table_id)),
+            _ => Ok(false),
+        }
+    }
+
     /// Deletes what an uncommitted change wrote. Best effort: a leftover is
     /// an unreferenced file that cleanup removes.
     async fn discard(&self, change: &Change) {
@@ -794,7 +821,7 @@ where
             Ok(()) => {
                 let off_chain = match &base {
                     Some(b) => table.committed_off_chain(b, &manifest).await?,
-                    None => false,
+                    None => table.created_beside(&manifest).await?,
                 };
                 if !off_chain {
                     let snapshot = Arc::new(table.snapshot(manifest)?);
