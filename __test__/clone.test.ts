@@ -8,19 +8,11 @@ import { join, relative } from "node:path";
 import * as ref from "@lancedb/lancedb";
 import * as ours from "../lib";
 import { childEnv, s3Options, uniq } from "./helpers/cloud";
-import { readEndpoints, s3CreateBucket, useEmulators } from "./helpers/emulators";
-import type { Endpoints } from "./helpers/emulators";
+import { emulatorsForSuite, s3CreateBucket } from "./helpers/emulators";
 import { expectCode, tempDir } from "./helpers/tmp";
 import { startWriter, writerId } from "./helpers/writers";
 
-let emu: Endpoints;
-let stopEmu: () => Promise<void> = async () => undefined;
-beforeAll(async () => {
-  const e = await useEmulators(["s3"]);
-  emu = readEndpoints();
-  stopEmu = e.stop;
-}, 120000);
-afterAll(async () => stopEmu());
+const emu = emulatorsForSuite(["s3"]);
 
 type AnyTable = ours.Table | ref.Table;
 

@@ -7,8 +7,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import * as lancedb from "../lib";
 import { azureOptions, gcsOptions, s3Options, uniq } from "./helpers/cloud";
-import { azureRequest, gcsCreateBucket, readEndpoints, s3CreateBucket, useEmulators } from "./helpers/emulators";
-import type { Endpoints } from "./helpers/emulators";
+import { azureRequest, emulatorsForSuite, gcsCreateBucket, s3CreateBucket } from "./helpers/emulators";
 import { ddbCall, ddbCreateTable } from "./helpers/ddb";
 import { runRustTest, rustTestBinary } from "./helpers/rust-tests";
 import { tempDir } from "./helpers/tmp";
@@ -17,14 +16,7 @@ const WRITERS = 8;
 const APPENDS = process.env.STRESS === "1" ? 50 : 8;
 const APPENDER = join(__dirname, "fixtures", "appender.js");
 
-let emu: Endpoints;
-let stopEmu: () => Promise<void> = async () => undefined;
-beforeAll(async () => {
-  const e = await useEmulators(["s3", "gcs", "azure"]);
-  emu = readEndpoints();
-  stopEmu = e.stop;
-}, 120000);
-afterAll(async () => stopEmu());
+const emu = emulatorsForSuite(["s3", "gcs", "azure"]);
 
 async function azureContainer(): Promise<string> {
   const c = uniq("ct").toLowerCase();

@@ -6,22 +6,14 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import * as stowage from "../lib";
 import { s3Options, uniq } from "./helpers/cloud";
-import { readEndpoints, s3CreateBucket, useEmulators } from "./helpers/emulators";
-import type { Endpoints } from "./helpers/emulators";
+import { emulatorsForSuite, s3CreateBucket } from "./helpers/emulators";
 import { tempDir } from "./helpers/tmp";
 
 const WRITERS = 3;
 const APPENDS = 6;
 const APPENDER = join(__dirname, "fixtures", "label-appender.js");
 
-let emu: Endpoints;
-let stopEmu: () => Promise<void> = async () => undefined;
-beforeAll(async () => {
-  const e = await useEmulators(["s3"]);
-  emu = readEndpoints();
-  stopEmu = e.stop;
-}, 120000);
-afterAll(async () => stopEmu());
+const emu = emulatorsForSuite(["s3"]);
 
 function runWriter(uri: string, options: object, table: string, worker: number): Promise<number[]> {
   return new Promise((resolve, reject) => {

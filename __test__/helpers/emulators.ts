@@ -338,3 +338,20 @@ export async function kmsCreateKey(s3: S3Endpoint, description = "stowage-test")
   const j = JSON.parse(expectOk(r, "KMS CreateKey").text()) as { KeyMetadata: { KeyId: string; Arn: string } };
   return { keyId: j.KeyMetadata.KeyId, arn: j.KeyMetadata.Arn };
 }
+
+/**
+ * The usual set-up of a suite that needs emulators: starts (or joins) them
+ * before its first test and stops what it started after the last. The
+ * returned object is filled in by then (`emu.s3`, `emu.gcs`, ...).
+ */
+export function emulatorsForSuite(which: EmulatorName[] = ["s3", "gcs", "azure"]): Endpoints {
+  const emu = {} as Endpoints;
+  let stop: () => Promise<void> = async () => undefined;
+  beforeAll(async () => {
+    const e = await useEmulators(which);
+    Object.assign(emu, readEndpoints());
+    stop = e.stop;
+  }, 120000);
+  afterAll(async () => stop());
+  return emu;
+}
