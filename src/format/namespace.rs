@@ -110,24 +110,10 @@ pub fn check_namespace_name(ns: &[String], name: &str) -> Result<()> {
             display_namespace(ns)
         ))
     };
-    if name.is_empty() {
-        return Err(bad("it is empty"));
+    match crate::storage::uri::segment_name_problem(name, "namespace") {
+        Some(reason) => Err(bad(&reason)),
+        None => Ok(()),
     }
-    if name.len() > 200 {
-        return Err(bad("it is longer than 200 characters"));
-    }
-    if name.starts_with('.') {
-        return Err(bad("it starts with '.'"));
-    }
-    if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-    {
-        return Err(bad(
-            "namespace names may contain only letters, digits, '_', '-' and '.'",
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -263,24 +263,33 @@ pub fn check_table_name(name: &str) -> Result<()> {
         name: quote(name),
         reason: reason.to_string(),
     };
+    match segment_name_problem(name, "table") {
+        Some(reason) => Err(bad(&reason)),
+        None => Ok(()),
+    }
+}
+
+/// Why `name` cannot be one portable path segment (the rules of table and
+/// namespace names), or `None`. `kind` names what it is in the message.
+pub(crate) fn segment_name_problem(name: &str, kind: &str) -> Option<String> {
     if name.is_empty() {
-        return Err(bad("it is empty"));
+        return Some("it is empty".into());
     }
     if name.len() > 200 {
-        return Err(bad("it is longer than 200 characters"));
+        return Some("it is longer than 200 characters".into());
     }
     if name.starts_with('.') {
-        return Err(bad("it starts with '.'"));
+        return Some("it starts with '.'".into());
     }
     if !name
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
     {
-        return Err(bad(
-            "table names may contain only letters, digits, '_', '-' and '.'",
+        return Some(format!(
+            "{kind} names may contain only letters, digits, '_', '-' and '.'"
         ));
     }
-    Ok(())
+    None
 }
 
 #[cfg(test)]
