@@ -100,6 +100,11 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 const rssMb = () => process.resourceUsage().maxRSS / 1024;
+/** CPU seconds (user + system, all threads) since `c0`: steadier than wall time on a shared machine. */
+const cpuSince = (c0) => {
+  const d = process.cpuUsage(c0);
+  return (d.user + d.system) / 1e6;
+};
 
 // ---- one build + sweep, in a child process ----
 async function child(spec) {
@@ -134,9 +139,11 @@ async function child(spec) {
     const t = await db.createTable("t", await arrowTable(rows, dim));
     const before = rssMb();
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const opts = index === "ivfpq-same" ? { numPartitions: spec.partitions, numSubVectors: 16 } : {};
     await t.createIndex("vector", { config: index.startsWith("hnsw") ? Index.hnswSq({}) : Index.ivfPq(opts) });
     res.buildS = (performance.now() - t0) / 1000;
+    res.buildCpuS = cpuSince(cpu0);
     res.peakRssMb = rssMb();
     res.rssBeforeBuildMb = before;
     res.indexBytes = findDirs(join(dir, lib), "_indices").reduce((s, d) => s + dirSize(d), 0);
@@ -153,10 +160,12 @@ async function child(spec) {
     const { HierarchicalNSW } = require("hnswlib-node");
     const before = rssMb();
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const h = new HierarchicalNSW("l2", dim);
     h.initIndex(n, 20, 300);
     for (let i = 0; i < n; i++) h.addPoint(Array.from(rows.subarray(i * dim, (i + 1) * dim)), i);
     res.buildS = (performance.now() - t0) / 1000;
+    res.buildCpuS = cpuSince(cpu0);
     res.peakRssMb = rssMb();
     res.rssBeforeBuildMb = before;
     for (const ef of [16, 32, 64, 128]) {
@@ -167,9 +176,11 @@ async function child(spec) {
     const usearch = require("usearch");
     const before = rssMb();
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const idx = new usearch.Index({ metric: "l2sq", dimensions: dim, connectivity: 20, expansion_add: 300 });
     idx.add(BigUint64Array.from({ length: n }, (_, i) => BigInt(i)), rows);
     res.buildS = (performance.now() - t0) / 1000;
+    res.buildCpuS = cpuSince(cpu0);
     res.peakRssMb = rssMb();
     res.rssBeforeBuildMb = before;
     await run("default expansion_search", async (v) => Array.from(idx.search(Float32Array.from(v), 10).keys, Number));
@@ -251,7 +262,7 @@ async function main() {
   const results = [];
   const partitions = Math.round(Math.sqrt(n));
   try {
-    for (const kind of ["mixture", "lowrank"]) {
+    for (const kind of process.env.ANN_ONLY === "hnsw" ? ["mixture"] : ["mixture", "lowrank"]) {
       // Ground truth: exact search (Stowage without an index).
       const { rows, queries } = dataset(kind, n, q, dim);
       const mod = await import(join(here, "..", "dist", "index.js"));
@@ -275,7 +286,9 @@ async function main() {
         { lib: "lancedb", index: "ivfpq-default" },
       ];
       if (kind === "mixture") specs.push({ lib: "stowage", index: "hnsw-sq" }, { lib: "usearch", index: "hnsw" }, { lib: "hnswlib", index: "hnsw" });
-      for (const s of specs) {
+      // ANN_ONLY=hnsw: only the HNSW builds (ANN_ONLY=ivf: only IVF-PQ).
+      const only = process.env.ANN_ONLY;
+      for (const s of specs.filter((x) => !only || (only === "hnsw") === (x.index.startsWith("hnsw")))) {
         const spec = { ...s, kind, n, dim, q, dir: mkdtempSync(join(dir, "run-")), truth: truthFile, partitions };
         process.stderr.write(`[ann] ${kind} ${s.lib} ${s.index}...\n`);
         const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--child", JSON.stringify(spec)], { encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "inherit"] });
@@ -296,9 +309,10 @@ async function main() {
       moto = JSON.parse(out);
     }
     const report = { rows: n, dim, queries: q, partitionsSame: partitions, subVectorsSame: 16, node: process.version, results, moto };
-    writeFileSync(join(here, "ann-results.json"), JSON.stringify(report, null, 2) + "\n");
+    const out = process.env.ANN_ONLY ? `ann-results-${process.env.ANN_ONLY}.json` : "ann-results.json";
+    writeFileSync(join(here, out), JSON.stringify(report, null, 2) + "\n");
     for (const r of results) {
-      console.log(`\n${r.kind} ${r.lib} ${r.index}: build ${r.buildS?.toFixed(1) ?? "-"} s, peak RSS ${r.peakRssMb?.toFixed(0) ?? "-"} MB (before build ${r.rssBeforeBuildMb?.toFixed(0) ?? "-"}), index ${r.indexBytes ? (r.indexBytes / 1e6).toFixed(1) + " MB" : "-"}`);
+      console.log(`\n${r.kind} ${r.lib} ${r.index}: build ${r.buildS?.toFixed(1) ?? "-"} s (CPU ${r.buildCpuS?.toFixed(1) ?? "-"} s), peak RSS ${r.peakRssMb?.toFixed(0) ?? "-"} MB (before build ${r.rssBeforeBuildMb?.toFixed(0) ?? "-"}), index ${r.indexBytes ? (r.indexBytes / 1e6).toFixed(1) + " MB" : "-"}`);
       for (const s of r.sweep) console.log(`  ${s.setting.padEnd(26)} recall@10 ${s.recall.toFixed(3)}  p50 ${s.p50.toFixed(2)} ms  p95 ${s.p95.toFixed(2)} ms`);
     }
     if (moto) console.log("\nmoto requests:", JSON.stringify(moto));

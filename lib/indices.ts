@@ -174,4 +174,6 @@ export interface IndexStatistics {
   indexType: string;
   distanceType?: string;
   numIndices?: number;
+  /** IVF indexes: the k-means loss of the partitions' training (docs/indexes.md). */
+  loss?: number;
 }

@@ -108,14 +108,24 @@ pub(crate) async fn write_segment(
     })
 }
 
-pub(crate) async fn build(o: &FtsOptions, ctx: &BuildContext<'_>) -> Result<BuiltSegment> {
+/// `train: false`: an empty segment covering no fragment (rows are
+/// searched without it until `optimize()` fills it), as the reference.
+pub(crate) async fn build(
+    o: &FtsOptions,
+    ctx: &BuildContext<'_>,
+    train: bool,
+) -> Result<BuiltSegment> {
     let p = params(o)?;
     check_column(ctx.snap, ctx.column)?;
     let segment = write_segment(
         ctx.snap,
         ctx.column,
         &p,
-        &ctx.snap.manifest.fragments,
+        if train {
+            &ctx.snap.manifest.fragments
+        } else {
+            &[]
+        },
         &ctx.segment_uuid,
         &|d, t| ctx.report("index", d, t),
     )
