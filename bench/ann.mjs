@@ -6,6 +6,10 @@
 // queries are held-out points; ground truth is exact search.
 //   npm run build && node bench/ann.mjs [rows=100000] [dim=128] [queries=200]
 //   MOTO=1 also counts requests of a cold and a warm indexed search on moto.
+//   ANN_ONLY=hnsw (or ivf) runs only those builds; each build also reports
+//   its CPU seconds (all threads), steadier than wall time on a busy machine.
+//   hnswlib-node and usearch are devDependencies (npm install; NODE_PATH may
+//   point at another install of them).
 // Never a test: timings depend on the machine. Results: bench/README.md.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, readdirSync, statSync } from "node:fs";
@@ -141,7 +145,11 @@ async function child(spec) {
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     const opts = index === "ivfpq-same" ? { numPartitions: spec.partitions, numSubVectors: 16 } : {};
-    await t.createIndex("vector", { config: index.startsWith("hnsw") ? Index.hnswSq({}) : Index.ivfPq(opts) });
+    // "hnsw-sq": Stowage's defaults (efConstruction 150); "hnsw-sq-300": hnswlib's
+    // efConstruction here; ANN_HNSW_EFC=n overrides both.
+    const efc = process.env.ANN_HNSW_EFC ?? (index === "hnsw-sq-300" ? "300" : undefined);
+    const hnswOpts = efc ? { efConstruction: Number(efc) } : {};
+    await t.createIndex("vector", { config: index.startsWith("hnsw") ? Index.hnswSq(hnswOpts) : Index.ivfPq(opts) });
     res.buildS = (performance.now() - t0) / 1000;
     res.buildCpuS = cpuSince(cpu0);
     res.peakRssMb = rssMb();
@@ -285,7 +293,8 @@ async function main() {
         { lib: "stowage", index: "ivfpq-default" },
         { lib: "lancedb", index: "ivfpq-default" },
       ];
-      if (kind === "mixture") specs.push({ lib: "stowage", index: "hnsw-sq" }, { lib: "usearch", index: "hnsw" }, { lib: "hnswlib", index: "hnsw" });
+      if (kind === "mixture" && process.env.ANN_HNSW_OURS_ONLY) specs.push({ lib: "stowage", index: "hnsw-sq" });
+      else if (kind === "mixture") specs.push({ lib: "stowage", index: "hnsw-sq" }, { lib: "stowage", index: "hnsw-sq-300" }, { lib: "usearch", index: "hnsw" }, { lib: "hnswlib", index: "hnsw" });
       // ANN_ONLY=hnsw: only the HNSW builds (ANN_ONLY=ivf: only IVF-PQ).
       const only = process.env.ANN_ONLY;
       for (const s of specs.filter((x) => !only || (only === "hnsw") === (x.index.startsWith("hnsw")))) {

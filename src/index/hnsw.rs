@@ -29,6 +29,13 @@ use crate::error::{Error, Result};
 mod build;
 pub use build::HnswBuilder;
 
+/// The default `efConstruction`: half of LanceDB's 300. Measured on the
+/// benchmark (bench/README.md), recall@10 at the default query is the same
+/// (0.997 at ef 64 with either) and the build takes half the time; past
+/// ~150 candidates the extra ones rarely change the 20 neighbours the
+/// heuristic keeps.
+pub const DEFAULT_EF_CONSTRUCTION: usize = 150;
+
 pub const HNSW_MAGIC: &[u8; 8] = b"STWHNSW1";
 
 /// How the index stores the vectors its search compares.
@@ -56,11 +63,11 @@ pub struct HnswBuildParams {
 }
 
 impl HnswBuildParams {
-    /// LanceDB's defaults: m = 20, efConstruction = 300.
+    /// m = 20 as LanceDB; efConstruction = [`DEFAULT_EF_CONSTRUCTION`].
     pub fn new(storage: HnswStorage) -> Self {
         HnswBuildParams {
             m: 20,
-            ef_construction: 300,
+            ef_construction: DEFAULT_EF_CONSTRUCTION,
             distance_type: DistanceType::L2,
             storage,
             max_iterations: 50,

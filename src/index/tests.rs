@@ -357,8 +357,9 @@ fn ivf_training_reports_its_kmeans_loss() {
 }
 
 /// Build time and recall of HNSW-SQ at the benchmark's size and defaults
-/// (m 20, efConstruction 300, 100k × 128), printed; never timed in CI:
-/// `STRESS=1 node scripts/cargo.js test hnsw_build_at_scale -- --nocapture`.
+/// (m 20, efConstruction 150 or `HNSW_EFC`, 100k × 128 or `HNSW_ROWS`),
+/// printed; never timed in CI:
+/// `STRESS=1 node scripts/cargo.js test hnsw_build_at_scale --nocapture`.
 #[test]
 fn hnsw_build_at_scale() {
     if std::env::var("STRESS").is_err() {

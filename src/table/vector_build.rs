@@ -24,6 +24,7 @@ use crate::format::index::{
 };
 use crate::format::manifest::Fragment;
 use crate::format::Snapshot;
+use crate::index::hnsw::DEFAULT_EF_CONSTRUCTION;
 use crate::index::ivf_index::{default_num_partitions, default_num_sub_vectors};
 use crate::index::kmeans::sample_indices;
 use crate::index::{
@@ -90,7 +91,7 @@ fn resolve(
         max_iterations: o.max_iterations.unwrap_or(50),
         sample_rate: o.sample_rate.unwrap_or(256),
         m: hnsw.then_some(o.m.unwrap_or(20)),
-        ef_construction: hnsw.then_some(o.ef_construction.unwrap_or(300)),
+        ef_construction: hnsw.then_some(o.ef_construction.unwrap_or(DEFAULT_EF_CONSTRUCTION)),
         given: o.clone(),
     })
 }
@@ -324,7 +325,7 @@ async fn build_segment(
         };
         let mut hp = HnswBuildParams::new(storage);
         hp.m = params.m.unwrap_or(20);
-        hp.ef_construction = params.ef_construction.unwrap_or(300);
+        hp.ef_construction = params.ef_construction.unwrap_or(DEFAULT_EF_CONSTRUCTION);
         hp.distance_type = dt;
         hp.max_iterations = params.max_iterations;
         ctx.report("sample", 0, total);

@@ -205,13 +205,16 @@ impl Graph {
         }
     }
 
-    /// Stores the level-0 list of `node`; the caller holds its lock.
-    fn write0(&self, node: u32, list: &[u32]) {
+    /// Stores the level-0 list of `node` (at most `m0` ids); the caller
+    /// holds its lock.
+    fn write0(&self, node: u32, list: impl Iterator<Item = u32>) {
         let b = self.base(node);
-        for (slot, &x) in self.level0[b + 1..].iter().zip(list) {
+        let mut len = 0;
+        for (slot, x) in self.level0[b + 1..b + 1 + self.m0].iter().zip(list) {
             slot.store(x, Ordering::Relaxed);
+            len += 1;
         }
-        self.level0[b].store(list.len() as u32, Ordering::Release);
+        self.level0[b].store(len, Ordering::Release);
     }
 
     /// Prefetches the level-0 list of `node` (the next hop's).
@@ -238,9 +241,9 @@ struct Scratch {
     found: Vec<Cand>,
     nbrs: Vec<u32>,
     fresh: Vec<u32>,
-    kept: Vec<u32>,
+    kept: Vec<Cand>,
     pool: Vec<Cand>,
-    kept2: Vec<u32>,
+    kept2: Vec<Cand>,
 }
 
 impl Scratch {
@@ -343,15 +346,15 @@ fn descend(
 
 /// hnswlib's neighbour heuristic over `cands` (nearest first, distances to
 /// the base node): keep a candidate only if no kept neighbour is closer to
-/// it than the base is. Writes at most `m` ids into `out`.
-fn select(c: &Codes<'_>, cands: &[Cand], m: usize, out: &mut Vec<u32>) {
+/// it than the base is. Writes at most `m` candidates into `out`.
+fn select(c: &Codes<'_>, cands: &[Cand], m: usize, out: &mut Vec<Cand>) {
     out.clear();
     for cand in cands {
         if out.len() >= m {
             break;
         }
-        if out.iter().all(|&s| c.dist(s, cand.id) >= cand.d) {
-            out.push(cand.id);
+        if out.iter().all(|s| c.dist(s.id, cand.id) >= cand.d) {
+            out.push(*cand);
         }
     }
 }
@@ -388,7 +391,7 @@ fn connect(g: &Graph, c: &Codes<'_>, nb: u32, node: u32, d: f32, level: usize, s
             let list = std::mem::take(&mut s.nbrs);
             shrink(&list, s);
             s.nbrs = list;
-            g.write0(nb, &s.kept2);
+            g.write0(nb, s.kept2.iter().map(|k| k.id));
         }
     } else {
         let mut list = g.upper[nb as usize][level - 1]
@@ -402,7 +405,7 @@ fn connect(g: &Graph, c: &Codes<'_>, nb: u32, node: u32, d: f32, level: usize, s
         } else {
             shrink(&list, s);
             list.clear();
-            list.extend_from_slice(&s.kept2);
+            list.extend(s.kept2.iter().map(|k| k.id));
         }
     }
 }
@@ -437,23 +440,17 @@ fn build_graph(c: &Codes<'_>, n: usize, m: usize, ef_c: usize, seed: u64) -> (Ve
                 let _lock = g.locks[i as usize]
                     .lock()
                     .unwrap_or_else(|e| e.into_inner());
-                g.write0(i, &kept);
+                g.write0(i, kept.iter().map(|k| k.id));
             } else {
                 let mut l = g.upper[i as usize][lv - 1]
                     .lock()
                     .unwrap_or_else(|e| e.into_inner());
                 l.clear();
-                l.extend_from_slice(&kept);
+                l.extend(kept.iter().map(|k| k.id));
             }
             let nearest = s.found.first().copied();
-            for &nb in &kept {
-                // The candidates carry their distance to `i`.
-                let d = s
-                    .found
-                    .iter()
-                    .find(|x| x.id == nb)
-                    .map_or_else(|| c.dist(i, nb), |x| x.d);
-                connect(&g, c, nb, i, d, lv, s);
+            for k in &kept {
+                connect(&g, c, k.id, i, k.d, lv, s);
             }
             s.kept = kept;
             if let Some(best) = nearest {
