@@ -162,7 +162,7 @@ describe("Azure", () => {
     }
   });
 
-  test("account-key and bearer-token shapes: an account key works, a malformed key or token is CREDENTIAL_PROVIDER_FAILED", async () => {
+  test("account-key shape: a provided account key works; a wrong key or a forged SAS is refused by azurite with no secret in the error", async () => {
     const c = uniq("credkey");
     await azureCreateContainer(az, c);
     const opts = { accountName: az.account, endpoint: loopback(az.endpoint), allowHttp: true };
@@ -190,6 +190,15 @@ describe("Azure", () => {
     expect(denied.code).not.toBe("CREDENTIAL_PROVIDER_FAILED");
     expect(denied.code).toMatch(/^STORAGE_/);
     wrong.close();
+
+    // A SAS signed with the wrong key: refused by azurite, and the error shows no signature.
+    const forged = accountSas(new Date(Date.now() + 3600_000)).replace(/sig=[^&]+/, `sig=${encodeURIComponent(crypto.randomBytes(32).toString("base64"))}`);
+    const forgedSig = new URLSearchParams(forged).get("sig")!;
+    const badSas = await lancedb.connect(`az://${c}/db`, { storageOptions: opts, credentials: async () => ({ sasToken: forged }) });
+    const refused = await failure(() => badSas.createTable("k", [{ id: 1 }]));
+    expect(refused.code).toMatch(/^STORAGE_(UNAUTHENTICATED|PERMISSION_DENIED)$/);
+    expectNoSecrets(refused.message, [forgedSig, forged]);
+    badSas.close();
   });
 
   test("a table's own provider wins over the connection's; keys and a provider at one tier are refused", async () => {
