@@ -220,7 +220,7 @@ impl std::fmt::Display for SasFallbackStore {
     }
 }
 
-/// A batch's results: all deleted (or already gone), else `None`.
+/// Whether every object of a batch was deleted (or was already gone).
 fn all_deleted(results: &[object_store::Result<Path>]) -> bool {
     results
         .iter()
