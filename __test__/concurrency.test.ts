@@ -3,18 +3,16 @@
 // Writers are separate processes (local, S3, S3+DynamoDB, GCS, Azure) or
 // async writers in one process (memory://, whose data lives in-process).
 // STRESS=1 runs the full counts (8 x 50); CI runs 8 x 8.
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import * as lancedb from "../lib";
 import { azureOptions, gcsOptions, s3Options, uniq } from "./helpers/cloud";
 import { azureRequest, emulatorsForSuite, gcsCreateBucket, s3CreateBucket } from "./helpers/emulators";
 import { ddbCall, ddbCreateTable } from "./helpers/ddb";
 import { runRustTest, rustTestBinary } from "./helpers/rust-tests";
 import { tempDir } from "./helpers/tmp";
+import { runWriters } from "./helpers/writers";
 
 const WRITERS = 8;
 const APPENDS = process.env.STRESS === "1" ? 50 : 8;
-const APPENDER = join(__dirname, "fixtures", "appender.js");
 
 const emu = emulatorsForSuite(["s3", "gcs", "azure"]);
 
@@ -70,25 +68,6 @@ const backends: Backend[] = [
   },
 ];
 
-function runWriter(uri: string, options: object, table: string, worker: number): Promise<{ acked: number[]; errors: string[] }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [APPENDER, uri, JSON.stringify(options), table, String(worker), String(APPENDS)], {
-      env: { ...process.env },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.on("error", reject);
-    child.on("close", () => {
-      const lines = out.split("\n").filter(Boolean);
-      resolve({
-        acked: lines.filter((l) => l.startsWith("ack ")).map((l) => Number(l.slice(4))),
-        errors: lines.filter((l) => l.startsWith("error ")),
-      });
-    });
-  });
-}
-
 async function checkTable(db: lancedb.Connection, table: string, acked: number[]): Promise<void> {
   const t = await db.openTable(table);
   const ids = (await t.query().select(["id"]).toArray()).map((r) => Number(r.id)).filter((id) => id >= 0);
@@ -112,9 +91,8 @@ describe.each(backends)("$name: 8 processes appending to one table", (b) => {
       const table = uniq("t");
       await db.createTable(table, [{ id: -1, worker: -1 }]);
       const started = Date.now();
-      const results = await Promise.all(Array.from({ length: WRITERS }, (_, w) => runWriter(uri, options, table, w)));
-      const acked = results.flatMap((r) => r.acked);
-      expect(results.flatMap((r) => r.errors)).toEqual([]);
+      const { acked, errors } = await runWriters(uri, options, table, WRITERS, APPENDS, "worker", 0);
+      expect(errors).toEqual([]);
       expect(acked).toHaveLength(WRITERS * APPENDS);
       await checkTable(db, table, acked);
       // eslint-disable-next-line no-console
