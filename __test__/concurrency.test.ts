@@ -4,11 +4,11 @@
 // async writers in one process (memory://, whose data lives in-process).
 // STRESS=1 runs the full counts (8 x 50); CI runs 8 x 8.
 import * as lancedb from "../lib";
-import { azureOptions, gcsOptions, s3Options, uniq } from "./helpers/cloud";
-import { azureRequest, emulatorsForSuite, gcsCreateBucket, s3CreateBucket } from "./helpers/emulators";
+import { s3Options, uniq } from "./helpers/cloud";
+import { emulatorsForSuite, s3CreateBucket } from "./helpers/emulators";
 import { ddbCall, ddbCreateTable } from "./helpers/ddb";
 import { runRustTest, rustTestBinary } from "./helpers/rust-tests";
-import { tempDir } from "./helpers/tmp";
+import { freshStore } from "./helpers/stores";
 import { runWriters } from "./helpers/writers";
 
 const WRITERS = 8;
@@ -16,56 +16,20 @@ const APPENDS = process.env.STRESS === "1" ? 50 : 8;
 
 const emu = emulatorsForSuite(["s3", "gcs", "azure"]);
 
-async function azureContainer(): Promise<string> {
-  const c = uniq("ct").toLowerCase();
-  const r = await azureRequest(emu.azure!, "PUT", `/${c}`, { query: { restype: "container" } });
-  if (r.status !== 201) throw new Error(`create container: ${r.status}`);
-  return c;
-}
-
 interface Backend {
   name: string;
   setup: () => Promise<{ uri: string; options: Record<string, unknown> }>;
 }
 
 const backends: Backend[] = [
-  {
-    name: "local",
-    setup: async () => ({ uri: tempDir().dir, options: {} }),
-  },
-  {
-    name: "s3",
-    setup: async () => {
-      const b = uniq("cc").toLowerCase();
-      await s3CreateBucket(emu.s3!, b);
-      return { uri: `s3://${b}/db`, options: s3Options(emu.s3!) };
-    },
-  },
-  {
-    name: "s3+ddb",
-    setup: async () => {
-      const b = uniq("cd").toLowerCase();
-      const t = uniq("commits");
-      await s3CreateBucket(emu.s3!, b);
-      await ddbCreateTable(emu.s3!, t);
-      return { uri: `s3+ddb://${b}/db?ddbTableName=${t}`, options: s3Options(emu.s3!) };
-    },
-  },
-  {
-    // fake-gcs-server behind scripts/emulators/gcs-shim.js: the shim forwards x-goog-if-generation-match
-    // and fake-gcs-server itself enforces it (see scripts/emulators/README.md). This is Stowage's commit
-    // path against an emulator's create-only semantics, not a test of real GCS's own atomicity.
-    name: "gcs (fake-gcs-server enforces create-only)",
-    setup: async () => {
-      const b = uniq("cg").toLowerCase();
-      await gcsCreateBucket(emu.gcs!, b);
-      return { uri: `gs://${b}/db`, options: gcsOptions(emu.gcs!) };
-    },
-  },
-  {
-    name: "azure",
-    setup: async () => ({ uri: `az://${await azureContainer()}/db`, options: azureOptions(emu.azure!) }),
-  },
+  { name: "local", setup: () => freshStore(emu, "local") },
+  { name: "s3", setup: () => freshStore(emu, "s3") },
+  { name: "s3+ddb", setup: () => freshStore(emu, "s3+ddb") },
+  // fake-gcs-server behind scripts/emulators/gcs-shim.js: the shim forwards x-goog-if-generation-match
+  // and fake-gcs-server itself enforces it (see scripts/emulators/README.md). This is Stowage's commit
+  // path against an emulator's create-only semantics, not a test of real GCS's own atomicity.
+  { name: "gcs (fake-gcs-server enforces create-only)", setup: () => freshStore(emu, "gcs") },
+  { name: "azure", setup: () => freshStore(emu, "azure") },
 ];
 
 async function checkTable(db: lancedb.Connection, table: string, acked: number[]): Promise<void> {

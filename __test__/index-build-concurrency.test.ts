@@ -3,9 +3,9 @@
 // unindexed but present and found (full-text search, array_has / array_has_any); no acknowledged
 // row is lost, and optimize() then indexes them.
 import * as stowage from "../lib";
-import { s3Options, uniq } from "./helpers/cloud";
-import { emulatorsForSuite, s3CreateBucket } from "./helpers/emulators";
-import { tempDir } from "./helpers/tmp";
+import { uniq } from "./helpers/cloud";
+import { emulatorsForSuite } from "./helpers/emulators";
+import { storeCases } from "./helpers/stores";
 import { RowShape, runWriters } from "./helpers/writers";
 
 const WRITERS = 3;
@@ -13,17 +13,6 @@ const APPENDS = 6;
 
 const emu = emulatorsForSuite(["s3"]);
 
-const backends = [
-  { name: "local", setup: async () => ({ uri: tempDir().dir, options: {} as Record<string, unknown> }) },
-  {
-    name: "s3 (moto)",
-    setup: async () => {
-      const b = uniq("ibc").toLowerCase();
-      await s3CreateBucket(emu.s3!, b);
-      return { uri: `s3://${b}/db`, options: s3Options(emu.s3!) as Record<string, unknown> };
-    },
-  },
-];
 
 const byId = (a: number, c: number) => a - c;
 const ofWriter = (acked: number[], w: number) => acked.filter((id) => Math.floor(id / 100000) === w).sort(byId);
@@ -75,9 +64,9 @@ const kinds: Kind[] = [
   },
 ];
 
-describe.each(backends)("$name", (b) => {
+describe.each(storeCases(emu, ["local", "s3"]))("%s", (_name, setup) => {
   test.each(kinds)("createIndex($name) while other processes append: every acknowledged row is kept and found", async (k) => {
-    const { uri, options } = await b.setup();
+    const { uri, options } = await setup();
     const db = await stowage.connect(uri, { storageOptions: options as never });
     const table = uniq("t");
     const base = Array.from({ length: 2000 }, (_, i) => k.base(i));
