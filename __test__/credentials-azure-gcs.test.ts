@@ -282,6 +282,33 @@ describe("GCS (fake-gcs-server does not check tokens: what the server received i
   });
 });
 
+describe("GCS precedence", () => {
+  test("a table's own provider wins over the connection's; a service account for the table wins over the connection's provider; both at one tier are refused", async () => {
+    const b = uniq("credtier");
+    await gcsCreateBucket(gcs, b);
+    const base = { googleBaseUrl: loopback(gcs.endpoint), allowHttp: true };
+    const conn = counted((n) => ({ value: { token: `conn-${n}` }, secret: `conn-${n}`, expiresAt: Infinity }));
+    const own = counted((n) => ({ value: { token: `own-${n}` }, secret: `own-${n}`, expiresAt: Infinity }));
+    const db = await lancedb.connect(`gs://${b}/db`, { storageOptions: base, credentials: conn.provider });
+    const t = await db.createTable("t", [{ id: 1 }], { credentials: own.provider });
+    expect(t.effectiveStorageOptions().find((e) => e.key === "credentials")?.source).toBe("table");
+    expect([own.calls(), conn.calls()]).toEqual([1, 0]);
+    expect(await (await db.openTable("t")).countRows()).toBe(1);
+    expect(conn.calls()).toBe(1);
+    const withSa = await db.openTable("t", { storageOptions: { serviceAccount: gcs.serviceAccountPath } });
+    const eff = withSa.effectiveStorageOptions();
+    expect(eff.find((e) => e.key === "credentials")).toBeUndefined();
+    expect(eff.find((e) => e.key === "google_service_account")?.source).toBe("table");
+    expect(await withSa.countRows()).toBe(1);
+    const both = await failure(() =>
+      lancedb.connect(`gs://${b}/db`, { storageOptions: { ...base, serviceAccount: gcs.serviceAccountPath }, credentials: conn.provider }),
+    );
+    expect(both.code).toBe("INVALID_ARGUMENT");
+    expect(both.message).toContain("serviceAccount");
+    db.close();
+  });
+});
+
 describe("both backends", () => {
   const SECRET = "ProviderSecretThatMustNeverAppear123";
 
