@@ -159,6 +159,15 @@ fn selection_ranges(
     roots: &[usize],
     selection: &RowSelection,
 ) -> Vec<Range<u64>> {
+    coalesce(&mut selected_pages(meta, roots, selection))
+}
+
+/// [`selection_ranges`] before coalescing.
+fn selected_pages(
+    meta: &ParquetMetaData,
+    roots: &[usize],
+    selection: &RowSelection,
+) -> Vec<Range<u64>> {
     let schema = meta.file_metadata().schema_descr();
     let mut rest = selection.clone();
     let mut ranges = Vec::new();
@@ -190,7 +199,7 @@ fn selection_ranges(
             }
         }
     }
-    coalesce(&mut ranges)
+    ranges
 }
 
 /// Root columns other than `roots` that a whole-column read of `roots`
@@ -335,4 +344,103 @@ pub async fn open_with(
     Ok(ParquetRecordBatchStreamBuilder::new_with_metadata(
         reader, meta,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{ArrayRef, Float32Array, Int32Array, RecordBatch};
+    use bytes::Bytes;
+    use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
+    use parquet::file::properties::WriterProperties;
+
+    use super::{chunk_ranges_unmerged, free_roots, selected_pages, selection_ranges};
+
+    /// A file of `groups` row groups of 1,000 rows: a small `id` column
+    /// and sixteen float columns (the bulk, as a vector column would be),
+    /// in pages of 100 rows; its footer with the page index.
+    fn file(groups: usize) -> ParquetMetaData {
+        let n = 1000;
+        let mut cols: Vec<(String, ArrayRef)> =
+            vec![("id".into(), Arc::new(Int32Array::from_iter_values(0..n)))];
+        for d in 0..16 {
+            let xs = Float32Array::from_iter_values((0..n).map(|v| (v * 16 + d) as f32));
+            cols.push((format!("x{d}"), Arc::new(xs)));
+        }
+        let batch = RecordBatch::try_from_iter(cols).unwrap();
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(n as usize))
+            .set_data_page_row_count_limit(100)
+            .set_write_batch_size(100)
+            .set_dictionary_enabled(false)
+            .build();
+        let mut w = ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props)).unwrap();
+        for _ in 0..groups {
+            w.write(&batch).unwrap();
+            w.flush().unwrap();
+        }
+        let bytes = Bytes::from(w.into_inner().unwrap());
+        ParquetMetaDataReader::new()
+            .with_page_index_policy(PageIndexPolicy::Required)
+            .parse_and_finish(&bytes)
+            .unwrap()
+    }
+
+    fn total(r: &[std::ops::Range<u64>]) -> u64 {
+        r.iter().map(|r| r.end - r.start).sum()
+    }
+
+    #[test]
+    fn selected_rows_read_only_their_pages_in_every_row_group() {
+        let meta = file(3);
+        assert_eq!(meta.num_row_groups(), 3);
+        // Row 150 (group 0) and row 2050 (group 2) of column x0 (root 1).
+        let sel = RowSelection::from(vec![
+            RowSelector::skip(150),
+            RowSelector::select(1),
+            RowSelector::skip(1899),
+            RowSelector::select(1),
+            RowSelector::skip(949),
+        ]);
+        let pages = selected_pages(&meta, &[1], &sel);
+        assert_eq!(pages.len(), 2, "{pages:?}");
+        assert!(total(&pages) * 5 < total(&chunk_ranges_unmerged(&meta, 1)));
+        // The page of each selected row is among them, and inside one
+        // coalesced range.
+        let coalesced = selection_ranges(&meta, &[1], &sel);
+        for (g, row) in [(0usize, 150i64), (2, 50)] {
+            let locs = meta
+                .page_index_for_row_group(g)
+                .offset_index(1)
+                .unwrap()
+                .page_locations()
+                .clone();
+            let p = locs
+                .iter()
+                .rev()
+                .find(|l| l.first_row_index <= row)
+                .unwrap();
+            let page = p.offset as u64..p.offset as u64 + p.compressed_page_size as u64;
+            assert!(pages.contains(&page));
+            assert!(coalesced
+                .iter()
+                .any(|r| r.start <= page.start && page.end <= r.end));
+        }
+        // No row selected: nothing to read.
+        let none = RowSelection::from(vec![RowSelector::skip(3000)]);
+        assert!(selection_ranges(&meta, &[1], &none).is_empty());
+    }
+
+    #[test]
+    fn free_roots_are_the_small_columns_between_the_read_ones() {
+        let meta = file(2);
+        // All sixteen float columns: id (small, next to them) comes free.
+        let xs: Vec<usize> = (1..17).collect();
+        assert_eq!(free_roots(&meta, &xs), vec![0]);
+        // id alone: the float columns are far bigger, never free.
+        assert!(free_roots(&meta, &[0]).is_empty());
+    }
 }
