@@ -22,6 +22,7 @@ pub mod filter;
 pub mod fts;
 pub mod prewarm;
 pub mod scalar;
+pub(crate) mod segments;
 pub mod stream;
 pub mod take;
 pub mod vector;

@@ -3,11 +3,9 @@
 //! the three objects of `crate::index::fts::inverted` under the segment's
 //! directory.
 
-use object_store::ObjectStoreExt;
-
 use super::indexing::{BuildContext, BuiltSegment, FtsOptions};
 use crate::error::{Error, Result};
-use crate::format::index::{segment_dir, FragmentSet, IndexEntry, IndexFile, IndexSegment};
+use crate::format::index::{FragmentSet, IndexEntry, IndexSegment};
 use crate::format::manifest::Fragment;
 use crate::format::Snapshot;
 use crate::index::fts::{Analyzer, BaseTokenizer, FtsParams, MemIndex};
@@ -73,28 +71,8 @@ pub(crate) async fn write_segment(
         done += f.rows;
         progress(done, total);
     }
-    let dir = segment_dir(segment_uuid);
-    let mut files = Vec::new();
-    for (name, bytes) in m.write(p) {
-        let rel = format!("{dir}/{name}");
-        let size = bytes.len() as u64;
-        let path = snap.path(&rel);
-        snap.store
-            .store
-            .put(
-                &path,
-                object_store::PutPayload::from(bytes::Bytes::from(bytes)),
-            )
-            .await
-            .map_err(|e| {
-                snap.store
-                    .error(e, format!("Writing full-text index object {path}"))
-            })?;
-        files.push(IndexFile {
-            path: rel,
-            size_bytes: size,
-        });
-    }
+    let files =
+        super::indexing::put_segment_objects(snap, segment_uuid, m.write(p), "full-text").await?;
     Ok(IndexSegment {
         uuid: segment_uuid.to_string(),
         files,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::txn::{Change, IndexChange};
 use super::Table;
 use crate::error::{Error, Result};
-use crate::format::index::{IndexEntry, IndexKind, IndexSegment};
+use crate::format::index::{segment_dir, IndexEntry, IndexFile, IndexKind, IndexSegment};
 use crate::format::manifest::{now_ms, Manifest};
 use crate::format::Snapshot;
 
@@ -144,6 +144,41 @@ impl BuildContext<'_> {
             p(phase, done, total);
         }
     }
+}
+
+/// Writes a new segment's objects (one put each, under `_indices/<uuid>/`) and
+/// returns them as the manifest lists them; `what` names the index kind in a
+/// storage error ("full-text", "scalar").
+pub(crate) async fn put_segment_objects(
+    snap: &Snapshot,
+    segment_uuid: &str,
+    objects: Vec<(&'static str, Vec<u8>)>,
+    what: &str,
+) -> Result<Vec<IndexFile>> {
+    use object_store::ObjectStoreExt;
+    let dir = segment_dir(segment_uuid);
+    let mut files = Vec::with_capacity(objects.len());
+    for (name, bytes) in objects {
+        let rel = format!("{dir}/{name}");
+        let size_bytes = bytes.len() as u64;
+        let path = snap.path(&rel);
+        snap.store
+            .store
+            .put(
+                &path,
+                object_store::PutPayload::from(bytes::Bytes::from(bytes)),
+            )
+            .await
+            .map_err(|e| {
+                snap.store
+                    .error(e, format!("Writing {what} index object {path}"))
+            })?;
+        files.push(IndexFile {
+            path: rel,
+            size_bytes,
+        });
+    }
+    Ok(files)
 }
 
 /// One entry of `listIndices()`.

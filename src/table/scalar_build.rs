@@ -5,11 +5,10 @@
 use arrow_array::cast::AsArray;
 use arrow_array::ArrayRef;
 use arrow_schema::DataType;
-use object_store::ObjectStoreExt;
 
 use super::indexing::{BuildContext, BuiltSegment};
 use crate::error::{Error, Result};
-use crate::format::index::{segment_dir, FragmentSet, IndexFile, IndexSegment};
+use crate::format::index::{FragmentSet, IndexSegment};
 use crate::index::scalar::ScalarIndex;
 use crate::query::{read_slice, Slice, ROW_ID};
 
@@ -102,28 +101,8 @@ pub(crate) async fn build_segment(
     } else {
         ScalarIndex::build(&ids, &values)?
     };
-    let dir = segment_dir(segment_uuid);
-    let mut files = Vec::new();
-    for (name, bytes) in index.write()? {
-        let rel = format!("{dir}/{name}");
-        let size = bytes.len() as u64;
-        let path = snap.path(&rel);
-        snap.store
-            .store
-            .put(
-                &path,
-                object_store::PutPayload::from(bytes::Bytes::from(bytes)),
-            )
-            .await
-            .map_err(|e| {
-                snap.store
-                    .error(e, format!("Writing scalar index object {path}"))
-            })?;
-        files.push(IndexFile {
-            path: rel,
-            size_bytes: size,
-        });
-    }
+    let files =
+        super::indexing::put_segment_objects(snap, segment_uuid, index.write()?, "scalar").await?;
     Ok(IndexSegment {
         uuid: segment_uuid.to_string(),
         files,
