@@ -202,6 +202,23 @@ fn selected_pages(
     ranges
 }
 
+/// The share of root column `root`'s bytes that a read of the rows
+/// `selection` picks fetches (1.0 without an offset index).
+pub fn selected_share(meta: &ParquetMetaData, root: usize, selection: &RowSelection) -> f64 {
+    let total: u64 = chunk_ranges_unmerged(meta, root)
+        .iter()
+        .map(|r| r.end - r.start)
+        .sum();
+    if total == 0 {
+        return 0.0;
+    }
+    let picked: u64 = selected_pages(meta, &[root], selection)
+        .iter()
+        .map(|r| r.end - r.start)
+        .sum();
+    picked as f64 / total as f64
+}
+
 /// Root columns other than `roots` that a whole-column read of `roots`
 /// would fetch for (almost) nothing: every chunk of theirs lies inside or
 /// within the coalescing gap of the ranges read for `roots`, and together

@@ -518,41 +518,84 @@ async fn whole_columns(snap: &Snapshot, frag: &Fragment, idx: &[usize]) -> Resul
 /// stores (a local read of extra bytes is not free of decoding time) and
 /// data files holding every column (no column files).
 async fn free_columns(snap: &Snapshot, frag: &Fragment, missing: &[usize]) -> Result<Vec<usize>> {
-    use crate::format::{fields, reader};
-    if snap.store.local_dir.is_some() || !frag.columns.is_empty() {
+    if snap.store.local_dir.is_some() {
         return Ok(Vec::new());
     }
-    let path = snap.path(&frag.path);
-    let meta = match reader::metadata(&snap.store, &path, frag.size_bytes).await {
-        Ok(m) => m,
-        // The read proper reports the error.
-        Err(_) => return Ok(Vec::new()),
-    };
-    let file_schema = meta.schema().clone();
-    let file_ids = match frag.fields.as_deref() {
-        Some(l) => l.to_vec(),
-        None => fields::default_ids(&file_schema),
-    };
-    let (Ok(stored), Ok(table)) = (
-        fields::tree(&file_schema, &file_ids),
-        fields::tree(&snap.schema, &snap.field_ids),
-    ) else {
+    let Some((meta, root_of)) = file_roots(snap, frag).await else {
         return Ok(Vec::new());
     };
-    let root_of = |i: usize| stored.iter().position(|s| s.id == table[i].id);
-    let roots: Vec<usize> = missing.iter().filter_map(|i| root_of(*i)).collect();
+    let roots: Vec<usize> = missing.iter().filter_map(|i| root_of[*i]).collect();
     if roots.is_empty() {
         return Ok(Vec::new());
     }
-    let free = reader::free_roots(meta.metadata(), &roots);
+    let free = crate::format::reader::free_roots(meta.metadata(), &roots);
     let cache = cache::for_store(&snap.store);
     let key = cache_key(&snap.store, &snap.dir, frag);
     // Converted to the table's type by the read like any other column.
     Ok((0..snap.schema.fields().len())
         .filter(|i| !missing.contains(i))
-        .filter(|i| root_of(*i).is_some_and(|r| free.contains(&r)))
+        .filter(|i| root_of[*i].is_some_and(|r| free.contains(&r)))
         .filter(|i| !cache.contains(&key, snap.column_id(*i) as usize))
         .collect())
+}
+
+/// The footer of a data file holding every column of `frag` (no column
+/// files) and, per table column, its root column in the file (`None`:
+/// not stored). `None` when that does not apply or the footer can't be
+/// read (the read proper then reports the error).
+async fn file_roots(
+    snap: &Snapshot,
+    frag: &Fragment,
+) -> Option<(
+    parquet::arrow::arrow_reader::ArrowReaderMetadata,
+    Vec<Option<usize>>,
+)> {
+    use crate::format::{fields, reader};
+    if !frag.columns.is_empty() {
+        return None;
+    }
+    let path = snap.path(&frag.path);
+    let meta = reader::metadata(&snap.store, &path, frag.size_bytes)
+        .await
+        .ok()?;
+    let file_schema = meta.schema().clone();
+    let file_ids = match frag.fields.as_deref() {
+        Some(l) => l.to_vec(),
+        None => fields::default_ids(&file_schema),
+    };
+    let stored = fields::tree(&file_schema, &file_ids).ok()?;
+    let table = fields::tree(&snap.schema, &snap.field_ids).ok()?;
+    let roots = table
+        .iter()
+        .map(|t| stored.iter().position(|s| s.id == t.id))
+        .collect();
+    Some((meta, roots))
+}
+
+/// Columns among `missing` of which the rows `offsets` would need most of
+/// the bytes anyway (their pages cover half the column or more, as the
+/// re-ranking of an index's candidates does): read whole into the column
+/// cache instead, for the same bytes, so the next rows of them (the
+/// search's winners, another query) need no request.
+async fn mostly_whole(
+    snap: &Snapshot,
+    frag: &Fragment,
+    missing: &[usize],
+    offsets: &[u32],
+) -> Vec<usize> {
+    let Some((meta, root_of)) = file_roots(snap, frag).await else {
+        return Vec::new();
+    };
+    let sel = row_selection(offsets, frag.rows);
+    missing
+        .iter()
+        .copied()
+        .filter(|i| {
+            root_of[*i].is_some_and(|r| {
+                crate::format::reader::selected_share(meta.metadata(), r, &sel) >= 0.5
+            })
+        })
+        .collect()
 }
 
 fn sorted_unique(idx: &[usize]) -> Vec<usize> {
@@ -689,11 +732,21 @@ pub(crate) async fn read_rows(
             }
         }
     }
-    let to_read: Vec<usize> = missing
+    let mut to_read: Vec<usize> = missing
         .iter()
         .copied()
         .filter(|i| !got.contains_key(i))
         .collect();
+    if fill && !to_read.is_empty() {
+        let whole = mostly_whole(snap, frag, &to_read, offsets).await;
+        if !whole.is_empty() {
+            let cols = whole_columns(snap, frag, &whole).await?;
+            for (i, col) in whole.iter().zip(cols) {
+                got.insert(*i, arrow_select::take::take(col.as_ref(), &take, None)?);
+            }
+            to_read.retain(|i| !whole.contains(i));
+        }
+    }
     if !to_read.is_empty() && !offsets.is_empty() {
         let sel = row_selection(offsets, frag.rows);
         let batches = read_columns(
