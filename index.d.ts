@@ -87,6 +87,8 @@ export declare class JsTable {
   dropIndex(name: string): Promise<void>
   waitForIndex(names: Array<string>, timeoutSeconds: number): Promise<void>
   prewarmIndex(name: string): Promise<void>
+  /** Loads `columns` (all when undefined) into the column cache. */
+  prewarmData(columns?: Array<string> | undefined | null): Promise<void>
   /** A readable plan of a scan (lines, outermost first); reads no data. */
   explainScan(options: JsScanOptions, verbose: boolean): Promise<Array<string>>
   /** A scan read batch by batch (one data file at a time). */

@@ -1,13 +1,16 @@
 // Cold reads: requests and bytes to moto (S3) through a counting proxy, and
 // cold local reads, for Stowage and @lancedb/lancedb 0.31.0 in the same run.
 //   node bench/cold.mjs [rows=100000] [dim=128]
-// Starts its own moto (scripts/emulators/servers.js). Prints a table; not a test.
+// Starts its own moto (scripts/emulators/servers.js). Prints two tables (each step in a fresh
+// process; the issue's sequence on one connection) and cold local times; not a test.
 import { createRequire } from "node:module";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as http from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
 const { Field, FixedSizeList, Float32, Int32, Schema, Table, Utf8, makeData, makeVector, vectorFromArray, RecordBatch, Struct } = require("apache-arrow");
@@ -73,11 +76,50 @@ const opts = (endpoint, lib) =>
     ? { endpoint, region: "us-east-1", awsAccessKeyId: "test", awsSecretAccessKey: "test", allowHttp: true }
     : { endpoint, region: "us-east-1", aws_access_key_id: "test", aws_secret_access_key: "test", allow_http: "true" };
 
-async function measure(proxy, fn) {
-  const before = { ...proxy.c };
-  const t0 = performance.now();
-  await fn();
-  return { requests: proxy.c.requests - before.requests, bytes: proxy.c.bytes - before.bytes, ms: performance.now() - t0 };
+// Every measured reader runs in a child process of its own (the same script with --child), so
+// nothing one reading caches (Parquet footers, columns, index objects, rows) helps another: a
+// "first" step is first for the whole process. The parent counts what reaches moto through the
+// proxy between a step's start and end.
+async function child(lib, bucket, table, readConsistencyInterval) {
+  const c = fork(fileURLToPath(import.meta.url), ["--child"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const pending = [];
+  c.on("message", (m) => pending.shift()?.(m));
+  const ask = (msg) =>
+    new Promise((resolve, reject) => {
+      pending.push((m) => (m.error ? reject(new Error(`${lib} ${msg.step}: ${m.error}`)) : resolve(m)));
+      c.send(msg);
+    });
+  await ask({ step: "init", lib, bucket, table, readConsistencyInterval, dim: DIM });
+  return { ask, close: () => c.kill() };
+}
+
+async function runChild() {
+  let m, t, db, q, init;
+  const steps = {
+    open: async () => {
+      db = await m.connect(`s3://${init.bucket}/db`, { storageOptions: opts(init.endpoint, init.lib), readConsistencyInterval: init.readConsistencyInterval });
+      t = await db.openTable(init.table);
+      await t.countRows();
+    },
+    count: () => t.countRows(),
+    scan: () => t.query().toArrow(),
+    filter: () => t.query().where("id > 50000").limit(100).toArray(),
+    search: () => t.search(q).limit(10).toArray(),
+    prewarm: () => t.prewarmData(),
+  };
+  process.on("message", async (msg) => {
+    try {
+      if (msg.step === "init") {
+        init = msg;
+        m = init.lib === "stowage" ? require("../dist/index.js") : require("@lancedb/lancedb");
+        q = new Float32Array(init.dim).fill(0.1);
+        init.endpoint = process.env.COLD_ENDPOINT;
+      } else await steps[msg.step]();
+      process.send({ ok: true });
+    } catch (e) {
+      process.send({ error: String(e?.message ?? e) });
+    }
+  });
 }
 
 async function cloud(lib, endpoint, proxy, data) {
@@ -86,34 +128,52 @@ async function cloud(lib, endpoint, proxy, data) {
   await s3Put(endpoint, bucket);
   const writer = await m.connect(`s3://${bucket}/db`, { storageOptions: opts(endpoint, lib) });
   await writer.createTable("t", data);
-  const q = new Float32Array(DIM).fill(0.1);
-  const out = {};
-  // Each "first" runs on a fresh connection and table handle; for Stowage also with a column cache
-  // of its own (a distinct columnCacheSize), so nothing read by an earlier step is reused.
-  let fresh = 0;
-  const open = async () => {
-    const so = opts(proxy.url, lib);
-    if (lib === "stowage") so.columnCacheSize = 512 * 2 ** 20 + ++fresh;
-    const db = await m.connect(`s3://${bucket}/db`, { storageOptions: so });
-    return db.openTable("t");
+  const indexed = await writer.createTable("ti", data);
+  await indexed.createIndex("vector", { config: m.Index.ivfPq({ numPartitions: 100, numSubVectors: 16 }) });
+  process.env.COLD_ENDPOINT = proxy.url;
+  const step = async (c, name) => {
+    const before = { ...proxy.c };
+    await c.ask({ step: name });
+    return { requests: proxy.c.requests - before.requests, bytes: proxy.c.bytes - before.bytes };
   };
-  let t;
-  out["connect+openTable+countRows"] = await measure(proxy, async () => {
-    t = await open();
-    await t.countRows();
-  });
-  out["repeat countRows"] = await measure(proxy, () => t.countRows());
-  const steps = {
-    "full scan": (tt) => tt.query().toArrow(),
-    "filtered query id > 50000 limit 100": (tt) => tt.query().where("id > 50000").limit(100).toArray(),
-    "vector search top-10": (tt) => tt.search(q).limit(10).toArray(),
-  };
-  for (const [name, fn] of Object.entries(steps)) {
-    const tt = await open();
-    out[`first ${name}`] = await measure(proxy, () => fn(tt));
-    out[`repeat ${name}`] = await measure(proxy, () => fn(tt));
+  const isolated = {};
+  let c = await child(lib, bucket, "t");
+  isolated["connect+openTable+countRows"] = await step(c, "open");
+  isolated["repeat countRows"] = await step(c, "count");
+  c.close();
+  for (const name of ["scan", "filter", "search"]) {
+    c = await child(lib, bucket, "t");
+    await step(c, "open");
+    isolated[`first ${name}`] = await step(c, name);
+    isolated[`repeat ${name}`] = await step(c, name);
+    c.close();
   }
-  return out;
+  c = await child(lib, bucket, "ti");
+  await step(c, "open");
+  isolated["first search (IVF-PQ index)"] = await step(c, "search");
+  isolated["repeat search (IVF-PQ index)"] = await step(c, "search");
+  c.close();
+  // The issue's sequence on one connection: what earlier steps read counts.
+  const sequence = {};
+  c = await child(lib, bucket, "t");
+  sequence["connect+openTable+countRows"] = await step(c, "open");
+  for (const name of ["scan", "filter", "search"]) sequence[`first ${name}`] = await step(c, name);
+  for (const name of ["count", "scan", "filter", "search"]) sequence[`repeat ${name}`] = await step(c, name);
+  c.close();
+  // With readConsistencyInterval 0 every read may check for a newer version (one request).
+  c = await child(lib, bucket, "t", 0);
+  await step(c, "open");
+  await step(c, "search");
+  sequence["repeat search, readConsistencyInterval 0"] = await step(c, "search");
+  c.close();
+  if (lib === "stowage") {
+    c = await child(lib, bucket, "t");
+    await step(c, "open");
+    sequence["prewarmData() (all columns)"] = await step(c, "prewarm");
+    for (const name of ["scan", "filter", "search"]) sequence[`${name} after prewarmData`] = await step(c, name);
+    c.close();
+  }
+  return { isolated, sequence };
 }
 
 async function local(lib, data) {
@@ -140,26 +200,37 @@ async function local(lib, data) {
   return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, med(v)]));
 }
 
-const emu = await servers.start(["s3"], { file: join(tmpdir(), `cold-emu-${process.pid}.json`) });
-try {
-  const data = makeTable(ROWS);
-  const proxy = await countingProxy(emu.s3.endpoint);
-  const res = {};
-  for (const lib of ["stowage", "lancedb"]) res[lib] = await cloud(lib, emu.s3.endpoint, proxy, data);
-  proxy.close();
-  console.log(`S3 (moto through a counting proxy), ${ROWS} rows x ${DIM}-d; requests / response bytes`);
-  console.log("| step | stowage req | stowage bytes | lancedb req | lancedb bytes | req ratio (ref/stowage) |");
-  console.log("|---|---:|---:|---:|---:|---:|");
-  for (const k of Object.keys(res.stowage)) {
-    const a = res.stowage[k];
-    const b = res.lancedb[k];
-    console.log(`| ${k} | ${a.requests} | ${a.bytes} | ${b.requests} | ${b.bytes} | ${a.requests ? (b.requests / a.requests).toFixed(2) : "-"} |`);
+function table(title, a, b) {
+  console.log(`\n${title}`);
+  console.log("| step | stowage req | stowage bytes | lancedb req | lancedb bytes | req ratio (stowage/ref) | bytes ratio (stowage/ref) |");
+  console.log("|---|---:|---:|---:|---:|---:|---:|");
+  const ratio = (x, y) => (y ? (x / y).toFixed(2) : "-");
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    const x = a[k] ?? { requests: "-", bytes: "-" };
+    const y = b[k] ?? { requests: "-", bytes: "-" };
+    console.log(`| ${k} | ${x.requests} | ${x.bytes} | ${y.requests} | ${y.bytes} | ${ratio(x.requests, y.requests)} | ${ratio(x.bytes, y.bytes)} |`);
   }
-  const loc = { stowage: await local("stowage", data), lancedb: await local("lancedb", data) };
-  console.log("\nCold local reads (median of 3, ms; Stowage with columnCacheSize 0)");
-  console.log("| step | stowage ms | lancedb ms | speed-up |");
-  console.log("|---|---:|---:|---:|");
-  for (const k of Object.keys(loc.stowage)) console.log(`| ${k} | ${loc.stowage[k].toFixed(1)} | ${loc.lancedb[k].toFixed(1)} | ${(loc.lancedb[k] / loc.stowage[k]).toFixed(2)}x |`);
-} finally {
-  await emu.stop();
+}
+
+if (process.argv.includes("--child")) {
+  await runChild();
+} else {
+  const emu = await servers.start(["s3"], { file: join(tmpdir(), `cold-emu-${process.pid}.json`) });
+  try {
+    const data = makeTable(ROWS);
+    const proxy = await countingProxy(emu.s3.endpoint);
+    const res = {};
+    for (const lib of ["stowage", "lancedb"]) res[lib] = await cloud(lib, emu.s3.endpoint, proxy, data);
+    proxy.close();
+    console.log(`S3 (moto through a counting proxy), ${ROWS} rows x ${DIM}-d; requests / response bytes`);
+    table("Reading 1: each step in a fresh process (first = nothing cached)", res.stowage.isolated, res.lancedb.isolated);
+    table("Reading 2: the issue's sequence on one connection (earlier steps' caches count)", res.stowage.sequence, res.lancedb.sequence);
+    const loc = { stowage: await local("stowage", data), lancedb: await local("lancedb", data) };
+    console.log("\nCold local reads (median of 3, ms; Stowage with columnCacheSize 0)");
+    console.log("| step | stowage ms | lancedb ms | speed-up |");
+    console.log("|---|---:|---:|---:|");
+    for (const k of Object.keys(loc.stowage)) console.log(`| ${k} | ${loc.stowage[k].toFixed(1)} | ${loc.lancedb[k].toFixed(1)} | ${(loc.lancedb[k] / loc.stowage[k]).toFixed(2)}x |`);
+  } finally {
+    await emu.stop();
+  }
 }

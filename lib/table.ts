@@ -478,10 +478,12 @@ export class Table extends Handle<NativeTable> {
   // ---- issue 11: smaller reference methods ----
 
   /** Reads `columns` (default: all) once, so later queries find them in the column cache. */
+  /**
+   * Loads `columns` (all when undefined) of every data file into the column cache (`columnCacheSize`),
+   * natively: nothing is returned to JavaScript. Fails with INVALID_ARGUMENT when they don't fit.
+   */
   async prewarmData(columns?: string[]): Promise<void> {
-    const q = this.query();
-    if (columns !== undefined) q.select(columns);
-    await q.toArrow();
+    await call(() => this.inner.prewarmData(columns));
   }
 
   /** The storage options this table was opened with (connection and table options; secrets masked). */

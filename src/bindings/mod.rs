@@ -49,6 +49,7 @@ mod evolve;
 mod fts;
 mod index;
 mod namespace;
+mod prewarm;
 mod query;
 mod table;
 

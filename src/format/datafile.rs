@@ -340,12 +340,19 @@ async fn read_file(
     positions.dedup();
     // A whole-column read fetches every row group's chunks of those columns
     // up front, coalesced; opening again costs no request (cached footer).
-    let builder = if whole && !positions.is_empty() {
-        super::reader::open(store, &path, size, Some(&positions))
+    // A read of selected rows fetches the pages holding them, in every row
+    // group at once, likewise.
+    let prefetch = match &rows.selection {
+        _ if positions.is_empty() => None,
+        _ if whole => Some(super::reader::Prefetch::Columns(&positions)),
+        Some(sel) => Some(super::reader::Prefetch::Rows(&positions, sel)),
+        None => None,
+    };
+    let builder = match prefetch {
+        Some(p) => super::reader::open_with(store, &path, size, p)
             .await
-            .map_err(|e| map_parquet(store, e, &path))?
-    } else {
-        builder
+            .map_err(|e| map_parquet(store, e, &path))?,
+        None => builder,
     };
     let mask = ProjectionMask::roots(builder.parquet_schema(), positions.iter().copied());
     // A whole-file read decodes each row group as one batch: the columns

@@ -4,6 +4,10 @@
 //! Budget: the `column_cache_size` storage option (bytes; env
 //! `STOWAGE_CACHE_SIZE`, or `STOWAGE_CACHE_MB` in MiB; default 512 MiB; 0
 //! disables). Connections configured with the same size share one cache.
+//!
+//! Besides whole columns it holds the rows a query fetched by position (a
+//! filtered query's page, a search's winners), by (file, column, offsets):
+//! repeating the query on an unchanged table reads nothing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -15,9 +19,12 @@ pub struct ColumnCache {
     state: Mutex<State>,
 }
 
+/// (data file, column id, row offsets: `None` for the whole column).
+type Key = (String, usize, Option<Arc<[u32]>>);
+
 #[derive(Default)]
 struct State {
-    map: HashMap<(String, usize), Entry>,
+    map: HashMap<Key, Entry>,
     used: usize,
     tick: u64,
 }
@@ -54,20 +61,58 @@ impl ColumnCache {
         self.budget > 0
     }
 
+    /// The budget in bytes.
+    pub fn budget(&self) -> usize {
+        self.budget
+    }
+
+    /// Whether an entry of `size` bytes is kept at all.
+    pub fn admits(&self, size: usize) -> bool {
+        size <= self.budget / 2
+    }
+
     pub fn get(&self, file: &str, col: usize) -> Option<ArrayRef> {
+        self.lookup((file.to_string(), col, None))
+    }
+
+    /// Rows `offsets` of a column, as [`put_rows`](Self::put_rows) kept them.
+    pub fn get_rows(&self, file: &str, col: usize, offsets: &Arc<[u32]>) -> Option<ArrayRef> {
+        self.lookup((file.to_string(), col, Some(offsets.clone())))
+    }
+
+    /// Whether the whole column is held (without touching its recency).
+    pub fn contains(&self, file: &str, col: usize) -> bool {
+        self.state
+            .lock()
+            .is_ok_and(|st| st.map.contains_key(&(file.to_string(), col, None)))
+    }
+
+    fn lookup(&self, key: Key) -> Option<ArrayRef> {
         // A poisoned lock only means another thread panicked mid-update of
         // a cache; dropping to "miss" is always correct.
         let mut st = self.state.lock().ok()?;
         st.tick += 1;
         let tick = st.tick;
-        let e = st.map.get_mut(&(file.to_string(), col))?;
+        let e = st.map.get_mut(&key)?;
         e.tick = tick;
         Some(e.col.clone())
     }
 
     pub fn put(&self, file: &str, col: usize, arr: ArrayRef) {
-        let size = arr.get_array_memory_size();
-        if size > self.budget / 2 {
+        self.insert((file.to_string(), col, None), arr)
+    }
+
+    pub fn put_rows(&self, file: &str, col: usize, offsets: &Arc<[u32]>, arr: ArrayRef) {
+        self.insert((file.to_string(), col, Some(offsets.clone())), arr)
+    }
+
+    fn insert(&self, key: Key, arr: ArrayRef) {
+        let size = arr.get_array_memory_size()
+            + key
+                .2
+                .as_ref()
+                .map_or(0, |o| o.len() * std::mem::size_of::<u32>());
+        if !self.admits(size) {
             return;
         }
         let Ok(mut st) = self.state.lock() else {
@@ -76,7 +121,7 @@ impl ColumnCache {
         st.tick += 1;
         let tick = st.tick;
         if let Some(old) = st.map.insert(
-            (file.to_string(), col),
+            key,
             Entry {
                 col: arr,
                 size,

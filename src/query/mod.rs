@@ -20,6 +20,7 @@ pub mod cache;
 pub mod explain;
 pub mod filter;
 pub mod fts;
+pub mod prewarm;
 pub mod scalar;
 pub(crate) mod segments;
 pub mod stream;
@@ -474,9 +475,12 @@ tokio::task_local! {
 /// unless [`SCAN_RESISTANT`]).
 async fn whole_columns(snap: &Snapshot, frag: &Fragment, idx: &[usize]) -> Result<Vec<ArrayRef>> {
     let (store, table_dir, _, schema) = snap.parts();
-    let (key, mut cols, missing) = cached_columns(snap, frag, idx);
+    let (key, mut cols, mut missing) = cached_columns(snap, frag, idx);
     let cache = cache::for_store(&snap.store);
     let fill = !SCAN_RESISTANT.try_with(|v| *v).unwrap_or(false);
+    if fill && !missing.is_empty() {
+        missing.extend(free_columns(snap, frag, &missing).await?);
+    }
     if !missing.is_empty() {
         let batches = read_columns(
             store,
@@ -494,12 +498,103 @@ async fn whole_columns(snap: &Snapshot, frag: &Fragment, idx: &[usize]) -> Resul
             if fill {
                 cache.put(&key, snap.column_id(*i) as usize, col.clone());
             }
-            let pos = idx.iter().position(|x| x == i).unwrap_or(0);
-            cols[pos] = Some(col);
+            // Free columns (not asked for) only go to the cache.
+            if let Some(pos) = idx.iter().position(|x| x == i) {
+                cols[pos] = Some(col);
+            }
         }
     }
     cols.into_iter()
         .map(|c| c.ok_or_else(|| Error::internal("column missing after read")))
+        .collect()
+}
+
+/// Columns of `frag` (table-schema indices, not in `missing` and not
+/// cached) that a whole-column read of `missing` fetches for nothing from
+/// an object store: their chunks lie next to the ones read (see
+/// [`crate::format::reader::free_roots`]). Decoded too, they answer the
+/// next step of the query (a search's result columns, a filter's output)
+/// from the column cache instead of another request. Only for object
+/// stores (a local read of extra bytes is not free of decoding time) and
+/// data files holding every column (no column files).
+async fn free_columns(snap: &Snapshot, frag: &Fragment, missing: &[usize]) -> Result<Vec<usize>> {
+    if snap.store.local_dir.is_some() {
+        return Ok(Vec::new());
+    }
+    let Some((meta, root_of)) = file_roots(snap, frag).await else {
+        return Ok(Vec::new());
+    };
+    let roots: Vec<usize> = missing.iter().filter_map(|i| root_of[*i]).collect();
+    if roots.is_empty() {
+        return Ok(Vec::new());
+    }
+    let free = crate::format::reader::free_roots(meta.metadata(), &roots);
+    let cache = cache::for_store(&snap.store);
+    let key = cache_key(&snap.store, &snap.dir, frag);
+    // Converted to the table's type by the read like any other column.
+    Ok((0..snap.schema.fields().len())
+        .filter(|i| !missing.contains(i))
+        .filter(|i| root_of[*i].is_some_and(|r| free.contains(&r)))
+        .filter(|i| !cache.contains(&key, snap.column_id(*i) as usize))
+        .collect())
+}
+
+/// The footer of a data file holding every column of `frag` (no column
+/// files) and, per table column, its root column in the file (`None`:
+/// not stored). `None` when that does not apply or the footer can't be
+/// read (the read proper then reports the error).
+async fn file_roots(
+    snap: &Snapshot,
+    frag: &Fragment,
+) -> Option<(
+    parquet::arrow::arrow_reader::ArrowReaderMetadata,
+    Vec<Option<usize>>,
+)> {
+    use crate::format::{fields, reader};
+    if !frag.columns.is_empty() {
+        return None;
+    }
+    let path = snap.path(&frag.path);
+    let meta = reader::metadata(&snap.store, &path, frag.size_bytes)
+        .await
+        .ok()?;
+    let file_schema = meta.schema().clone();
+    let file_ids = match frag.fields.as_deref() {
+        Some(l) => l.to_vec(),
+        None => fields::default_ids(&file_schema),
+    };
+    let stored = fields::tree(&file_schema, &file_ids).ok()?;
+    let table = fields::tree(&snap.schema, &snap.field_ids).ok()?;
+    let roots = table
+        .iter()
+        .map(|t| stored.iter().position(|s| s.id == t.id))
+        .collect();
+    Some((meta, roots))
+}
+
+/// Columns among `missing` of which the rows `offsets` would need most of
+/// the bytes anyway (their pages cover half the column or more, as the
+/// re-ranking of an index's candidates does): read whole into the column
+/// cache instead, for the same bytes, so the next rows of them (the
+/// search's winners, another query) need no request.
+async fn mostly_whole(
+    snap: &Snapshot,
+    frag: &Fragment,
+    missing: &[usize],
+    offsets: &[u32],
+) -> Vec<usize> {
+    let Some((meta, root_of)) = file_roots(snap, frag).await else {
+        return Vec::new();
+    };
+    let sel = row_selection(offsets, frag.rows);
+    missing
+        .iter()
+        .copied()
+        .filter(|i| {
+            root_of[*i].is_some_and(|r| {
+                crate::format::reader::selected_share(meta.metadata(), r, &sel) >= 0.5
+            })
+        })
         .collect()
 }
 
@@ -614,10 +709,45 @@ pub(crate) async fn read_rows(
     } else {
         read_schema
     };
-    let (_, cached, missing) = cached_columns(snap, frag, &sorted);
+    let (key, cached, missing) = cached_columns(snap, frag, &sorted);
     let take = arrow_array::UInt32Array::from(offsets.to_vec());
-    let mut read: Vec<ArrayRef> = Vec::new();
-    if !missing.is_empty() && !offsets.is_empty() {
+    // Columns not cached whole: the rows cache (the same rows read before),
+    // else decoded, and kept there for a repeat of the query.
+    let cache = cache::for_store(&snap.store);
+    let by_rows = cache.enabled() && !offsets.is_empty() && !missing.is_empty();
+    let fill = by_rows && !SCAN_RESISTANT.try_with(|v| *v).unwrap_or(false);
+    let offs: Arc<[u32]> = if by_rows {
+        Arc::from(offsets)
+    } else {
+        Arc::from(Vec::new())
+    };
+    let mut got: std::collections::HashMap<usize, ArrayRef> = std::collections::HashMap::new();
+    if by_rows {
+        for i in &missing {
+            let hit = cache
+                .get_rows(&key, snap.column_id(*i) as usize, &offs)
+                .filter(|c| c.data_type() == schema.field(*i).data_type());
+            if let Some(c) = hit {
+                got.insert(*i, c);
+            }
+        }
+    }
+    let mut to_read: Vec<usize> = missing
+        .iter()
+        .copied()
+        .filter(|i| !got.contains_key(i))
+        .collect();
+    if fill && !to_read.is_empty() {
+        let whole = mostly_whole(snap, frag, &to_read, offsets).await;
+        if !whole.is_empty() {
+            let cols = whole_columns(snap, frag, &whole).await?;
+            for (i, col) in whole.iter().zip(cols) {
+                got.insert(*i, arrow_select::take::take(col.as_ref(), &take, None)?);
+            }
+            to_read.retain(|i| !whole.contains(i));
+        }
+    }
+    if !to_read.is_empty() && !offsets.is_empty() {
         let sel = row_selection(offsets, frag.rows);
         let batches = read_columns(
             store,
@@ -625,21 +755,24 @@ pub(crate) async fn read_rows(
             schema,
             &snap.field_ids,
             frag,
-            &missing,
+            &to_read,
             RowSpec {
                 selection: Some(sel),
                 ..Default::default()
             },
         )
         .await?;
-        for (k, i) in missing.iter().enumerate() {
-            read.push(concat_column(
+        for (k, i) in to_read.iter().enumerate() {
+            let col = concat_column(
                 &batches.iter().map(|b| b[k].clone()).collect::<Vec<_>>(),
                 schema.field(*i).data_type(),
-            )?);
+            )?;
+            if fill {
+                cache.put_rows(&key, snap.column_id(*i) as usize, &offs, col.clone());
+            }
+            got.insert(*i, col);
         }
     }
-    let mut read = read.into_iter();
     let mut cols = Vec::with_capacity(sorted.len() + 1);
     for (k, c) in cached.into_iter().enumerate() {
         cols.push(match c {
@@ -647,8 +780,8 @@ pub(crate) async fn read_rows(
             None if offsets.is_empty() => {
                 arrow_array::new_empty_array(schema.field(sorted[k]).data_type())
             }
-            None => read
-                .next()
+            None => got
+                .remove(&sorted[k])
                 .ok_or_else(|| Error::internal("column missing after read"))?,
         });
     }

@@ -14,6 +14,7 @@ pub mod indexing;
 mod lifecycle;
 pub mod namespace;
 pub mod ops;
+mod prewarm;
 pub mod request;
 mod scalar_build;
 pub mod stats;
