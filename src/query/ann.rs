@@ -24,9 +24,9 @@ use crate::error::{Error, Result};
 use crate::format::index::{IndexEntry, IndexSegment};
 use crate::format::manifest::Fragment;
 use crate::format::Snapshot;
-use crate::index::lists::{coalesce, CoalescedRead};
+use crate::index::lists::coalesce;
 use crate::index::refine::refine;
-use crate::index::{HnswIndex, IvfIndex, IvfPlan, VectorSource};
+use crate::index::{HnswIndex, IvfIndex, ResidualTerms, VectorSource};
 
 /// Per-phase timings of a vector search on stderr when `STOWAGE_TRACE_ANN`
 /// is set (a profiling aid for bench/ann.mjs; off, it costs one load).
@@ -479,14 +479,15 @@ pub struct AnnParams {
     pub ef: usize,
 }
 
-/// The reads of the probed partitions, per partition, from the cache or
-/// from the object with adjacent missing partitions in one ranged GET each.
+/// The bytes of each probed partition, from the cache or from the object
+/// (adjacent missing partitions in one ranged GET each), checksums verified
+/// once, when read: cached bytes are known good.
 async fn read_partitions(
     snap: &Snapshot,
     rel: &str,
     index: &IvfIndex,
     probes: &[(u32, f32)],
-) -> Result<(IvfPlan, Vec<Bytes>)> {
+) -> Result<Vec<(usize, Bytes)>> {
     let key = cache_key(snap, rel);
     let cache = partitions_cache();
     let mut have: HashMap<u32, Bytes> = HashMap::new();
@@ -515,29 +516,44 @@ async fn read_partitions(
                     .error(e, format!("Reading index partitions {path}"))
             })?;
         for (read, bytes) in reads.iter().zip(data) {
+            if bytes.len() as u64 != read.range.end - read.range.start {
+                return Err(Error::Corrupt {
+                    table: snap.dir.to_string(),
+                    reason: format!(
+                        "index partitions {path}: a read returned the wrong number of bytes"
+                    ),
+                });
+            }
             for (p, r) in &read.parts {
                 let b = bytes.slice(r.clone());
+                index.verify_partition(*p as usize, &b)?;
                 let size = b.len();
                 cache.put((key.clone(), *p), b.clone(), size);
                 have.insert(*p, b);
             }
         }
     }
-    let mut plan = IvfPlan {
-        probes: probes.to_vec(),
-        reads: Vec::with_capacity(probes.len()),
-    };
-    let mut data = Vec::with_capacity(probes.len());
-    for &(p, _) in probes {
-        let b = have.remove(&p).unwrap_or_default();
-        let r = index.partition_range(p as usize);
-        plan.reads.push(CoalescedRead {
-            range: r.clone(),
-            parts: vec![(p, 0..(r.end - r.start) as usize)],
-        });
-        data.push(b);
+    Ok(probes
+        .iter()
+        .map(|&(p, _)| (p as usize, have.remove(&p).unwrap_or_default()))
+        .collect())
+}
+
+/// Residual lookup-table halves per IVF-PQ metadata object (see
+/// [`ResidualTerms`]), next to the cached model.
+fn residual_terms(key: &str, index: &IvfIndex) -> Option<Arc<ResidualTerms>> {
+    static M: OnceLock<Mutex<HashMap<String, Option<Arc<ResidualTerms>>>>> = OnceLock::new();
+    let mut m = M.get_or_init(Default::default).lock().ok()?;
+    if let Some(t) = m.get(key) {
+        return t.clone();
     }
-    Ok((plan, data))
+    // Bounded by count, as the models are (each entry by ResidualTerms::MAX_BYTES).
+    if m.len() >= 16 {
+        m.clear();
+    }
+    let t = ResidualTerms::for_index(index).map(Arc::new);
+    m.insert(key.to_string(), t.clone());
+    t
 }
 
 /// The best `params.k` rows of one segment among those `allowed` accepts,
@@ -567,9 +583,12 @@ pub async fn search_segment(
             };
             let limit = params.k * refine_factor.unwrap_or(1).max(1) as usize;
             let probes = index.plan(query, params.nprobes, 0)?.probes;
-            let (plan, data) = read_partitions(snap, rel, &index, &probes).await?;
+            let data = read_partitions(snap, rel, &index, &probes).await?;
             trace("plan+read", &mut t);
-            let found = index.scan(query, &plan, &data, limit, Some(&filter))?;
+            let terms = residual_terms(&cache_key(snap, &d.meta), &index);
+            let parts: Vec<(usize, &[u8])> = data.iter().map(|(p, b)| (*p, b.as_ref())).collect();
+            let found =
+                index.scan_partitions(query, &parts, limit, Some(&filter), terms.as_deref())?;
             trace("scan", &mut t);
             match refine_factor {
                 Some(_) => refine(index.distance_type, query, &found, params.k, vectors).await,
