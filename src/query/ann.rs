@@ -286,12 +286,13 @@ pub struct Allowed {
 /// Live rows of a data file as a bit set (and its count), by data file and
 /// deletion file (both immutable and uniquely named: never stale). A
 /// search without a filter reuses it instead of listing the rows again.
-fn live_cache() -> &'static Lru<String, (Arc<Vec<u64>>, u64)> {
-    static C: OnceLock<Lru<String, (Arc<Vec<u64>>, u64)>> = OnceLock::new();
+type LiveRows = (Arc<Vec<u64>>, u64);
+fn live_cache() -> &'static Lru<String, LiveRows> {
+    static C: OnceLock<Lru<String, LiveRows>> = OnceLock::new();
     C.get_or_init(|| Lru::new("STOWAGE_ROWS_CACHE_MB", 64))
 }
 
-async fn live_bits(snap: &Snapshot, frag: &Fragment) -> Result<(Arc<Vec<u64>>, u64)> {
+async fn live_bits(snap: &Snapshot, frag: &Fragment) -> Result<LiveRows> {
     let key = format!(
         "{}|{}|{}",
         snap.store.display_uri,
