@@ -171,6 +171,7 @@ fn prepare(dt: DistanceType, v: &[f32]) -> Cow<'_, [f32]> {
 #[derive(Debug)]
 pub struct ResidualTerms {
     parts: Vec<std::sync::OnceLock<Box<[f32]>>>,
+    bytes: usize,
 }
 
 impl ResidualTerms {
@@ -190,7 +191,13 @@ impl ResidualTerms {
             .saturating_mul(4);
         (bytes <= Self::MAX_BYTES).then(|| ResidualTerms {
             parts: (0..n).map(|_| std::sync::OnceLock::new()).collect(),
+            bytes,
         })
+    }
+
+    /// The bytes the tables take once every partition was probed.
+    pub fn max_bytes(&self) -> usize {
+        self.bytes
     }
 
     fn get(&self, index: &IvfIndex, p: usize) -> &[f32] {

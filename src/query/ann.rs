@@ -543,17 +543,22 @@ async fn read_partitions(
 /// Residual lookup-table halves per IVF-PQ metadata object (see
 /// [`ResidualTerms`]), next to the cached model.
 fn residual_terms(key: &str, index: &IvfIndex) -> Option<Arc<ResidualTerms>> {
-    static M: OnceLock<Mutex<HashMap<String, Option<Arc<ResidualTerms>>>>> = OnceLock::new();
+    type Terms = (HashMap<String, Option<Arc<ResidualTerms>>>, usize);
+    static M: OnceLock<Mutex<Terms>> = OnceLock::new();
     let mut m = M.get_or_init(Default::default).lock().ok()?;
-    if let Some(t) = m.get(key) {
+    if let Some(t) = m.0.get(key) {
         return t.clone();
     }
-    // Bounded by count, as the models are (each entry by ResidualTerms::MAX_BYTES).
-    if m.len() >= 16 {
-        m.clear();
-    }
     let t = ResidualTerms::for_index(index).map(Arc::new);
-    m.insert(key.to_string(), t.clone());
+    let bytes = t.as_ref().map_or(0, |t| t.max_bytes());
+    // Bounded by what the tables may grow to (each at most
+    // ResidualTerms::MAX_BYTES): past 4× that, start again.
+    if m.1 + bytes > 4 * ResidualTerms::MAX_BYTES || m.0.len() >= 1024 {
+        m.0.clear();
+        m.1 = 0;
+    }
+    m.1 += bytes;
+    m.0.insert(key.to_string(), t.clone());
     t
 }
 
