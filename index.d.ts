@@ -366,6 +366,7 @@ export interface JsIndexStats {
   indexType: string
   distanceType?: string
   numIndices: number
+  loss?: number
 }
 
 export interface JsListNamespacesOptions {

@@ -2,15 +2,14 @@
 // Stowage compared step by step, errors with codes, cleanup that keeps what
 // every branch needs, and writers on main and a branch in separate processes
 // on a local directory, on S3 (moto) and on s3+ddb (moto).
-import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import * as ref from "@lancedb/lancedb";
 import * as ours from "../lib";
-import { s3Options, uniq } from "./helpers/cloud";
-import { ddbCreateTable } from "./helpers/ddb";
-import { emulatorsForSuite, s3CreateBucket } from "./helpers/emulators";
+import { uniq } from "./helpers/cloud";
+import { emulatorsForSuite } from "./helpers/emulators";
 import { expectCode, tempDir } from "./helpers/tmp";
+import { runFixture, storeCases } from "./helpers/stores";
 
 const emu = emulatorsForSuite(["s3"]);
 
@@ -217,40 +216,7 @@ test("cleanup on any line keeps what other branches need, including the version 
   expect(await ids(t)).toEqual([2, 3, 4]);
 });
 
-function run(args: string[]): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(__dirname, "fixtures", "branch-writer.js"), ...args], {
-      env: { ...process.env },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.on("error", reject);
-    child.on("close", () => resolve(out.split("\n").filter(Boolean)));
-  });
-}
-
-describe.each([
-  ["local", async () => ({ uri: tempDir().dir, options: {} as Record<string, unknown> })],
-  [
-    "s3 (moto)",
-    async () => {
-      const b = uniq("br").toLowerCase();
-      await s3CreateBucket(emu.s3!, b);
-      return { uri: `s3://${b}/db`, options: s3Options(emu.s3!) as Record<string, unknown> };
-    },
-  ],
-  [
-    "s3+ddb (moto)",
-    async () => {
-      const b = uniq("bd").toLowerCase();
-      const ddb = uniq("commits");
-      await s3CreateBucket(emu.s3!, b);
-      await ddbCreateTable(emu.s3!, ddb);
-      return { uri: `s3+ddb://${b}/db?ddbTableName=${ddb}`, options: s3Options(emu.s3!) as Record<string, unknown> };
-    },
-  ],
-])("%s: writers on main and on a branch in separate processes", (_name, setup) => {
+describe.each(storeCases(emu, ["local", "s3", "s3+ddb"]))("%s: writers on main and on a branch in separate processes", (_name, setup) => {
   test("every acknowledged row is on its line only; branches created and cleanups run meanwhile", async () => {
     const { uri, options } = await setup();
     const db = await ours.connect(uri, { storageOptions: options as never });
@@ -259,13 +225,13 @@ describe.each([
     await (await t.branches()).create("dev");
     const json = JSON.stringify(options);
     const outs = await Promise.all([
-      run([uri, json, table, "append", "main", "1", "5"]),
-      run([uri, json, table, "append", "main", "2", "5"]),
-      run([uri, json, table, "append", "dev", "3", "5"]),
-      run([uri, json, table, "append", "dev", "4", "5"]),
-      run([uri, json, table, "branch", "c", "3"]),
+      runFixture("branch-writer.js", [uri, json, table, "append", "main", "1", "5"]),
+      runFixture("branch-writer.js", [uri, json, table, "append", "main", "2", "5"]),
+      runFixture("branch-writer.js", [uri, json, table, "append", "dev", "3", "5"]),
+      runFixture("branch-writer.js", [uri, json, table, "append", "dev", "4", "5"]),
+      runFixture("branch-writer.js", [uri, json, table, "branch", "c", "3"]),
       // Cleanup on main meanwhile: it must keep what the branches need.
-      run([uri, json, table, "cleanup", "3"]),
+      runFixture("branch-writer.js", [uri, json, table, "cleanup", "3"]),
     ]);
     const lines = outs.flat();
     expect(lines.filter((l) => l.startsWith("error"))).toEqual([]);

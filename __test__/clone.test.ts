@@ -7,10 +7,11 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import * as ref from "@lancedb/lancedb";
 import * as ours from "../lib";
-import { childEnv, s3Options, uniq } from "./helpers/cloud";
-import { emulatorsForSuite, s3CreateBucket } from "./helpers/emulators";
+import { childEnv } from "./helpers/cloud";
+import { emulatorsForSuite } from "./helpers/emulators";
 import { expectCode, tempDir } from "./helpers/tmp";
 import { startWriter, writerId } from "./helpers/writers";
+import { freshStore } from "./helpers/stores";
 
 const emu = emulatorsForSuite(["s3"]);
 
@@ -204,18 +205,9 @@ test("errors: coded, and rejected where the reference rejects", async () => {
   expect(await (await db.cloneTable("url", `file://${src}`)).countRows()).toBe(1);
 });
 
-describe.each(["local", "s3"])("deep clones (isShallow: false; the reference rejects them: 'Deep clone is not yet implemented') (%s)", (kind) => {
+describe.each(["local", "s3"] as const)("deep clones (isShallow: false; the reference rejects them: 'Deep clone is not yet implemented') (%s)", (kind) => {
   test("copy the source version's files: independent of the source, even of its drop", async () => {
-    let uri: string;
-    let options: Record<string, unknown> = {};
-    if (kind === "s3") {
-      const b = uniq("deepclone");
-      await s3CreateBucket(emu.s3!, b);
-      uri = `s3://${b}/db`;
-      options = s3Options(emu.s3!) as Record<string, unknown>;
-    } else {
-      uri = tempDir().dir;
-    }
+    const { uri, options } = await freshStore(emu, kind);
     const db = await ours.connect(uri, { storageOptions: options as ours.StorageOptions });
     const s = await db.createTable("src", [
       { id: 1, t: "apple pie" },
@@ -253,18 +245,9 @@ describe.each(["local", "s3"])("deep clones (isShallow: false; the reference rej
   }, 60000);
 });
 
-describe.each(["local", "s3"])("a clone racing appends on the source in separate processes (%s)", (kind) => {
+describe.each(["local", "s3"] as const)("a clone racing appends on the source in separate processes (%s)", (kind) => {
   test("the clone sees one consistent version; the source loses nothing", async () => {
-    let uri: string;
-    let options: Record<string, unknown> = {};
-    if (kind === "s3") {
-      const b = uniq("clone");
-      await s3CreateBucket(emu.s3!, b);
-      uri = `s3://${b}/db`;
-      options = s3Options(emu.s3!) as Record<string, unknown>;
-    } else {
-      uri = tempDir().dir;
-    }
+    const { uri, options } = await freshStore(emu, kind);
     const db = await ours.connect(uri, { storageOptions: options as ours.StorageOptions });
     const s = await db.createTable("src", [{ id: -1, worker: -1 }]);
     const writers = [1, 2].map((w) => startWriter(uri, options, "src", w, 12));
@@ -303,18 +286,9 @@ describe.each(["local", "s3"])("a clone racing appends on the source in separate
   }, 120000);
 });
 
-describe.each(["local", "s3"])("createTable and cloneTable of one name racing in separate processes (%s)", (kind) => {
+describe.each(["local", "s3"] as const)("createTable and cloneTable of one name racing in separate processes (%s)", (kind) => {
   test("never both acknowledged; the table holds what the acknowledged one wrote", async () => {
-    let uri: string;
-    let options: Record<string, unknown> = {};
-    if (kind === "s3") {
-      const b = uniq("clonerace");
-      await s3CreateBucket(emu.s3!, b);
-      uri = `s3://${b}/db`;
-      options = s3Options(emu.s3!) as Record<string, unknown>;
-    } else {
-      uri = tempDir().dir;
-    }
+    const { uri, options } = await freshStore(emu, kind);
     const db = await ours.connect(uri, { storageOptions: options as ours.StorageOptions });
     const s = await db.createTable("src", [{ id: 1 }, { id: 2 }]);
     await s.add([{ id: 3 }]); // version 2: a clone's first version is 2, a created table's 1

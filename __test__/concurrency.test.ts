@@ -3,27 +3,18 @@
 // Writers are separate processes (local, S3, S3+DynamoDB, GCS, Azure) or
 // async writers in one process (memory://, whose data lives in-process).
 // STRESS=1 runs the full counts (8 x 50); CI runs 8 x 8.
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import * as lancedb from "../lib";
-import { azureOptions, gcsOptions, s3Options, uniq } from "./helpers/cloud";
-import { azureRequest, emulatorsForSuite, gcsCreateBucket, s3CreateBucket } from "./helpers/emulators";
+import { s3Options, uniq } from "./helpers/cloud";
+import { emulatorsForSuite, s3CreateBucket } from "./helpers/emulators";
 import { ddbCall, ddbCreateTable } from "./helpers/ddb";
 import { runRustTest, rustTestBinary } from "./helpers/rust-tests";
-import { tempDir } from "./helpers/tmp";
+import { freshStore } from "./helpers/stores";
+import { runWriters } from "./helpers/writers";
 
 const WRITERS = 8;
 const APPENDS = process.env.STRESS === "1" ? 50 : 8;
-const APPENDER = join(__dirname, "fixtures", "appender.js");
 
 const emu = emulatorsForSuite(["s3", "gcs", "azure"]);
-
-async function azureContainer(): Promise<string> {
-  const c = uniq("ct").toLowerCase();
-  const r = await azureRequest(emu.azure!, "PUT", `/${c}`, { query: { restype: "container" } });
-  if (r.status !== 201) throw new Error(`create container: ${r.status}`);
-  return c;
-}
 
 interface Backend {
   name: string;
@@ -31,63 +22,15 @@ interface Backend {
 }
 
 const backends: Backend[] = [
-  {
-    name: "local",
-    setup: async () => ({ uri: tempDir().dir, options: {} }),
-  },
-  {
-    name: "s3",
-    setup: async () => {
-      const b = uniq("cc").toLowerCase();
-      await s3CreateBucket(emu.s3!, b);
-      return { uri: `s3://${b}/db`, options: s3Options(emu.s3!) };
-    },
-  },
-  {
-    name: "s3+ddb",
-    setup: async () => {
-      const b = uniq("cd").toLowerCase();
-      const t = uniq("commits");
-      await s3CreateBucket(emu.s3!, b);
-      await ddbCreateTable(emu.s3!, t);
-      return { uri: `s3+ddb://${b}/db?ddbTableName=${t}`, options: s3Options(emu.s3!) };
-    },
-  },
-  {
-    // fake-gcs-server behind scripts/emulators/gcs-shim.js: the shim forwards x-goog-if-generation-match
-    // and fake-gcs-server itself enforces it (see scripts/emulators/README.md). This is Stowage's commit
-    // path against an emulator's create-only semantics, not a test of real GCS's own atomicity.
-    name: "gcs (fake-gcs-server enforces create-only)",
-    setup: async () => {
-      const b = uniq("cg").toLowerCase();
-      await gcsCreateBucket(emu.gcs!, b);
-      return { uri: `gs://${b}/db`, options: gcsOptions(emu.gcs!) };
-    },
-  },
-  {
-    name: "azure",
-    setup: async () => ({ uri: `az://${await azureContainer()}/db`, options: azureOptions(emu.azure!) }),
-  },
+  { name: "local", setup: () => freshStore(emu, "local") },
+  { name: "s3", setup: () => freshStore(emu, "s3") },
+  { name: "s3+ddb", setup: () => freshStore(emu, "s3+ddb") },
+  // fake-gcs-server behind scripts/emulators/gcs-shim.js: the shim forwards x-goog-if-generation-match
+  // and fake-gcs-server itself enforces it (see scripts/emulators/README.md). This is Stowage's commit
+  // path against an emulator's create-only semantics, not a test of real GCS's own atomicity.
+  { name: "gcs (fake-gcs-server enforces create-only)", setup: () => freshStore(emu, "gcs") },
+  { name: "azure", setup: () => freshStore(emu, "azure") },
 ];
-
-function runWriter(uri: string, options: object, table: string, worker: number): Promise<{ acked: number[]; errors: string[] }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [APPENDER, uri, JSON.stringify(options), table, String(worker), String(APPENDS)], {
-      env: { ...process.env },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.on("error", reject);
-    child.on("close", () => {
-      const lines = out.split("\n").filter(Boolean);
-      resolve({
-        acked: lines.filter((l) => l.startsWith("ack ")).map((l) => Number(l.slice(4))),
-        errors: lines.filter((l) => l.startsWith("error ")),
-      });
-    });
-  });
-}
 
 async function checkTable(db: lancedb.Connection, table: string, acked: number[]): Promise<void> {
   const t = await db.openTable(table);
@@ -112,9 +55,8 @@ describe.each(backends)("$name: 8 processes appending to one table", (b) => {
       const table = uniq("t");
       await db.createTable(table, [{ id: -1, worker: -1 }]);
       const started = Date.now();
-      const results = await Promise.all(Array.from({ length: WRITERS }, (_, w) => runWriter(uri, options, table, w)));
-      const acked = results.flatMap((r) => r.acked);
-      expect(results.flatMap((r) => r.errors)).toEqual([]);
+      const { acked, errors } = await runWriters(uri, options, table, WRITERS, APPENDS, "worker", 0);
+      expect(errors).toEqual([]);
       expect(acked).toHaveLength(WRITERS * APPENDS);
       await checkTable(db, table, acked);
       // eslint-disable-next-line no-console

@@ -1,16 +1,15 @@
 // Tables that evolve (issue 13): schema evolution, tags and statistics,
 // compared call for call with @lancedb/lancedb, plus concurrent writers in
 // separate processes on a local directory and on S3 (moto).
-import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as arrow from "apache-arrow";
 import * as ref from "@lancedb/lancedb";
 import * as ours from "../lib";
-import { s3Options, uniq } from "./helpers/cloud";
-import { emulatorsForSuite, s3CreateBucket } from "./helpers/emulators";
-import { ddbCreateTable } from "./helpers/ddb";
+import { uniq } from "./helpers/cloud";
+import { emulatorsForSuite } from "./helpers/emulators";
 import { expectCode, tempDir } from "./helpers/tmp";
+import { runFixture, storeCases } from "./helpers/stores";
 
 const emu = emulatorsForSuite(["s3"]);
 
@@ -255,30 +254,7 @@ test("stats() matches @lancedb/lancedb from the manifest", async () => {
   expect(got[1]).toEqual(got[0]);
 });
 
-function run(args: string[]): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(__dirname, "fixtures", "evo-writer.js"), ...args], {
-      env: { ...process.env },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.on("error", reject);
-    child.on("close", () => resolve(out.split("\n").filter(Boolean)));
-  });
-}
-
-describe.each([
-  ["local", async () => ({ uri: tempDir().dir, options: {} as Record<string, unknown> })],
-  [
-    "s3 (moto)",
-    async () => {
-      const b = uniq("ev").toLowerCase();
-      await s3CreateBucket(emu.s3!, b);
-      return { uri: `s3://${b}/db`, options: s3Options(emu.s3!) as Record<string, unknown> };
-    },
-  ],
-])("%s: schema changes racing appends in separate processes", (_name, setup) => {
+describe.each(storeCases(emu, ["local", "s3"]))("%s: schema changes racing appends in separate processes", (_name, setup) => {
   test("every acknowledged row is there, rejected ones are not, the table opens", async () => {
     const { uri, options } = await setup();
     const db = await ours.connect(uri, { storageOptions: options as never });
@@ -286,8 +262,8 @@ describe.each([
     await db.createTable(table, [{ id: -1, w: -1, tag: "x" }]);
     const json = JSON.stringify(options);
     const outs = await Promise.all([
-      run([uri, json, table, "evolve", "2"]),
-      ...[0, 1, 2].map((w) => run([uri, json, table, "append", String(w), "6"])),
+      runFixture("evo-writer.js", [uri, json, table, "evolve", "2"]),
+      ...[0, 1, 2].map((w) => runFixture("evo-writer.js", [uri, json, table, "append", String(w), "6"])),
     ]);
     const lines = outs.flat();
     expect(lines.filter((l) => l.startsWith("error"))).toEqual([]);
@@ -322,26 +298,7 @@ test("openTable(name, { version }) opens that version, as in @lancedb/lancedb", 
   await db.createTable("t", [{ id: 1 }]);
 });
 
-describe.each([
-  [
-    "s3 (moto)",
-    async () => {
-      const b = uniq("tg").toLowerCase();
-      await s3CreateBucket(emu.s3!, b);
-      return { uri: `s3://${b}/db`, options: s3Options(emu.s3!) as Record<string, unknown> };
-    },
-  ],
-  [
-    "s3+ddb (moto)",
-    async () => {
-      const b = uniq("td").toLowerCase();
-      const ddb = uniq("commits");
-      await s3CreateBucket(emu.s3!, b);
-      await ddbCreateTable(emu.s3!, ddb);
-      return { uri: `s3+ddb://${b}/db?ddbTableName=${ddb}`, options: s3Options(emu.s3!) as Record<string, unknown> };
-    },
-  ],
-])("%s: tags", (_name, setup) => {
+describe.each(storeCases(emu, ["s3", "s3+ddb"]))("%s: tags", (_name, setup) => {
   test("4 processes create one tag: exactly one wins; tags survive cleanup and move", async () => {
     const { uri, options } = await setup();
     const db = await ours.connect(uri, { storageOptions: options as never });
@@ -350,7 +307,7 @@ describe.each([
     await t.add([{ id: 2 }]);
     await t.add([{ id: 3 }]);
     const json = JSON.stringify(options);
-    const outs = (await Promise.all([1, 2, 3, 2].map((v) => run([uri, json, table, "tag", "race", String(v)])))).flat();
+    const outs = (await Promise.all([1, 2, 3, 2].map((v) => runFixture("evo-writer.js", [uri, json, table, "tag", "race", String(v)])))).flat();
     expect(outs.filter((l) => l === "tagged")).toHaveLength(1);
     expect(outs.filter((l) => l === "exists")).toHaveLength(3);
     const tags = await t.tags();

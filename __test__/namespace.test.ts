@@ -4,7 +4,6 @@
 // (docs/evolution.md "Namespaces") hold; the same script gives the same
 // answers on memory:// and S3 (moto); creators and droppers racing in
 // separate processes end consistent.
-import { spawn } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import * as net from "node:net";
 import { join } from "node:path";
@@ -14,6 +13,7 @@ import * as ours from "../lib";
 import { s3Options, uniq } from "./helpers/cloud";
 import { emulatorsForSuite, s3CreateBucket, s3ListObjects } from "./helpers/emulators";
 import { expectCode, memoryUri, tempDir } from "./helpers/tmp";
+import { runFixture, storeCases } from "./helpers/stores";
 
 const emu = emulatorsForSuite(["s3"]);
 
@@ -284,35 +284,12 @@ describe("connectNamespace", () => {
   });
 });
 
-function run(args: string[]): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(__dirname, "fixtures", "ns-worker.js"), ...args], {
-      env: { ...process.env },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.on("error", reject);
-    child.on("close", () => resolve(out.split("\n").filter(Boolean)));
-  });
-}
-
-describe.each([
-  ["local", async () => ({ uri: tempDir().dir, options: {} as Record<string, unknown> })],
-  [
-    "s3 (moto)",
-    async () => {
-      const b = uniq("nsr").toLowerCase();
-      await s3CreateBucket(emu.s3!, b);
-      return { uri: `s3://${b}/db`, options: s3Options(emu.s3!) as Record<string, unknown> };
-    },
-  ],
-])("%s: racing processes", (_name, setup) => {
+describe.each(storeCases(emu, ["local", "s3"]))("%s: racing processes", (_name, setup) => {
   test("4 processes create one namespace: one wins, the others get NAMESPACE_EXISTS; exist_ok gives them the winner's properties", async () => {
     const { uri, options } = await setup();
     const json = JSON.stringify(options);
     const start = String(Date.now() + 1500);
-    const outs = (await Promise.all([0, 1, 2, 3].map(() => run([uri, json, "create-ns", '["race"]', "create", start])))).flat();
+    const outs = (await Promise.all([0, 1, 2, 3].map(() => runFixture("ns-worker.js", [uri, json, "create-ns", '["race"]', "create", start])))).flat();
     const created = outs.filter((l) => l.startsWith("created "));
     expect(created).toHaveLength(1);
     expect(outs.filter((l) => l.startsWith("error NAMESPACE_EXISTS ") && l.includes('Namespace [\\"race\\"] already exists'))).toHaveLength(3);
@@ -320,7 +297,7 @@ describe.each([
     const db = await ours.connect(uri, { storageOptions: options as never });
     expect(await db.describeNamespace(["race"])).toEqual(winner);
     const start2 = String(Date.now() + 1500);
-    const again = (await Promise.all([0, 1, 2].map(() => run([uri, json, "create-ns", '["race"]', "exist_ok", start2])))).flat();
+    const again = (await Promise.all([0, 1, 2].map(() => runFixture("ns-worker.js", [uri, json, "create-ns", '["race"]', "exist_ok", start2])))).flat();
     expect(again).toEqual([0, 1, 2].map(() => `created ${JSON.stringify(winner)}`));
     expect(await db.listNamespaces()).toEqual({ namespaces: ["race"] });
   }, 90000);
@@ -333,8 +310,8 @@ describe.each([
     await db.createTable("before", ROWS, ["c"]);
     const start = String(Date.now() + 1500);
     const outs = await Promise.all([
-      ...["w0", "w1", "w2"].map((w) => run([uri, json, "create-tables", '["c"]', w, start])),
-      run([uri, json, "drop-cascade", '["c"]', "150", start]),
+      ...["w0", "w1", "w2"].map((w) => runFixture("ns-worker.js", [uri, json, "create-tables", '["c"]', w, start])),
+      runFixture("ns-worker.js", [uri, json, "drop-cascade", '["c"]', "150", start]),
     ]);
     const lines = outs.flat();
     expect(outs[3]).toEqual(["dropped"]);

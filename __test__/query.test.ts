@@ -2,26 +2,11 @@
 // on the same data: same rows, distances equal within float tolerance.
 import * as reference from "@lancedb/lancedb";
 import * as stowage from "../lib";
-import { QUERY_SUITE_FILTERS } from "./helpers/filters";
+import { QUERY_SUITE_FILTERS, querySuiteRows } from "./helpers/filters";
 import { expectCode, tempDir } from "./helpers/tmp";
 
 const DIM = 8;
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
-
-const rand = rng(42);
-const rows = Array.from({ length: 300 }, (_, i) => ({
-  id: i,
-  name: `item-${i % 37}`,
-  category: ["fruit", "veg", "grain"][i % 3],
-  price: Math.round(rand() * 10000) / 100,
-  flag: i % 4 === 0,
-  meta: { rank: i % 10, label: `L${i % 5}` },
-  note: i % 7 === 3 ? null : `note ${i}`,
-  vector: Array.from({ length: DIM }, () => rand() * 2 - 1),
-}));
+const { rows, rand } = querySuiteRows(DIM);
 
 let cleanup: () => void;
 let ref: reference.Table;

@@ -5,25 +5,10 @@
 import * as reference from "@lancedb/lancedb";
 import { DateDay, Int32, Table as ArrowTable, TimestampMillisecond, vectorFromArray } from "apache-arrow";
 import * as stowage from "../lib";
-import { QUERY_SUITE_FILTERS } from "./helpers/filters";
+import { QUERY_SUITE_FILTERS, querySuiteRows } from "./helpers/filters";
 import { expectCode, tempDir } from "./helpers/tmp";
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
-const rand = rng(42);
-const rows = Array.from({ length: 300 }, (_, i) => ({
-  id: i,
-  name: `item-${i % 37}`,
-  category: ["fruit", "veg", "grain"][i % 3],
-  price: Math.round(rand() * 10000) / 100,
-  flag: i % 4 === 0,
-  meta: { rank: i % 10, label: `L${i % 5}` },
-  note: i % 7 === 3 ? null : `note ${i}`,
-  hits: 0,
-  vector: Array.from({ length: 4 }, () => rand() * 2 - 1),
-}));
+const { rows } = querySuiteRows(4, { hits: 0 });
 // Dates and timestamps need an explicit Arrow type.
 function dated(from: number, to: number): ArrowTable {
   const days = Array.from({ length: to - from }, (_, k) => new Date(Date.UTC(2024, 0, 1 + ((from + k) % 60))));

@@ -8,8 +8,12 @@
 //   MOTO=1 also counts requests of a cold and a warm indexed search on moto.
 //   ANN_DIR=/some/dir keeps the tables, indexes and ground truth there and
 //   reuses them on the next run (only the queries run again: build numbers
-//   are those of the run that built); ANN_ONLY=hnsw or ANN_ONLY=ivfpq-same,lancedb
-//   runs only the specs whose "lib index" contains one of the words.
+//   are those of the run that built); ANN_ONLY=hnsw (or ivf, or
+//   "stowage hnsw,hnswlib") runs only the specs whose "lib index" contains
+//   one of the comma-separated words. Each build also reports its CPU
+//   seconds (all threads), steadier than wall time on a busy machine.
+//   hnswlib-node and usearch are devDependencies (npm install; NODE_PATH may
+//   point at another install of them).
 // Never a test: timings depend on the machine. Results: bench/README.md.
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, mkdirSync, existsSync, rmSync, writeFileSync, readFileSync, readdirSync, statSync } from "node:fs";
@@ -104,6 +108,11 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 const rssMb = () => process.resourceUsage().maxRSS / 1024;
+/** CPU seconds (user + system, all threads) since `c0`: steadier than wall time on a shared machine. */
+const cpuSince = (c0) => {
+  const d = process.cpuUsage(c0);
+  return (d.user + d.system) / 1e6;
+};
 
 // ---- one build + sweep, in a child process ----
 async function child(spec) {
@@ -144,13 +153,19 @@ async function child(spec) {
       t = await db.createTable("t", await arrowTable(rows, dim));
       const before = rssMb();
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       const opts = index === "ivfpq-same" ? { numPartitions: spec.partitions, numSubVectors: 16 } : {};
-      await t.createIndex("vector", { config: index.startsWith("hnsw") ? Index.hnswSq({}) : Index.ivfPq(opts) });
+      // "hnsw-sq": Stowage's defaults (efConstruction 150); "hnsw-sq-300": hnswlib's
+      // efConstruction here; ANN_HNSW_EFC=n overrides both.
+      const efc = process.env.ANN_HNSW_EFC ?? (index === "hnsw-sq-300" ? "300" : undefined);
+      const hnswOpts = efc ? { efConstruction: Number(efc) } : {};
+      await t.createIndex("vector", { config: index.startsWith("hnsw") ? Index.hnswSq(hnswOpts) : Index.ivfPq(opts) });
       res.buildS = (performance.now() - t0) / 1000;
+      res.buildCpuS = cpuSince(cpu0);
       res.peakRssMb = rssMb();
       res.rssBeforeBuildMb = before;
       res.indexBytes = findDirs(join(dir, lib), "_indices").reduce((s, d) => s + dirSize(d), 0);
-      if (spec.keep) writeFileSync(built, JSON.stringify({ buildS: res.buildS, peakRssMb: res.peakRssMb, rssBeforeBuildMb: res.rssBeforeBuildMb, indexBytes: res.indexBytes }));
+      if (spec.keep) writeFileSync(built, JSON.stringify({ buildS: res.buildS, buildCpuS: res.buildCpuS, peakRssMb: res.peakRssMb, rssBeforeBuildMb: res.rssBeforeBuildMb, indexBytes: res.indexBytes }));
     }
     const ids = async (qb) => (await qb.limit(10).select(["id"]).toArray()).map((r) => Number(r.id));
     // Whole rows (id, vector, _distance) as a user calling toArray() without select() gets them.
@@ -175,14 +190,16 @@ async function child(spec) {
     } else {
       const before = rssMb();
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       h.initIndex(n, 20, 300);
       for (let i = 0; i < n; i++) h.addPoint(Array.from(rows.subarray(i * dim, (i + 1) * dim)), i);
       res.buildS = (performance.now() - t0) / 1000;
+      res.buildCpuS = cpuSince(cpu0);
       res.peakRssMb = rssMb();
       res.rssBeforeBuildMb = before;
       if (spec.keep) {
         h.writeIndexSync(saved);
-        writeFileSync(join(dir, "built.json"), JSON.stringify({ buildS: res.buildS, peakRssMb: res.peakRssMb, rssBeforeBuildMb: res.rssBeforeBuildMb }));
+        writeFileSync(join(dir, "built.json"), JSON.stringify({ buildS: res.buildS, buildCpuS: res.buildCpuS, peakRssMb: res.peakRssMb, rssBeforeBuildMb: res.rssBeforeBuildMb }));
       }
     }
     for (const ef of [16, 32, 64, 128]) {
@@ -193,9 +210,11 @@ async function child(spec) {
     const usearch = require("usearch");
     const before = rssMb();
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const idx = new usearch.Index({ metric: "l2sq", dimensions: dim, connectivity: 20, expansion_add: 300 });
     idx.add(BigUint64Array.from({ length: n }, (_, i) => BigInt(i)), rows);
     res.buildS = (performance.now() - t0) / 1000;
+    res.buildCpuS = cpuSince(cpu0);
     res.peakRssMb = rssMb();
     res.rssBeforeBuildMb = before;
     await run("default expansion_search", async (v) => Array.from(idx.search(Float32Array.from(v), 10).keys, Number));
@@ -280,7 +299,7 @@ async function main() {
   const results = [];
   const partitions = Math.round(Math.sqrt(n));
   try {
-    for (const kind of ["mixture", "lowrank"]) {
+    for (const kind of only && only.every((w) => w.includes("hnsw")) ? ["mixture"] : ["mixture", "lowrank"]) {
       // Ground truth: exact search (Stowage without an index).
       const { rows, queries } = dataset(kind, n, q, dim);
       const mod = await import(join(here, "..", "dist", "index.js"));
@@ -303,7 +322,8 @@ async function main() {
         { lib: "stowage", index: "ivfpq-default" },
         { lib: "lancedb", index: "ivfpq-default" },
       ];
-      if (kind === "mixture") specs.push({ lib: "stowage", index: "hnsw-sq" }, { lib: "usearch", index: "hnsw" }, { lib: "hnswlib", index: "hnsw" });
+      if (kind === "mixture" && process.env.ANN_HNSW_OURS_ONLY) specs.push({ lib: "stowage", index: "hnsw-sq" });
+      else if (kind === "mixture") specs.push({ lib: "stowage", index: "hnsw-sq" }, { lib: "stowage", index: "hnsw-sq-300" }, { lib: "usearch", index: "hnsw" }, { lib: "hnswlib", index: "hnsw" });
       for (const s of specs) {
         if (only && !only.some((w) => `${s.lib} ${s.index}`.includes(w))) continue;
         const runDir = keep ? join(dir, `${kind}-${s.lib}-${s.index}-${n}x${dim}`) : mkdtempSync(join(dir, "run-"));
@@ -328,9 +348,10 @@ async function main() {
       moto = JSON.parse(out);
     }
     const report = { rows: n, dim, queries: q, partitionsSame: partitions, subVectorsSame: 16, node: process.version, results, moto };
-    if (!only) writeFileSync(join(here, "ann-results.json"), JSON.stringify(report, null, 2) + "\n");
+    const out = process.env.ANN_ONLY ? `ann-results-${process.env.ANN_ONLY.replace(/[^a-z0-9,-]+/gi, "_")}.json` : "ann-results.json";
+    writeFileSync(join(here, out), JSON.stringify(report, null, 2) + "\n");
     for (const r of results) {
-      console.log(`\n${r.kind} ${r.lib} ${r.index}: build ${r.buildS?.toFixed(1) ?? "-"} s, peak RSS ${r.peakRssMb?.toFixed(0) ?? "-"} MB (before build ${r.rssBeforeBuildMb?.toFixed(0) ?? "-"}), index ${r.indexBytes ? (r.indexBytes / 1e6).toFixed(1) + " MB" : "-"}`);
+      console.log(`\n${r.kind} ${r.lib} ${r.index}: build ${r.buildS?.toFixed(1) ?? "-"} s (CPU ${r.buildCpuS?.toFixed(1) ?? "-"} s), peak RSS ${r.peakRssMb?.toFixed(0) ?? "-"} MB (before build ${r.rssBeforeBuildMb?.toFixed(0) ?? "-"}), index ${r.indexBytes ? (r.indexBytes / 1e6).toFixed(1) + " MB" : "-"}`);
       for (const s of r.sweep) console.log(`  ${s.setting.padEnd(26)} recall@10 ${s.recall.toFixed(3)}  p50 ${s.p50.toFixed(2)} ms  p95 ${s.p95.toFixed(2)} ms`);
     }
     if (moto) console.log("\nmoto requests:", JSON.stringify(moto));

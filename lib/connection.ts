@@ -30,13 +30,13 @@ export interface CreateTableOptions {
   schema?: SchemaLike;
   /** An embedding function that fills a vector column from a source column (stored in the schema metadata). */
   embeddingFunction?: EmbeddingFunctionConfig;
-  /** This table's own AWS credentials provider (wins over the connection's); see docs/credentials.md. */
+  /** This table's own credentials provider (wins over the connection's); see docs/credentials.md. */
   credentials?: CredentialsProvider;
 }
 
 export interface OpenTableOptions {
   storageOptions?: StorageOptions;
-  /** This table's own AWS credentials provider (wins over the connection's); see docs/credentials.md. */
+  /** This table's own credentials provider (wins over the connection's); see docs/credentials.md. */
   credentials?: CredentialsProvider;
   /** Open at this version (checked out: reads only, as after `checkout`). */
   version?: number;

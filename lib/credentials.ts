@@ -1,24 +1,52 @@
 // SPDX-License-Identifier: Apache-2.0
 // Credentials provider functions: `connect(uri, { credentials })`, and the
 // same on openTable/createTable. The native side calls the wrapped function
-// when it needs keys (lazily, cached until shortly before `expiresAt`,
-// refreshed in the background, one call in flight at a time).
+// when it needs credentials (lazily, cached until shortly before `expiresAt`,
+// refreshed in the background, one call in flight at a time). Which fields
+// are needed depends on the database's backend (see docs/credentials.md);
+// this file checks types only, the native side checks the shape for the URI.
 import { StowageError } from "./errors";
 
-/** What a credentials provider returns (AWS keys, for s3:// and s3+ddb://). */
+/** When the credentials stop working: a Date or milliseconds since the epoch. Unset: they never expire. */
+export type ExpiresAt = Date | number;
+
+/** AWS keys, for s3:// and s3+ddb:// (S3 and DynamoDB). */
 export interface AwsCredentialsValue {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string;
-  /** When these keys stop working: a Date or milliseconds since the epoch. Unset: they never expire. */
-  expiresAt?: Date | number;
+  expiresAt?: ExpiresAt;
 }
 
-/** An async function handing out AWS credentials. */
-export type CredentialsProvider = () => Promise<AwsCredentialsValue> | AwsCredentialsValue;
+/** A shared access signature for az:// (the query string, with or without a leading "?"). */
+export interface AzureSasCredentialsValue {
+  sasToken: string;
+  expiresAt?: ExpiresAt;
+}
 
-const SHAPE =
-  "it must return { accessKeyId: string, secretAccessKey: string, sessionToken?: string, expiresAt?: Date | number }";
+/** An OAuth bearer token: for az:// (Microsoft Entra ID) or gs:// (Google OAuth 2.0). */
+export interface TokenCredentialsValue {
+  token: string;
+  expiresAt?: ExpiresAt;
+}
+
+/** A storage account key (base64) for az://, for key rotation. */
+export interface AzureAccountKeyCredentialsValue {
+  accountKey: string;
+  expiresAt?: ExpiresAt;
+}
+
+/** What a credentials provider returns; the shape depends on the URI's backend. */
+export type CredentialsValue =
+  | AwsCredentialsValue
+  | AzureSasCredentialsValue
+  | TokenCredentialsValue
+  | AzureAccountKeyCredentialsValue;
+
+/** An async function handing out credentials (see docs/credentials.md for each backend's shape). */
+export type CredentialsProvider = () => Promise<CredentialsValue> | CredentialsValue;
+
+const STRING_FIELDS = ["accessKeyId", "secretAccessKey", "sessionToken", "sasToken", "token", "accountKey"] as const;
 
 function kind(v: unknown): string {
   if (v === null) return "null";
@@ -26,43 +54,44 @@ function kind(v: unknown): string {
   return typeof v === "object" ? "an object" : `a ${typeof v}`;
 }
 
-/** What is wrong with a provider's answer, naming fields and types, never values. */
-function check(v: unknown): { ok: Record<string, unknown> } | { error: string } {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return { error: `it returned ${kind(v)}; ${SHAPE}` };
-  const o = v as Record<string, unknown>;
-  for (const f of ["accessKeyId", "secretAccessKey"]) {
-    if (typeof o[f] !== "string" || (o[f] as string).length === 0) {
-      const got = o[f] === undefined ? "is missing" : typeof o[f] === "string" ? "is empty" : `is ${kind(o[f])}`;
-      return { error: `${f} ${got}; ${SHAPE}` };
-    }
+/**
+ * What is wrong with a provider's answer, naming fields and types, never values. `shape` errors get
+ * the backend's expected fields appended natively.
+ */
+function check(v: unknown): { ok: Record<string, unknown> } | { error: string; shape: true } {
+  if (typeof v !== "object" || v === null || Array.isArray(v) || v instanceof Date) {
+    return { error: `it returned ${kind(v)}`, shape: true };
   }
-  if (o.sessionToken !== undefined && o.sessionToken !== null && typeof o.sessionToken !== "string") {
-    return { error: `sessionToken is ${kind(o.sessionToken)}; ${SHAPE}` };
+  const o = v as Record<string, unknown>;
+  const ok: Record<string, unknown> = {};
+  for (const f of STRING_FIELDS) {
+    const x = o[f];
+    if (x === undefined || x === null) continue;
+    if (typeof x !== "string") return { error: `${f} is ${kind(x)}`, shape: true };
+    ok[f] = x;
   }
   let expiresAt: number | undefined;
   if (o.expiresAt instanceof Date) expiresAt = o.expiresAt.getTime();
   else if (typeof o.expiresAt === "number") expiresAt = o.expiresAt;
-  else if (o.expiresAt !== undefined && o.expiresAt !== null) return { error: `expiresAt is ${kind(o.expiresAt)}; ${SHAPE}` };
-  if (expiresAt !== undefined && !Number.isFinite(expiresAt)) return { error: `expiresAt is not a valid time; ${SHAPE}` };
-  return {
-    ok: {
-      accessKeyId: o.accessKeyId,
-      secretAccessKey: o.secretAccessKey,
-      sessionToken: typeof o.sessionToken === "string" ? o.sessionToken : undefined,
-      expiresAt,
-    },
-  };
+  else if (o.expiresAt !== undefined && o.expiresAt !== null) return { error: `expiresAt is ${kind(o.expiresAt)}`, shape: true };
+  if (expiresAt !== undefined && !Number.isFinite(expiresAt)) return { error: "expiresAt is not a valid time", shape: true };
+  ok.expiresAt = expiresAt;
+  return { ok };
 }
 
 /**
  * The user's function wrapped so that it always resolves to a JSON string the
- * native side reads: `{"ok":{...}}` or `{"error":"..."}`. A provider's own
- * error message is kept (cut to 300 characters): do not put secrets in it.
+ * native side reads: `{"ok":{...}}` or `{"error":"...","shape":bool}`. A
+ * provider's own error message is kept (cut to 300 characters): do not put
+ * secrets in it.
  */
 export function wrapCredentials(fn: unknown, where: string): (() => Promise<string>) | undefined {
   if (fn === undefined || fn === null) return undefined;
   if (typeof fn !== "function") {
-    throw new StowageError("INVALID_ARGUMENT", `${where} credentials must be an async function returning AWS credentials; got ${kind(fn)}`);
+    throw new StowageError(
+      "INVALID_ARGUMENT",
+      `${where} credentials must be an async function returning credentials (see docs/credentials.md); got ${kind(fn)}`,
+    );
   }
   return async () => {
     try {

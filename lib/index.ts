@@ -81,7 +81,15 @@ export type { ClientConfig, NativeOAuthConfig, OAuthConfig, RetryConfig, Timeout
 // ---- placeholders: names other issues implement (lib/placeholders.ts); delete a line when its feature lands ----
 export type { LsmWriteSpec } from "./placeholders";
 // ---- end of placeholders ----
-export type { AwsCredentialsValue, CredentialsProvider } from "./credentials";
+export type {
+  AwsCredentialsValue,
+  AzureAccountKeyCredentialsValue,
+  AzureSasCredentialsValue,
+  CredentialsProvider,
+  CredentialsValue,
+  ExpiresAt,
+  TokenCredentialsValue,
+} from "./credentials";
 export { doctor, formatDoctorReport } from "./doctor";
 export type { DoctorCheck, DoctorOptions, DoctorReport } from "./doctor";
 import { CredentialsProvider, wrapCredentials } from "./credentials";
@@ -108,8 +116,9 @@ export interface ConnectionOptions {
   /** Not supported (Stowage sizes its caches itself). */
   session?: Session;
   /**
-   * An async function handing out AWS credentials (s3:// and s3+ddb://),
-   * called lazily and again shortly before `expiresAt`; see docs/credentials.md.
+   * An async function handing out credentials: AWS keys (s3://, s3+ddb://), a SAS, bearer token or
+   * account key (az://), a bearer token (gs://); called lazily and again shortly before `expiresAt`.
+   * See docs/credentials.md.
    */
   credentials?: CredentialsProvider;
 }

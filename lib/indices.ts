@@ -33,7 +33,7 @@ export interface HnswPqOptions {
   sampleRate?: number;
   /** Graph neighbours per node (default 20). */
   m?: number;
-  /** Candidates kept while building (default 300). */
+  /** Candidates kept while building (default 150; the reference's is 300: docs/indexes.md). */
   efConstruction?: number;
 }
 
@@ -174,4 +174,6 @@ export interface IndexStatistics {
   indexType: string;
   distanceType?: string;
   numIndices?: number;
+  /** IVF indexes: the k-means loss of the partitions' training (docs/indexes.md). */
+  loss?: number;
 }

@@ -571,6 +571,7 @@ export class Table extends Handle<NativeTable> {
     if (s === null || s === undefined) return undefined;
     const out: IndexStatistics = { numIndexedRows: s.numIndexedRows, numUnindexedRows: s.numUnindexedRows, indexType: s.indexType, numIndices: s.numIndices };
     if (s.distanceType !== null && s.distanceType !== undefined) out.distanceType = s.distanceType;
+    if (s.loss !== null && s.loss !== undefined) out.loss = s.loss;
     return out;
   }
 

@@ -10,6 +10,9 @@ import { childEnv } from "./cloud";
 
 export const APPENDER = path.join(__dirname, "..", "fixtures", "appender.js");
 
+/** What each appended row holds (see fixtures/appender.js). */
+export type RowShape = "worker" | "text" | "labels";
+
 export interface WriterExit {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -46,8 +49,9 @@ export function startWriter(
   worker: number,
   n: number,
   timeoutMs = 120_000,
+  shape: RowShape = "worker",
 ): Writer {
-  const child = spawn(process.execPath, [APPENDER, uri, JSON.stringify(options), table, String(worker), String(n)], {
+  const child = spawn(process.execPath, [APPENDER, uri, JSON.stringify(options), table, String(worker), String(n), shape], {
     env: childEnv({}),
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -126,6 +130,24 @@ export function startWriter(
     });
   });
   return w;
+}
+
+/**
+ * Runs `count` writers (worker numbers `first`..`first + count - 1`), each appending `n` rows of
+ * `shape`, to the end; returns every acknowledged id and every error a writer printed.
+ */
+export async function runWriters(
+  uri: string,
+  options: Record<string, unknown>,
+  table: string,
+  count: number,
+  n: number,
+  shape: RowShape = "worker",
+  first = 1,
+): Promise<{ acked: number[]; errors: { code?: string; message: string }[] }> {
+  const writers = Array.from({ length: count }, (_, i) => startWriter(uri, options, table, first + i, n, 240_000, shape));
+  await Promise.all(writers.map((w) => w.done));
+  return { acked: writers.flatMap((w) => w.acked), errors: writers.flatMap((w) => [...w.errors, ...w.other.map((message) => ({ message }))]) };
 }
 
 export interface TableCheck {

@@ -201,6 +201,7 @@ pub struct JsIndexStats {
     pub index_type: String,
     pub distance_type: Option<String>,
     pub num_indices: u32,
+    pub loss: Option<f64>,
 }
 
 impl From<IndexStats> for JsIndexStats {
@@ -211,6 +212,7 @@ impl From<IndexStats> for JsIndexStats {
             index_type: s.index_type,
             distance_type: s.distance_type,
             num_indices: s.num_indices as u32,
+            loss: s.loss,
         }
     }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::distance::{normalize, DistanceType};
 use super::ivf::Ivf;
-use super::kmeans::{sample_indices, KMeansParams};
+use super::kmeans::{self, sample_indices, KMeansParams};
 use super::lists::{coalesce, CoalescedRead, ListSource};
 use super::object::{self, le_f32s, put_f32s};
 use super::pq::ProductQuantizer;
@@ -551,6 +551,9 @@ pub struct IvfBuilder {
     buffered: usize,
     spill_bytes: usize,
     spill: Option<Spill>,
+    /// The k-means loss of the training (`None` for a builder made from a
+    /// trained index): see [`Self::loss`].
+    loss: Option<f64>,
 }
 
 struct Spill {
@@ -592,7 +595,12 @@ impl IvfBuilder {
         let mut km = KMeansParams::new(params.num_partitions);
         km.max_iterations = params.max_iterations;
         km.seed = params.seed;
-        let ivf = Ivf::train(&sample, dim, &km)?;
+        let trained = kmeans::train(&sample, dim, &km)?;
+        let loss = trained.mse * n as f64;
+        let ivf = Ivf {
+            dim,
+            centroids: trained.centroids,
+        };
         let pq = match params.codec {
             Codec::Flat => None,
             Codec::Pq {
@@ -641,7 +649,17 @@ impl IvfBuilder {
             buffered: 0,
             spill_bytes: params.spill_bytes,
             spill: None,
+            loss: Some(loss),
         })
+    }
+
+    /// The k-means loss of the partitions' training, as LanceDB's
+    /// `IndexStatistics.loss`: the sum over the training sample of each
+    /// vector's squared L2 distance to its centroid (normalised vectors for
+    /// cosine), at the last assignment pass. `None` for a builder made with
+    /// [`Self::from_index`].
+    pub fn loss(&self) -> Option<f64> {
+        self.loss
     }
 
     /// A builder that assigns and encodes with an index's trained centroids
@@ -662,6 +680,7 @@ impl IvfBuilder {
             buffered: 0,
             spill_bytes,
             spill: None,
+            loss: None,
         }
     }
 

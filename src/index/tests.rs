@@ -320,3 +320,91 @@ fn rejects_bad_options_with_the_option_name() {
         .to_string()
         .contains("m must be"));
 }
+
+/// `indexStats().loss`: the k-means loss of the IVF training, the sum of
+/// squared distances of the sample to its centroids at the last pass.
+#[test]
+fn ivf_training_reports_its_kmeans_loss() {
+    let (data, _) = gaussian_mixture(4000, 0, DIM, 20, 9);
+    let final_loss = |k: usize| {
+        let mut p = IvfBuildParams::new(4000, Codec::Flat);
+        p.num_partitions = k;
+        p.sample_rate = 4000; // the whole set is the sample
+        let b = IvfBuilder::train(&p, DIM, &data).unwrap();
+        let loss = b.loss().unwrap();
+        let mut parts = Vec::new();
+        let index = b.finish(&mut parts).unwrap();
+        // The loss of the final centroids is at most the last pass's (Lloyd
+        // never increases it) and, converged, close to it.
+        let exact: f64 = data
+            .chunks(DIM)
+            .map(|v| distance::nearest_l2(v, &index.ivf.centroids).1 as f64)
+            .sum();
+        assert!(exact <= loss * 1.0001, "k {k}: {exact} > {loss}");
+        assert!(exact >= loss * 0.95, "k {k}: {exact} << {loss}");
+        loss
+    };
+    let (coarse, fine) = (final_loss(4), final_loss(40));
+    assert!(fine < coarse, "{fine} >= {coarse}");
+    let from = IvfBuilder::from_index(
+        &IvfBuilder::train(&IvfBuildParams::new(4000, Codec::Flat), DIM, &data)
+            .unwrap()
+            .finish(&mut Vec::new())
+            .unwrap(),
+        1 << 20,
+    );
+    assert_eq!(from.loss(), None);
+}
+
+/// Build time and recall of HNSW-SQ at the benchmark's size and defaults
+/// (m 20, efConstruction 150 or `HNSW_EFC`, 100k × 128 or `HNSW_ROWS`),
+/// printed; never timed in CI:
+/// `STRESS=1 node scripts/cargo.js test hnsw_build_at_scale --nocapture`.
+#[test]
+fn hnsw_build_at_scale() {
+    if std::env::var("STRESS").is_err() {
+        return;
+    }
+    let n: usize = std::env::var("HNSW_ROWS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let dim = 128;
+    let (data, queries) = gaussian_mixture(n, 200, dim, 100, 11);
+    let mut p = HnswBuildParams::new(HnswStorage::Sq);
+    if let Some(ef) = std::env::var("HNSW_EFC").ok().and_then(|s| s.parse().ok()) {
+        p.ef_construction = ef;
+    }
+    let t0 = std::time::Instant::now();
+    let mut b = HnswBuilder::train(&p, dim, &data[..65536.min(n) * dim]).unwrap();
+    let all = ids(n);
+    for (ids, rows) in all.chunks(8192).zip(data.chunks(8192 * dim)) {
+        b.add(ids, rows).unwrap();
+    }
+    let t1 = std::time::Instant::now();
+    let index = b.finish().unwrap();
+    let t2 = std::time::Instant::now();
+    let truth = exact_knn(DistanceType::L2, &data, &queries, dim, K, None);
+    for ef in [16, 32, 64] {
+        let found: Vec<Vec<u64>> = queries
+            .chunks(dim)
+            .map(|q| {
+                index
+                    .search_candidates(q, ef, K, None)
+                    .unwrap()
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect()
+            })
+            .collect();
+        eprintln!(
+            "ef {ef}: recall@10 {:.3} (SQ codes, no refine)",
+            recall(&truth, &found)
+        );
+    }
+    eprintln!(
+        "hnsw build {n} x {dim}: encode {:.2} s, graph {:.2} s",
+        (t1 - t0).as_secs_f64(),
+        (t2 - t1).as_secs_f64()
+    );
+}

@@ -6,12 +6,13 @@
 //! kept and their columns read, with `_score` (Float32) after them.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, Float32Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
+use super::segments::{object_path, read_object, SegmentCache};
 use super::{filter, project, read_rows, read_slice, Slice, ROW_ID};
 use crate::error::{Error, Result};
 use crate::format::index::{IndexEntry, IndexKind, IndexSegment};
@@ -89,62 +90,20 @@ pub(crate) async fn index_fragment(
     Ok(())
 }
 
-type SegmentCache = Mutex<HashMap<String, Arc<Segment>>>;
-
-fn segment_cache() -> &'static SegmentCache {
-    static C: OnceLock<SegmentCache> = OnceLock::new();
-    C.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-fn file_path<'a>(seg: &'a IndexSegment, name: &str) -> Result<&'a str> {
-    seg.files
-        .iter()
-        .find(|f| f.path.rsplit('/').next() == Some(name))
-        .map(|f| f.path.as_str())
-        .ok_or_else(|| Error::Corrupt {
-            table: "(index entry)".into(),
-            reason: format!("full-text segment {} has no {name}", seg.uuid),
-        })
-}
-
-async fn get(snap: &Snapshot, rel: &str) -> Result<bytes::Bytes> {
-    use object_store::ObjectStoreExt;
-    let p = snap.path(rel);
-    let what = || format!("Reading full-text index object {p}");
-    let r = snap
-        .store
-        .store
-        .get(&p)
-        .await
-        .map_err(|e| snap.store.error(e, what()))?;
-    r.bytes().await.map_err(|e| snap.store.error(e, what()))
-}
+static OPENED: SegmentCache<Segment> = SegmentCache::new();
 
 /// A segment's dictionary and document lengths: read once per process
 /// (segments are immutable, so the cache never goes stale).
 pub(crate) async fn open_segment(snap: &Snapshot, seg: &IndexSegment) -> Result<Arc<Segment>> {
-    let key = format!("{}|{}|{}", snap.store.display_uri, snap.dir, seg.uuid);
-    if let Some(s) = segment_cache()
-        .lock()
-        .ok()
-        .and_then(|c| c.get(&key).cloned())
-    {
-        return Ok(s);
-    }
-    let (meta, docs) = futures::try_join!(
-        get(snap, file_path(seg, META)?),
-        get(snap, file_path(seg, DOCS)?)
-    )?;
-    let s = Arc::new(Segment::open(&meta, &docs)?);
-    if let Ok(mut c) = segment_cache().lock() {
-        // Bounded: drop everything rather than track use (segments are
-        // re-read in one request pair each).
-        if c.len() >= 256 {
-            c.clear();
-        }
-        c.insert(key, s.clone());
-    }
-    Ok(s)
+    OPENED
+        .get_or_open(snap, seg, async {
+            let (meta, docs) = futures::try_join!(
+                read_object(snap, seg, META, "full-text"),
+                read_object(snap, seg, DOCS, "full-text")
+            )?;
+            Segment::open(&meta, &docs)
+        })
+        .await
 }
 
 /// The posting lists of `terms` in one segment: one ranged GET per term
@@ -167,7 +126,7 @@ async fn read_postings(
     if ranges.is_empty() {
         return Ok(out);
     }
-    let p = snap.path(file_path(seg, POSTINGS)?);
+    let p = snap.path(object_path(seg, POSTINGS, "full-text")?);
     let blocks = snap
         .store
         .store

@@ -21,6 +21,7 @@ pub mod explain;
 pub mod filter;
 pub mod fts;
 pub mod scalar;
+pub(crate) mod segments;
 pub mod stream;
 pub mod take;
 pub mod vector;

@@ -7,59 +7,29 @@
 use std::collections::{BTreeSet, HashMap};
 
 use arrow_array::Array;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 use super::filter::plan::IndexTerm;
 use super::filter::CompiledFilter;
-use crate::error::{Error, Result};
+use super::segments::{read_object, SegmentCache};
+use crate::error::Result;
 use crate::format::index::{IndexEntry, IndexKind, IndexSegment};
 use crate::format::Snapshot;
 use crate::index::scalar::{ScalarIndex, Shape, ROWS, VALUES};
 
-type Cache = Mutex<HashMap<String, Arc<ScalarIndex>>>;
-
-fn cache() -> &'static Cache {
-    static C: OnceLock<Cache> = OnceLock::new();
-    C.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-async fn get(snap: &Snapshot, seg: &IndexSegment, name: &str) -> Result<bytes::Bytes> {
-    use object_store::ObjectStoreExt;
-    let rel = seg
-        .files
-        .iter()
-        .find(|f| f.path.rsplit('/').next() == Some(name))
-        .map(|f| f.path.clone())
-        .ok_or_else(|| Error::Corrupt {
-            table: "(index entry)".into(),
-            reason: format!("scalar index segment {} has no {name}", seg.uuid),
-        })?;
-    let p = snap.path(&rel);
-    let what = || format!("Reading scalar index object {p}");
-    let r = snap
-        .store
-        .store
-        .get(&p)
-        .await
-        .map_err(|e| snap.store.error(e, what()))?;
-    r.bytes().await.map_err(|e| snap.store.error(e, what()))
-}
+static OPENED: SegmentCache<ScalarIndex> = SegmentCache::new();
 
 /// A segment's index, read once per process (segments are immutable).
 pub(crate) async fn open(snap: &Snapshot, seg: &IndexSegment) -> Result<Arc<ScalarIndex>> {
-    let key = format!("{}|{}|{}", snap.store.display_uri, snap.dir, seg.uuid);
-    if let Some(s) = cache().lock().ok().and_then(|c| c.get(&key).cloned()) {
-        return Ok(s);
-    }
-    let (v, r) = futures::try_join!(get(snap, seg, VALUES), get(snap, seg, ROWS))?;
-    let idx = Arc::new(ScalarIndex::open(&v, &r)?);
-    if let Ok(mut c) = cache().lock() {
-        if c.len() >= 256 {
-            c.clear();
-        }
-        c.insert(key, idx.clone());
-    }
-    Ok(idx)
+    OPENED
+        .get_or_open(snap, seg, async {
+            let (v, r) = futures::try_join!(
+                read_object(snap, seg, VALUES, "scalar"),
+                read_object(snap, seg, ROWS, "scalar")
+            )?;
+            ScalarIndex::open(&v, &r)
+        })
+        .await
 }
 
 fn scalar_entries(snap: &Snapshot) -> Vec<&IndexEntry> {

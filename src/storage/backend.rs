@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use object_store::aws::AmazonS3Builder;
-use object_store::azure::MicrosoftAzureBuilder;
-use object_store::gcp::GoogleCloudStorageBuilder;
+use object_store::azure::{AzureConfigKey, AzureCredential, MicrosoftAzureBuilder};
+use object_store::gcp::{GcpCredential, GoogleCloudStorageBuilder};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
@@ -17,6 +17,7 @@ use object_store::ObjectStore;
 use super::config::{AzureConfig, BackendConfig, ClientConfig, Endpoint, GcsConfig, S3Config};
 use super::credentials::aws_credentials;
 use super::options::StorageOptions;
+use super::provided::ProvidedFor;
 use super::secret::Redactor;
 use super::uri::{DbUri, Location};
 use super::StoreHandle;
@@ -67,11 +68,16 @@ pub async fn build_store(uri: &DbUri, opts: &StorageOptions) -> Result<StoreHand
                 Path::from(prefix.as_str()),
                 true,
             ),
-            (Location::Azure { container, prefix }, BackendConfig::Azure(c)) => (
-                build_azure(container, c, &redactor)?,
-                Path::from(prefix.as_str()),
-                true,
-            ),
+            (Location::Azure { container, prefix }, BackendConfig::Azure(c)) => {
+                let store = build_azure(container, c, &redactor)?;
+                // Over a SAS, deletes go blob by blob once a batch is refused.
+                let store: Arc<dyn ObjectStore> =
+                    match super::azure_delete::AzureSasDeleter::new(container, c) {
+                        Some(d) => Arc::new(super::azure_delete::SasFallbackStore::new(store, d)),
+                        None => store,
+                    };
+                (store, Path::from(prefix.as_str()), true)
+            }
             _ => {
                 return Err(Error::internal(format!(
                     "options resolved for {} used for {}",
@@ -87,12 +93,6 @@ pub async fn build_store(uri: &DbUri, opts: &StorageOptions) -> Result<StoreHand
         ordered_listing: ordered,
         upload: config.upload,
         column_cache_bytes: config.column_cache_bytes,
-        azure_sas: match (&uri.location, &config.backend) {
-            (Location::Azure { container, .. }, BackendConfig::Azure(c)) => {
-                super::azure_delete::AzureSasDeleter::new(container, c).map(Arc::new)
-            }
-            _ => None,
-        },
         display_uri: uri.raw.clone(),
         scope: super::cancel::CancelScope::new_connection(),
         local_dir: match &uri.location {
@@ -203,6 +203,9 @@ fn build_gcs(bucket: &str, c: &GcsConfig, redactor: &Redactor) -> Result<Arc<dyn
     for (key, value) in &c.store_settings {
         b = b.with_config(*key, value.to_config_string());
     }
+    if let Some(p) = &c.provided {
+        b = b.with_credentials(ProvidedFor::<GcpCredential>::new(p.clone()));
+    }
     Ok(Arc::new(
         b.build().map_err(|e| config_error("GCS", e, redactor))?,
     ))
@@ -225,6 +228,19 @@ fn build_azure(
         .with_retry(c.client.retry_config());
     for (key, value) in &c.store_settings {
         b = b.with_config(*key, value.to_config_string());
+    }
+    if let Some(p) = &c.provided {
+        // object_store's emulator mode signs with its own key whatever
+        // credentials are given; with an endpoint, Stowage leaves that mode.
+        if c.store_settings
+            .iter()
+            .any(|(k, v)| *k == AzureConfigKey::UseEmulator && v.to_config_string() == "true")
+        {
+            return Err(Error::InvalidArgument(
+                "a credentials provider function with azure_storage_use_emulator needs the emulator's endpoint: pass storageOptions { endpoint: \"http://127.0.0.1:10000/devstoreaccount1\" } (Azurite's address)".into(),
+            ));
+        }
+        b = b.with_credentials(ProvidedFor::<AzureCredential>::new(p.clone()));
     }
     Ok(Arc::new(
         b.build().map_err(|e| config_error("Azure", e, redactor))?,

@@ -3,7 +3,7 @@
 use futures::StreamExt;
 use object_store::path::Path;
 
-use super::{Backend, StoreHandle};
+use super::StoreHandle;
 use crate::error::{Error, Result};
 
 impl StoreHandle {
@@ -12,38 +12,14 @@ impl StoreHandle {
         if paths.is_empty() {
             return Ok(());
         }
-        if let (Backend::Azure, Some(sas)) = (self.backend, &self.azure_sas) {
-            // Over a SAS, a batch may be refused (its sub-requests lose the
-            // SAS): then delete blob by blob, and remember it.
-            if !sas.batch_refused() {
-                match self.batch_delete(paths.clone()).await {
-                    Ok(()) => return Ok(()),
-                    Err(e) => {
-                        tracing::debug!(error = %self.redact(&e.to_string()), "Azure batch delete refused; deleting blob by blob");
-                        sas.refuse_batches();
-                    }
-                }
-            }
-            return sas.delete_all(self, paths).await;
-        }
+        // Over an Azure SAS the store itself falls back to blob-by-blob
+        // deletes when a batch is refused (azure_delete::SasFallbackStore).
         let stream = futures::stream::iter(paths.into_iter().map(Ok)).boxed();
         let mut results = self.store.delete_stream(stream);
         while let Some(r) = results.next().await {
             match r {
                 Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(e) => return Err(self.error(e, "Deleting objects")),
-            }
-        }
-        Ok(())
-    }
-
-    async fn batch_delete(&self, paths: Vec<Path>) -> object_store::Result<()> {
-        let stream = futures::stream::iter(paths.into_iter().map(Ok)).boxed();
-        let mut results = self.store.delete_stream(stream);
-        while let Some(r) = results.next().await {
-            match r {
-                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(e),
             }
         }
         Ok(())

@@ -140,6 +140,8 @@ pub struct GcsConfig {
     /// service account's `gcs_base_url`.
     pub base_url: Option<Endpoint>,
     pub store_settings: Vec<(GoogleConfigKey, Value)>,
+    /// The application's provider function (`connect(uri, { credentials })`).
+    pub provided: Option<super::credentials::ProvidedCredentials>,
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +153,8 @@ pub struct AzureConfig {
     pub has_account: bool,
     /// Emulator defaults (Azurite's account and key) already filled in.
     pub store_settings: Vec<(AzureConfigKey, Value)>,
+    /// The application's provider function (`connect(uri, { credentials })`).
+    pub provided: Option<super::credentials::ProvidedCredentials>,
 }
 
 /// Azurite's documented development account (public, not a secret).
@@ -430,6 +434,7 @@ fn gcs(set: ResolvedSet<'_>) -> Result<GcsConfig> {
         client,
         base_url: gcs_base_url(set),
         store_settings,
+        provided: None,
     })
 }
 
@@ -509,5 +514,6 @@ fn azure(set: ResolvedSet<'_>) -> Result<AzureConfig> {
         endpoint: endpoint(set, &keys::AZURE_ENDPOINT),
         has_account: has_account || emulator,
         store_settings,
+        provided: None,
     })
 }

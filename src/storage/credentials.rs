@@ -15,6 +15,11 @@ use object_store::CredentialProvider;
 use tokio::sync::Mutex;
 
 use super::config::{AwsCredentials, S3Config};
+use super::provided::Credential;
+pub use super::provided::{
+    CallFailure, CredentialKind, CredentialSource, ProvidedCredential, ProvidedCredentials,
+    ProviderFailure, ShapeFailure,
+};
 
 /// The credentials that sign a connection's AWS requests; `None` when they
 /// go unsigned (`aws_skip_signature`).
@@ -96,14 +101,17 @@ impl AwsProvider {
             Source::Chain(Some(p)) => p,
             Source::Chain(None) => return Err(no_credentials("no credential chain")),
             Source::Provided(handle) => {
-                let c = handle
-                    .get()
-                    .await
-                    .map_err(|f| object_store::Error::Generic {
-                        store: "S3",
-                        source: Box::new(f),
-                    })?;
-                return Ok((c.cred, c.expires_at));
+                let failed = |f: ProviderFailure| object_store::Error::Generic {
+                    store: "S3",
+                    source: Box::new(f),
+                };
+                let c = handle.get(CredentialKind::Aws).await.map_err(failed)?;
+                return match c.cred {
+                    Credential::Aws(cred) => Ok((cred, c.expires_at)),
+                    _ => Err(failed(ProviderFailure(
+                        "internal: not an AWS credential".into(),
+                    ))),
+                };
             }
         };
         // Held across the fetch so concurrent requests share one refresh.
@@ -168,212 +176,6 @@ impl ProvideCredentials for ForSdk {
     }
 }
 
-/// What the application's provider handed out, checked.
-pub struct ProvidedCredential {
-    pub key_id: String,
-    pub secret: String,
-    pub token: Option<String>,
-    pub expires_at: Option<SystemTime>,
-}
-
-/// A provider call that failed (it threw, rejected, or returned a value of
-/// the wrong shape). The message never holds a credential.
-#[derive(Debug, Clone)]
-pub struct ProviderFailure(pub Arc<str>);
-
-impl std::fmt::Display for ProviderFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "the credentials provider failed: {}", self.0)
-    }
-}
-
-impl std::error::Error for ProviderFailure {}
-
-impl ProviderFailure {
-    /// The failure somewhere in `e`'s source chain, if a provider failed.
-    pub fn find<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a ProviderFailure> {
-        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-        while let Some(err) = cur {
-            if let Some(f) = err.downcast_ref::<ProviderFailure>() {
-                return Some(f);
-            }
-            cur = err.source();
-        }
-        None
-    }
-}
-
-/// One call to the application's credentials function (the bindings
-/// implement it over a JS async function).
-#[async_trait]
-pub trait CredentialSource: Send + Sync + 'static {
-    async fn call(&self) -> std::result::Result<ProvidedCredential, ProviderFailure>;
-}
-
-/// The application's credentials function with the cache every AWS client
-/// of a connection (or of a table with its own provider) shares: called
-/// lazily, its answer kept until shortly before `expiresAt`, refreshed in
-/// the background ahead of that so requests do not wait, and one call in
-/// flight at a time whatever the number of concurrent requests.
-#[derive(Clone)]
-pub struct ProvidedCredentials {
-    inner: Arc<ProviderState>,
-}
-
-struct ProviderState {
-    id: u64,
-    source: Box<dyn CredentialSource>,
-    state: std::sync::Mutex<CacheState>,
-}
-
-type Refresh = futures::future::Shared<
-    futures::future::BoxFuture<'static, std::result::Result<Cached, ProviderFailure>>,
->;
-
-#[derive(Default)]
-struct CacheState {
-    current: Option<Cached>,
-    inflight: Option<Refresh>,
-    /// When a background refresh last failed: no new one for a second.
-    failed_at: Option<SystemTime>,
-}
-
-#[derive(Clone)]
-pub struct Cached {
-    pub cred: Arc<AwsCredential>,
-    pub expires_at: Option<SystemTime>,
-    /// From here on, a request starts a background refresh and goes on
-    /// with these credentials.
-    refresh_at: Option<SystemTime>,
-    /// From here on, a request waits for new credentials.
-    usable_until: Option<SystemTime>,
-}
-
-/// Ahead of expiry: refresh in the background from `min(5 min, lifetime/2)`
-/// before it, stop using the keys `min(30 s, lifetime/10)` before it.
-const BACKGROUND_AHEAD: Duration = Duration::from_secs(300);
-const STOP_AHEAD: Duration = Duration::from_secs(30);
-
-impl std::fmt::Debug for ProvidedCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ProvidedCredentials(#{})", self.inner.id)
-    }
-}
-
-impl PartialEq for ProvidedCredentials {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
-    }
-}
-
-impl ProvidedCredentials {
-    pub fn new(source: Box<dyn CredentialSource>) -> Self {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        ProvidedCredentials {
-            inner: Arc::new(ProviderState {
-                id: NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-                source,
-                state: std::sync::Mutex::new(CacheState::default()),
-            }),
-        }
-    }
-
-    /// Distinguishes providers in a configuration fingerprint.
-    pub fn id(&self) -> u64 {
-        self.inner.id
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
-        // A panic while holding this lock cannot leave the state half
-        // written (every update is one assignment): keep using it.
-        self.inner
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Credentials to sign a request with now.
-    pub async fn get(&self) -> std::result::Result<Cached, ProviderFailure> {
-        let now = SystemTime::now();
-        let wait_for = {
-            let mut st = self.lock();
-            let current = st.current.clone();
-            match current {
-                Some(c) if c.usable_until.is_none_or(|u| now < u) => {
-                    let due = c.refresh_at.is_some_and(|r| now >= r);
-                    let backing_off = st
-                        .failed_at
-                        .is_some_and(|f| now < f + Duration::from_secs(1));
-                    if due && st.inflight.is_none() && !backing_off {
-                        let refresh = self.start_refresh(&mut st, true);
-                        tokio::spawn(refresh);
-                    }
-                    return Ok(c);
-                }
-                _ => match &st.inflight {
-                    Some(r) => r.clone(),
-                    None => self.start_refresh(&mut st, false),
-                },
-            }
-        };
-        wait_for.await
-    }
-
-    fn start_refresh(&self, st: &mut CacheState, background: bool) -> Refresh {
-        use futures::FutureExt;
-        let this = self.clone();
-        let fut = async move {
-            let started = SystemTime::now();
-            let result = this
-                .inner
-                .source
-                .call()
-                .await
-                .and_then(|c| cached(c, started));
-            let mut st = this.lock();
-            st.inflight = None;
-            match &result {
-                Ok(c) => {
-                    st.current = Some(c.clone());
-                    st.failed_at = None;
-                }
-                Err(_) if background => st.failed_at = Some(SystemTime::now()),
-                Err(_) => {}
-            }
-            result
-        }
-        .boxed()
-        .shared();
-        st.inflight = Some(fut.clone());
-        fut
-    }
-}
-
-fn cached(c: ProvidedCredential, now: SystemTime) -> std::result::Result<Cached, ProviderFailure> {
-    let (refresh_at, usable_until) = match c.expires_at {
-        None => (None, None),
-        Some(exp) => {
-            let lifetime = exp
-                .duration_since(now)
-                .map_err(|_| ProviderFailure("it returned an expiresAt in the past".into()))?;
-            (
-                Some(exp - BACKGROUND_AHEAD.min(lifetime / 2)),
-                Some(exp - STOP_AHEAD.min(lifetime / 10)),
-            )
-        }
-    };
-    Ok(Cached {
-        cred: Arc::new(AwsCredential {
-            key_id: c.key_id,
-            secret_key: c.secret,
-            token: c.token,
-        }),
-        expires_at: c.expires_at,
-        refresh_at,
-        usable_until,
-    })
-}
-
 /// A region read from the AWS shared config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileRegion {
@@ -435,76 +237,6 @@ fn region_in(text: &str, profile: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    struct Counting {
-        calls: Arc<std::sync::atomic::AtomicUsize>,
-        lifetime: Duration,
-        fail: bool,
-    }
-
-    #[async_trait]
-    impl CredentialSource for Counting {
-        async fn call(&self) -> std::result::Result<ProvidedCredential, ProviderFailure> {
-            let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            if self.fail {
-                return Err(ProviderFailure("boom".into()));
-            }
-            Ok(ProvidedCredential {
-                key_id: format!("AKID{n}"),
-                secret: "s".into(),
-                token: None,
-                expires_at: Some(SystemTime::now() + self.lifetime),
-            })
-        }
-    }
-
-    fn provider(
-        lifetime: Duration,
-        fail: bool,
-    ) -> (ProvidedCredentials, Arc<std::sync::atomic::AtomicUsize>) {
-        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let p = ProvidedCredentials::new(Box::new(Counting {
-            calls: calls.clone(),
-            lifetime,
-            fail,
-        }));
-        (p, calls)
-    }
-
-    #[tokio::test]
-    async fn concurrent_first_requests_share_one_call_and_later_ones_hit_the_cache() {
-        let (p, calls) = provider(Duration::from_secs(3600), false);
-        let got = futures::future::join_all((0..20).map(|_| p.get())).await;
-        assert!(got
-            .iter()
-            .all(|g| g.as_ref().unwrap().cred.key_id == "AKID0"));
-        p.get().await.unwrap();
-        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
-    }
-
-    #[tokio::test]
-    async fn refreshes_in_the_background_before_expiry_without_waiting() {
-        let (p, calls) = provider(Duration::from_millis(1000), false);
-        assert_eq!(p.get().await.unwrap().cred.key_id, "AKID0");
-        // Past half the lifetime: served from the cache, refresh started.
-        tokio::time::sleep(Duration::from_millis(600)).await;
-        assert_eq!(p.get().await.unwrap().cred.key_id, "AKID0");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(p.get().await.unwrap().cred.key_id, "AKID1");
-        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
-    }
-
-    #[tokio::test]
-    async fn a_failing_provider_is_reported_to_every_waiting_request() {
-        let (p, calls) = provider(Duration::from_secs(10), true);
-        let got = futures::future::join_all((0..5).map(|_| p.get())).await;
-        for g in got {
-            let e = g.err().unwrap();
-            assert_eq!(e.to_string(), "the credentials provider failed: boom");
-        }
-        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
-    }
 
     #[test]
     fn region_of_named_and_default_profiles() {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod credentials;
 pub mod doctor;
 pub mod options;
+pub mod provided;
 pub mod registry;
 pub mod secret;
 pub mod uploads;
@@ -23,7 +24,10 @@ use object_store::ObjectStore;
 use crate::error::{Error, StorageErrorKind};
 pub use backend::{build_store, store_for_table};
 pub use config::{StorageConfig, UploadSettings};
-pub use credentials::{CredentialSource, ProvidedCredential, ProvidedCredentials, ProviderFailure};
+pub use credentials::{
+    CallFailure, CredentialSource, ProvidedCredential, ProvidedCredentials, ProviderFailure,
+    ShapeFailure,
+};
 pub use options::{
     snapshot_env, EffectiveOption, EnvSource, ProcessEnv, Providers, RawOption, RawValue, Source,
     StorageOptions,
@@ -46,8 +50,6 @@ pub struct StoreHandle {
     pub upload: UploadSettings,
     /// The column cache budget of tables read through this handle (bytes).
     pub column_cache_bytes: usize,
-    /// Azure over a SAS: blob-by-blob deletes when a batch is refused.
-    pub(crate) azure_sas: Option<Arc<azure_delete::AzureSasDeleter>>,
     /// For messages: the URI the user gave, without secrets.
     pub display_uri: String,
     /// The database directory, for a local database.

@@ -335,8 +335,13 @@ impl StorageOptions {
         };
         check_combinations(set)?;
         let mut config = StorageConfig::from_resolved(set)?;
-        if let (Some((p, _)), BackendConfig::S3(s3)) = (&provider, &mut config.backend) {
-            s3.credentials = AwsCredentials::Provided(p.clone());
+        if let Some((p, _)) = &provider {
+            match &mut config.backend {
+                BackendConfig::S3(s3) => s3.credentials = AwsCredentials::Provided(p.clone()),
+                BackendConfig::Azure(az) => az.provided = Some(p.clone()),
+                BackendConfig::Gcs(gcs) => gcs.provided = Some(p.clone()),
+                BackendConfig::Local | BackendConfig::Memory => {}
+            }
         }
         Ok(StorageOptions {
             backend,
@@ -416,13 +421,35 @@ impl StorageOptions {
     }
 }
 
-/// The key options a credentials function replaces.
-const PROVIDED_KEYS: [&KeyDef; 4] = [
+/// The key options a credentials function replaces, per backend.
+const S3_PROVIDED_KEYS: [&KeyDef; 4] = [
     &registry::AWS_ACCESS_KEY_ID,
     &registry::AWS_SECRET_ACCESS_KEY,
     &registry::AWS_SESSION_TOKEN,
     &registry::AWS_PROFILE,
 ];
+const AZURE_PROVIDED_KEYS: [&KeyDef; 5] = [
+    &registry::AZURE_STORAGE_ACCOUNT_KEY,
+    &registry::AZURE_STORAGE_SAS_KEY,
+    &registry::AZURE_STORAGE_TOKEN,
+    &registry::AZURE_CLIENT_SECRET,
+    &registry::AZURE_FEDERATED_TOKEN_FILE,
+];
+const GCS_PROVIDED_KEYS: [&KeyDef; 4] = [
+    &registry::GOOGLE_SERVICE_ACCOUNT,
+    &registry::GOOGLE_SERVICE_ACCOUNT_KEY,
+    &registry::GOOGLE_APPLICATION_CREDENTIALS,
+    &registry::GOOGLE_BEARER_TOKEN,
+];
+
+fn provided_keys(backend: Backend) -> &'static [&'static KeyDef] {
+    match backend {
+        Backend::S3 => &S3_PROVIDED_KEYS,
+        Backend::Azure => &AZURE_PROVIDED_KEYS,
+        Backend::Gcs => &GCS_PROVIDED_KEYS,
+        Backend::Local | Backend::Memory => &[],
+    }
+}
 
 fn tier_rank(s: Source) -> u8 {
     match s {
@@ -445,16 +472,15 @@ fn choose_provider(
         (None, Some(p)) => (p.clone(), Source::Connection),
         (None, None) => return Ok(None),
     };
-    if backend != Backend::S3 {
+    if matches!(backend, Backend::Local | Backend::Memory) {
         return Err(Error::NotSupported(format!(
-            "a credentials provider function works for s3:// and s3+ddb:// databases; for {} give the credentials in storageOptions (see docs/storage-options.md)",
+            "a credentials provider function is for s3://, s3+ddb://, az:// and gs:// databases; a {} database needs no credentials",
             backend.name()
         )));
     }
-    let keys: Vec<&Resolved> = values
-        .iter()
-        .filter(|r| PROVIDED_KEYS.iter().any(|d| std::ptr::eq(*d, r.def)))
-        .collect();
+    let replaced = provided_keys(backend);
+    let is_replaced = |r: &Resolved| replaced.iter().any(|d| std::ptr::eq(*d, r.def));
+    let keys: Vec<&Resolved> = values.iter().filter(|r| is_replaced(r)).collect();
     if let Some(same) = keys.iter().find(|r| r.source == given.1) {
         return Err(Error::invalid_argument(format!(
             "both a credentials provider function and '{}' are given for the {}; give one of them",
@@ -469,7 +495,7 @@ fn choose_provider(
         // Keys given for the table win over the connection's function.
         return Ok(None);
     }
-    values.retain(|r| !PROVIDED_KEYS.iter().any(|d| std::ptr::eq(*d, r.def)));
+    values.retain(|r| !is_replaced(r));
     Ok(Some(given))
 }
 

@@ -3,11 +3,9 @@
 //! the three objects of `crate::index::fts::inverted` under the segment's
 //! directory.
 
-use object_store::ObjectStoreExt;
-
 use super::indexing::{BuildContext, BuiltSegment, FtsOptions};
 use crate::error::{Error, Result};
-use crate::format::index::{segment_dir, FragmentSet, IndexEntry, IndexFile, IndexSegment};
+use crate::format::index::{FragmentSet, IndexEntry, IndexSegment};
 use crate::format::manifest::Fragment;
 use crate::format::Snapshot;
 use crate::index::fts::{Analyzer, BaseTokenizer, FtsParams, MemIndex};
@@ -73,28 +71,8 @@ pub(crate) async fn write_segment(
         done += f.rows;
         progress(done, total);
     }
-    let dir = segment_dir(segment_uuid);
-    let mut files = Vec::new();
-    for (name, bytes) in m.write(p) {
-        let rel = format!("{dir}/{name}");
-        let size = bytes.len() as u64;
-        let path = snap.path(&rel);
-        snap.store
-            .store
-            .put(
-                &path,
-                object_store::PutPayload::from(bytes::Bytes::from(bytes)),
-            )
-            .await
-            .map_err(|e| {
-                snap.store
-                    .error(e, format!("Writing full-text index object {path}"))
-            })?;
-        files.push(IndexFile {
-            path: rel,
-            size_bytes: size,
-        });
-    }
+    let files =
+        super::indexing::put_segment_objects(snap, segment_uuid, m.write(p), "full-text").await?;
     Ok(IndexSegment {
         uuid: segment_uuid.to_string(),
         files,
@@ -108,14 +86,24 @@ pub(crate) async fn write_segment(
     })
 }
 
-pub(crate) async fn build(o: &FtsOptions, ctx: &BuildContext<'_>) -> Result<BuiltSegment> {
+/// `train: false`: an empty segment covering no fragment (rows are
+/// searched without it until `optimize()` fills it), as the reference.
+pub(crate) async fn build(
+    o: &FtsOptions,
+    ctx: &BuildContext<'_>,
+    train: bool,
+) -> Result<BuiltSegment> {
     let p = params(o)?;
     check_column(ctx.snap, ctx.column)?;
     let segment = write_segment(
         ctx.snap,
         ctx.column,
         &p,
-        &ctx.snap.manifest.fragments,
+        if train {
+            &ctx.snap.manifest.fragments
+        } else {
+            &[]
+        },
         &ctx.segment_uuid,
         &|d, t| ctx.report("index", d, t),
     )

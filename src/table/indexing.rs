@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::txn::{Change, IndexChange};
 use super::Table;
 use crate::error::{Error, Result};
-use crate::format::index::{IndexEntry, IndexKind, IndexSegment};
+use crate::format::index::{segment_dir, IndexEntry, IndexFile, IndexKind, IndexSegment};
 use crate::format::manifest::{now_ms, Manifest};
 use crate::format::Snapshot;
 
@@ -104,7 +104,9 @@ pub struct CreateIndexRequest {
     /// `None`: `<column>_idx`, as in the reference.
     pub name: Option<String>,
     /// `false`: create the index without training (the reference's
-    /// `train: false`, an empty index); not supported.
+    /// `train: false`): an empty scalar or FTS index that covers no rows
+    /// until `optimize()`; `NOT_SUPPORTED` for vector kinds, as in the
+    /// reference.
     pub train: bool,
     pub progress: Option<ProgressFn>,
 }
@@ -133,6 +135,8 @@ pub(crate) struct BuiltSegment {
 pub(crate) struct BuildContext<'a> {
     pub snap: &'a Snapshot,
     pub column: &'a str,
+    /// The index's name (for messages).
+    pub name: &'a str,
     /// The new segment's id: its objects go under `_indices/<uuid>/`.
     pub segment_uuid: String,
     pub progress: Option<ProgressFn>,
@@ -144,6 +148,41 @@ impl BuildContext<'_> {
             p(phase, done, total);
         }
     }
+}
+
+/// Writes a new segment's objects (one put each, under `_indices/<uuid>/`) and
+/// returns them as the manifest lists them; `what` names the index kind in a
+/// storage error ("full-text", "scalar").
+pub(crate) async fn put_segment_objects(
+    snap: &Snapshot,
+    segment_uuid: &str,
+    objects: Vec<(&'static str, Vec<u8>)>,
+    what: &str,
+) -> Result<Vec<IndexFile>> {
+    use object_store::ObjectStoreExt;
+    let dir = segment_dir(segment_uuid);
+    let mut files = Vec::with_capacity(objects.len());
+    for (name, bytes) in objects {
+        let rel = format!("{dir}/{name}");
+        let size_bytes = bytes.len() as u64;
+        let path = snap.path(&rel);
+        snap.store
+            .store
+            .put(
+                &path,
+                object_store::PutPayload::from(bytes::Bytes::from(bytes)),
+            )
+            .await
+            .map_err(|e| {
+                snap.store
+                    .error(e, format!("Writing {what} index object {path}"))
+            })?;
+        files.push(IndexFile {
+            path: rel,
+            size_bytes,
+        });
+    }
+    Ok(files)
 }
 
 /// One entry of `listIndices()`.
@@ -172,6 +211,9 @@ pub struct IndexStats {
     pub index_type: String,
     pub distance_type: Option<String>,
     pub num_indices: usize,
+    /// IVF kinds: the k-means loss of the partitions' training (see
+    /// `IvfBuilder::loss`); `None` otherwise and for older indexes.
+    pub loss: Option<f64>,
 }
 
 fn not_yet(what: &str) -> Error {
@@ -180,8 +222,18 @@ fn not_yet(what: &str) -> Error {
     ))
 }
 
-/// Builds one segment of `config` over every fragment of `ctx.snap`.
-async fn build(config: &IndexConfig, ctx: &BuildContext<'_>) -> Result<BuiltSegment> {
+/// Builds one segment of `config` over every fragment of `ctx.snap`; with
+/// `train` false (scalar and FTS kinds), an empty segment covering none.
+async fn build(config: &IndexConfig, ctx: &BuildContext<'_>, train: bool) -> Result<BuiltSegment> {
+    if !train && config.is_vector() {
+        // As the reference: "Creating empty vector indices with train=False
+        // is not yet implemented".
+        return Err(Error::NotSupported(format!(
+            "createIndex with train: false creates an empty index, which only scalar and full-text indexes (Index.btree(), bitmap(), labelList(), fts()) support; vector indexes always train: leave train at its default (true) to build index '{}' on column '{}'",
+            crate::error::quote(ctx.name),
+            crate::error::quote(ctx.column)
+        )));
+    }
     match config {
         IndexConfig::IvfFlat(o)
         | IndexConfig::IvfPq(o)
@@ -190,10 +242,10 @@ async fn build(config: &IndexConfig, ctx: &BuildContext<'_>) -> Result<BuiltSegm
         IndexConfig::IvfRq(_) => Err(Error::NotSupported(
             "Index.ivfRq() (RaBitQ) is not available; use Index.ivfPq(), Index.ivfFlat(), Index.hnswSq() or Index.hnswPq()".into(),
         )),
-        IndexConfig::BTree => super::scalar_build::build("BTREE", ctx).await,
-        IndexConfig::Bitmap => super::scalar_build::build("BITMAP", ctx).await,
-        IndexConfig::LabelList => super::scalar_build::build("LABEL_LIST", ctx).await,
-        IndexConfig::Fts(o) => super::fts_build::build(o, ctx).await,
+        IndexConfig::BTree => super::scalar_build::build("BTREE", ctx, train).await,
+        IndexConfig::Bitmap => super::scalar_build::build("BITMAP", ctx, train).await,
+        IndexConfig::LabelList => super::scalar_build::build("LABEL_LIST", ctx, train).await,
+        IndexConfig::Fts(o) => super::fts_build::build(o, ctx, train).await,
         IndexConfig::Fm => Err(not_yet("FM (Index.fm())")),
     }
 }
@@ -303,11 +355,6 @@ impl Table {
             Some(n) => n.clone(),
             None => format!("{column}_idx"),
         };
-        if !req.train {
-            return Err(Error::NotSupported(
-                "createIndex with train: false (an untrained, empty index) is not available; leave train at its default (true)".into(),
-            ));
-        }
         if !req.replace && find(&snap.manifest, &name).is_some() {
             return Err(Error::IndexExists {
                 table: self.name.clone(),
@@ -318,13 +365,14 @@ impl Table {
         let ctx = BuildContext {
             snap: &snap,
             column: &column,
+            name: &name,
             segment_uuid: uuid::Uuid::new_v4().to_string(),
             progress: req.progress.clone(),
         };
         let kind = config.kind().ok_or_else(|| not_yet("FM (Index.fm())"))?;
-        let built = build(&config, &ctx).await?;
+        let built = build(&config, &ctx, req.train).await?;
         let entry = IndexEntry {
-            name,
+            name: name.clone(),
             uuid: uuid::Uuid::new_v4().to_string(),
             kind,
             columns: vec![column.clone()],
@@ -383,6 +431,11 @@ impl Table {
                     .and_then(|d| d.as_str())
                     .map(String::from),
                 num_indices: e.segments.len(),
+                loss: if e.kind.is_vector() {
+                    super::vector_build::loss_of(e)
+                } else {
+                    None
+                },
             }
         }))
     }

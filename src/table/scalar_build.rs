@@ -5,11 +5,11 @@
 use arrow_array::cast::AsArray;
 use arrow_array::ArrayRef;
 use arrow_schema::DataType;
-use object_store::ObjectStoreExt;
 
 use super::indexing::{BuildContext, BuiltSegment};
 use crate::error::{Error, Result};
-use crate::format::index::{segment_dir, FragmentSet, IndexFile, IndexSegment};
+use crate::format::index::{FragmentSet, IndexSegment};
+use crate::format::manifest::Fragment;
 use crate::index::scalar::ScalarIndex;
 use crate::query::{read_slice, Slice, ROW_ID};
 
@@ -36,10 +36,23 @@ fn indexable(dt: &DataType) -> bool {
     )
 }
 
-pub(crate) async fn build(kind: &str, ctx: &BuildContext<'_>) -> Result<BuiltSegment> {
-    let segment = build_segment(kind, ctx.snap, ctx.column, &ctx.segment_uuid, &|d, t| {
-        ctx.report("index", d, t)
-    })
+/// `train`: index every fragment; `false` (`createIndex` with
+/// `train: false`): an empty segment that covers no fragment, so every
+/// row is searched without it until `optimize()` fills it.
+pub(crate) async fn build(kind: &str, ctx: &BuildContext<'_>, train: bool) -> Result<BuiltSegment> {
+    let frags: &[Fragment] = if train {
+        &ctx.snap.manifest.fragments
+    } else {
+        &[]
+    };
+    let segment = build_segment_over(
+        kind,
+        ctx.snap,
+        ctx.column,
+        frags,
+        &ctx.segment_uuid,
+        &|d, t| ctx.report("index", d, t),
+    )
     .await?;
     Ok(BuiltSegment {
         segment,
@@ -52,6 +65,19 @@ pub(crate) async fn build_segment(
     kind: &str,
     snap: &crate::format::Snapshot,
     column: &str,
+    segment_uuid: &str,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> Result<IndexSegment> {
+    let frags = &snap.manifest.fragments;
+    build_segment_over(kind, snap, column, frags, segment_uuid, progress).await
+}
+
+/// One segment over `frags` of `snap`.
+async fn build_segment_over(
+    kind: &str,
+    snap: &crate::format::Snapshot,
+    column: &str,
+    frags: &[Fragment],
     segment_uuid: &str,
     progress: &(dyn Fn(u64, u64) + Send + Sync),
 ) -> Result<IndexSegment> {
@@ -76,9 +102,9 @@ pub(crate) async fn build_segment(
     }
     let mut ids: Vec<u64> = Vec::new();
     let mut parts: Vec<ArrayRef> = Vec::new();
-    let total: u64 = snap.manifest.fragments.iter().map(|f| f.rows).sum();
+    let total: u64 = frags.iter().map(|f| f.rows).sum();
     let mut done = 0;
-    for f in &snap.manifest.fragments {
+    for f in frags {
         // Deleted rows are left out; rows deleted later are filtered at
         // read time like any other.
         for b in read_slice(snap, &Slice::whole(f), &[idx], true).await? {
@@ -102,32 +128,12 @@ pub(crate) async fn build_segment(
     } else {
         ScalarIndex::build(&ids, &values)?
     };
-    let dir = segment_dir(segment_uuid);
-    let mut files = Vec::new();
-    for (name, bytes) in index.write()? {
-        let rel = format!("{dir}/{name}");
-        let size = bytes.len() as u64;
-        let path = snap.path(&rel);
-        snap.store
-            .store
-            .put(
-                &path,
-                object_store::PutPayload::from(bytes::Bytes::from(bytes)),
-            )
-            .await
-            .map_err(|e| {
-                snap.store
-                    .error(e, format!("Writing scalar index object {path}"))
-            })?;
-        files.push(IndexFile {
-            path: rel,
-            size_bytes: size,
-        });
-    }
+    let files =
+        super::indexing::put_segment_objects(snap, segment_uuid, index.write()?, "scalar").await?;
     Ok(IndexSegment {
         uuid: segment_uuid.to_string(),
         files,
-        fragments: FragmentSet::from_ids(snap.manifest.fragments.iter().map(|f| f.id)),
+        fragments: FragmentSet::from_ids(frags.iter().map(|f| f.id)),
         rows: total,
         details: serde_json::json!({ "num_values": index.values.len() }),
     })

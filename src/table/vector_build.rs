@@ -24,6 +24,7 @@ use crate::format::index::{
 };
 use crate::format::manifest::Fragment;
 use crate::format::Snapshot;
+use crate::index::hnsw::DEFAULT_EF_CONSTRUCTION;
 use crate::index::ivf_index::{default_num_partitions, default_num_sub_vectors};
 use crate::index::kmeans::sample_indices;
 use crate::index::{
@@ -90,7 +91,7 @@ fn resolve(
         max_iterations: o.max_iterations.unwrap_or(50),
         sample_rate: o.sample_rate.unwrap_or(256),
         m: hnsw.then_some(o.m.unwrap_or(20)),
-        ef_construction: hnsw.then_some(o.ef_construction.unwrap_or(300)),
+        ef_construction: hnsw.then_some(o.ef_construction.unwrap_or(DEFAULT_EF_CONSTRUCTION)),
         given: o.clone(),
     })
 }
@@ -311,6 +312,7 @@ async fn build_segment(
     };
     let mut files = Vec::new();
     let rows;
+    let mut loss = None;
     if hnsw {
         let storage = match kind {
             IndexKind::IvfHnswPq => HnswStorage::Pq {
@@ -323,7 +325,7 @@ async fn build_segment(
         };
         let mut hp = HnswBuildParams::new(storage);
         hp.m = params.m.unwrap_or(20);
-        hp.ef_construction = params.ef_construction.unwrap_or(300);
+        hp.ef_construction = params.ef_construction.unwrap_or(DEFAULT_EF_CONSTRUCTION);
         hp.distance_type = dt;
         hp.max_iterations = params.max_iterations;
         ctx.report("sample", 0, total);
@@ -370,6 +372,7 @@ async fn build_segment(
                 blocking(move || IvfBuilder::train(&ip, dim, &s)).await?
             }
         };
+        loss = builder.loss();
         let builder = stream(ctx, frags, col, dim, builder, IvfAdd).await?;
         ctx.report("write", 0, total);
         let (meta, parts, n) = blocking(move || {
@@ -391,9 +394,30 @@ async fn build_segment(
         files,
         fragments: FragmentSet::from_ids(frags.iter().map(|f| f.id)),
         rows,
-        details: serde_json::to_value(&details)
-            .map_err(|e| Error::internal(format!("segment details: {e}")))?,
+        details: with_loss(
+            serde_json::to_value(&details)
+                .map_err(|e| Error::internal(format!("segment details: {e}")))?,
+            loss,
+        ),
     })
+}
+
+/// Segment details with the IVF k-means loss (`indexStats().loss`), when
+/// known (docs/FORMAT.md).
+fn with_loss(mut details: serde_json::Value, loss: Option<f64>) -> serde_json::Value {
+    if let (Some(l), Some(obj)) = (loss.filter(|l| l.is_finite()), details.as_object_mut()) {
+        obj.insert("loss".into(), serde_json::json!(l));
+    }
+    details
+}
+
+/// The k-means loss an index's segments record (the newest that has one);
+/// `None` for HNSW and for indexes built before it was recorded.
+pub(crate) fn loss_of(e: &IndexEntry) -> Option<f64> {
+    e.segments
+        .iter()
+        .rev()
+        .find_map(|s| s.details.get("loss").and_then(|l| l.as_f64()))
 }
 
 fn empty_table() -> Error {
@@ -442,6 +466,7 @@ pub(crate) async fn optimize(table: &Table, snap: &Snapshot, e: &IndexEntry) -> 
     let ctx = BuildContext {
         snap,
         column,
+        name: &e.name,
         segment_uuid: uuid::Uuid::new_v4().to_string(),
         progress: None,
     };
@@ -504,6 +529,8 @@ pub(crate) async fn optimize(table: &Table, snap: &Snapshot, e: &IndexEntry) -> 
             build_segment(&ctx, e.kind, &params, col, dim, &uncovered, Some(builder)).await?;
         let all: HashSet<u64> = covered.iter().chain(&uncovered).map(|f| f.id).collect();
         seg.fragments = FragmentSet::from_ids(all);
+        // Same model, same training: the merged segment keeps its loss.
+        seg.details = with_loss(seg.details, loss_of(e));
         seg
     };
     let replaced: Vec<String> = e.segments.iter().map(|s| s.uuid.clone()).collect();
