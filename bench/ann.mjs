@@ -6,13 +6,17 @@
 // queries are held-out points; ground truth is exact search.
 //   npm run build && node bench/ann.mjs [rows=100000] [dim=128] [queries=200]
 //   MOTO=1 also counts requests of a cold and a warm indexed search on moto.
-//   ANN_ONLY=hnsw (or ivf) runs only those builds; each build also reports
-//   its CPU seconds (all threads), steadier than wall time on a busy machine.
+//   ANN_DIR=/some/dir keeps the tables, indexes and ground truth there and
+//   reuses them on the next run (only the queries run again: build numbers
+//   are those of the run that built); ANN_ONLY=hnsw (or ivf, or
+//   "stowage hnsw,hnswlib") runs only the specs whose "lib index" contains
+//   one of the comma-separated words. Each build also reports its CPU
+//   seconds (all threads), steadier than wall time on a busy machine.
 //   hnswlib-node and usearch are devDependencies (npm install; NODE_PATH may
 //   point at another install of them).
 // Never a test: timings depend on the machine. Results: bench/README.md.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { mkdtempSync, mkdirSync, existsSync, rmSync, writeFileSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -140,42 +144,64 @@ async function child(spec) {
     const mod = lib === "stowage" ? await import(join(here, "..", "dist", "index.js")) : await import("@lancedb/lancedb");
     const db = await (mod.connect ?? mod.default.connect)(join(dir, lib));
     const Index = mod.Index ?? mod.default.Index;
-    const t = await db.createTable("t", await arrowTable(rows, dim));
-    const before = rssMb();
-    const t0 = performance.now();
-    const cpu0 = process.cpuUsage();
-    const opts = index === "ivfpq-same" ? { numPartitions: spec.partitions, numSubVectors: 16 } : {};
-    // "hnsw-sq": Stowage's defaults (efConstruction 150); "hnsw-sq-300": hnswlib's
-    // efConstruction here; ANN_HNSW_EFC=n overrides both.
-    const efc = process.env.ANN_HNSW_EFC ?? (index === "hnsw-sq-300" ? "300" : undefined);
-    const hnswOpts = efc ? { efConstruction: Number(efc) } : {};
-    await t.createIndex("vector", { config: index.startsWith("hnsw") ? Index.hnswSq(hnswOpts) : Index.ivfPq(opts) });
-    res.buildS = (performance.now() - t0) / 1000;
-    res.buildCpuS = cpuSince(cpu0);
-    res.peakRssMb = rssMb();
-    res.rssBeforeBuildMb = before;
-    res.indexBytes = findDirs(join(dir, lib), "_indices").reduce((s, d) => s + dirSize(d), 0);
+    const built = join(dir, "built.json");
+    let t;
+    if (spec.keep && existsSync(built)) {
+      t = await db.openTable("t");
+      Object.assign(res, JSON.parse(readFileSync(built, "utf8")), { reused: true });
+    } else {
+      t = await db.createTable("t", await arrowTable(rows, dim));
+      const before = rssMb();
+      const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
+      const opts = index === "ivfpq-same" ? { numPartitions: spec.partitions, numSubVectors: 16 } : {};
+      // "hnsw-sq": Stowage's defaults (efConstruction 150); "hnsw-sq-300": hnswlib's
+      // efConstruction here; ANN_HNSW_EFC=n overrides both.
+      const efc = process.env.ANN_HNSW_EFC ?? (index === "hnsw-sq-300" ? "300" : undefined);
+      const hnswOpts = efc ? { efConstruction: Number(efc) } : {};
+      await t.createIndex("vector", { config: index.startsWith("hnsw") ? Index.hnswSq(hnswOpts) : Index.ivfPq(opts) });
+      res.buildS = (performance.now() - t0) / 1000;
+      res.buildCpuS = cpuSince(cpu0);
+      res.peakRssMb = rssMb();
+      res.rssBeforeBuildMb = before;
+      res.indexBytes = findDirs(join(dir, lib), "_indices").reduce((s, d) => s + dirSize(d), 0);
+      if (spec.keep) writeFileSync(built, JSON.stringify({ buildS: res.buildS, buildCpuS: res.buildCpuS, peakRssMb: res.peakRssMb, rssBeforeBuildMb: res.rssBeforeBuildMb, indexBytes: res.indexBytes }));
+    }
     const ids = async (qb) => (await qb.limit(10).select(["id"]).toArray()).map((r) => Number(r.id));
+    // Whole rows (id, vector, _distance) as a user calling toArray() without select() gets them.
+    const full = async (qb) => (await qb.limit(10).toArray()).map((r) => Number(r.id));
     if (index.startsWith("hnsw")) {
       for (const ef of [16, 32, 64, 128]) await run(`ef ${ef}`, (v) => ids(t.search(v).ef(ef)));
+      await run("ef 64, full rows", (v) => full(t.search(v).ef(64)));
     } else {
       await run("defaults", (v) => ids(t.search(v)));
       for (const np of [5, 10, 20, 40]) {
         for (const rf of [1, 5, 10, 20]) await run(`nprobes ${np}, refine ${rf}`, (v) => ids(t.search(v).nprobes(np).refineFactor(rf)));
       }
+      await run("nprobes 10, refine 10, full rows", (v) => full(t.search(v).nprobes(10).refineFactor(10)));
     }
   } else if (lib === "hnswlib") {
     const { HierarchicalNSW } = require("hnswlib-node");
-    const before = rssMb();
-    const t0 = performance.now();
-    const cpu0 = process.cpuUsage();
     const h = new HierarchicalNSW("l2", dim);
-    h.initIndex(n, 20, 300);
-    for (let i = 0; i < n; i++) h.addPoint(Array.from(rows.subarray(i * dim, (i + 1) * dim)), i);
-    res.buildS = (performance.now() - t0) / 1000;
-    res.buildCpuS = cpuSince(cpu0);
-    res.peakRssMb = rssMb();
-    res.rssBeforeBuildMb = before;
+    const saved = join(dir, "hnswlib.bin");
+    if (spec.keep && existsSync(saved)) {
+      h.readIndexSync(saved);
+      Object.assign(res, JSON.parse(readFileSync(join(dir, "built.json"), "utf8")), { reused: true });
+    } else {
+      const before = rssMb();
+      const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
+      h.initIndex(n, 20, 300);
+      for (let i = 0; i < n; i++) h.addPoint(Array.from(rows.subarray(i * dim, (i + 1) * dim)), i);
+      res.buildS = (performance.now() - t0) / 1000;
+      res.buildCpuS = cpuSince(cpu0);
+      res.peakRssMb = rssMb();
+      res.rssBeforeBuildMb = before;
+      if (spec.keep) {
+        h.writeIndexSync(saved);
+        writeFileSync(join(dir, "built.json"), JSON.stringify({ buildS: res.buildS, buildCpuS: res.buildCpuS, peakRssMb: res.peakRssMb, rssBeforeBuildMb: res.rssBeforeBuildMb }));
+      }
+    }
     for (const ef of [16, 32, 64, 128]) {
       h.setEf(ef);
       await run(`ef ${ef}`, async (v) => h.searchKnn(v, 10).neighbors);
@@ -266,16 +292,19 @@ async function motoRead(spec) {
 async function main() {
   const [rowsArg = "100000", dimArg = "128", qArg = "200"] = process.argv.slice(2);
   const n = Number(rowsArg), dim = Number(dimArg), q = Number(qArg);
-  const dir = mkdtempSync(join(tmpdir(), "stowage-ann-"));
+  const keep = process.env.ANN_DIR;
+  const only = process.env.ANN_ONLY ? process.env.ANN_ONLY.split(",") : null;
+  const dir = keep ?? mkdtempSync(join(tmpdir(), "stowage-ann-"));
+  if (keep) mkdirSync(keep, { recursive: true });
   const results = [];
   const partitions = Math.round(Math.sqrt(n));
   try {
-    for (const kind of process.env.ANN_ONLY === "hnsw" ? ["mixture"] : ["mixture", "lowrank"]) {
+    for (const kind of only && only.every((w) => w.includes("hnsw")) ? ["mixture"] : ["mixture", "lowrank"]) {
       // Ground truth: exact search (Stowage without an index).
       const { rows, queries } = dataset(kind, n, q, dim);
       const mod = await import(join(here, "..", "dist", "index.js"));
-      const db = await mod.connect(join(dir, `truth-${kind}`));
-      const t = await db.createTable("t", await arrowTable(rows, dim));
+      const db = await mod.connect(join(dir, `truth-${kind}-${n}x${dim}`));
+      const t = keep && (await db.tableNames()).includes("t") ? await db.openTable("t") : await db.createTable("t", await arrowTable(rows, dim));
       const truth = [];
       const exact = [];
       for (let i = 0; i < q; i++) {
@@ -284,7 +313,7 @@ async function main() {
         exact.push(performance.now() - t0);
         truth.push(r.map((x) => Number(x.id)));
       }
-      const truthFile = join(dir, `truth-${kind}.json`);
+      const truthFile = join(dir, `truth-${kind}-${n}x${dim}.json`);
       writeFileSync(truthFile, JSON.stringify(truth));
       results.push({ lib: "stowage", kind, index: "exact", sweep: [{ setting: "flat", recall: 1, p50: pct(exact, 50), p95: pct(exact, 95) }] });
       const specs = [
@@ -295,14 +324,15 @@ async function main() {
       ];
       if (kind === "mixture" && process.env.ANN_HNSW_OURS_ONLY) specs.push({ lib: "stowage", index: "hnsw-sq" });
       else if (kind === "mixture") specs.push({ lib: "stowage", index: "hnsw-sq" }, { lib: "stowage", index: "hnsw-sq-300" }, { lib: "usearch", index: "hnsw" }, { lib: "hnswlib", index: "hnsw" });
-      // ANN_ONLY=hnsw: only the HNSW builds (ANN_ONLY=ivf: only IVF-PQ).
-      const only = process.env.ANN_ONLY;
-      for (const s of specs.filter((x) => !only || (only === "hnsw") === (x.index.startsWith("hnsw")))) {
-        const spec = { ...s, kind, n, dim, q, dir: mkdtempSync(join(dir, "run-")), truth: truthFile, partitions };
+      for (const s of specs) {
+        if (only && !only.some((w) => `${s.lib} ${s.index}`.includes(w))) continue;
+        const runDir = keep ? join(dir, `${kind}-${s.lib}-${s.index}-${n}x${dim}`) : mkdtempSync(join(dir, "run-"));
+        mkdirSync(runDir, { recursive: true });
+        const spec = { ...s, kind, n, dim, q, dir: runDir, keep: !!keep, truth: truthFile, partitions };
         process.stderr.write(`[ann] ${kind} ${s.lib} ${s.index}...\n`);
-        const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--child", JSON.stringify(spec)], { encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "inherit"] });
+        const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--child", JSON.stringify(spec)], { encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "inherit"], env: { LANCEDB_LOG: "error", RUST_LOG: "error", ...process.env } });
         results.push(JSON.parse(out));
-        rmSync(spec.dir, { recursive: true, force: true });
+        if (!keep) rmSync(spec.dir, { recursive: true, force: true });
       }
     }
     let moto;
@@ -318,7 +348,7 @@ async function main() {
       moto = JSON.parse(out);
     }
     const report = { rows: n, dim, queries: q, partitionsSame: partitions, subVectorsSame: 16, node: process.version, results, moto };
-    const out = process.env.ANN_ONLY ? `ann-results-${process.env.ANN_ONLY}.json` : "ann-results.json";
+    const out = process.env.ANN_ONLY ? `ann-results-${process.env.ANN_ONLY.replace(/[^a-z0-9,-]+/gi, "_")}.json` : "ann-results.json";
     writeFileSync(join(here, out), JSON.stringify(report, null, 2) + "\n");
     for (const r of results) {
       console.log(`\n${r.kind} ${r.lib} ${r.index}: build ${r.buildS?.toFixed(1) ?? "-"} s (CPU ${r.buildCpuS?.toFixed(1) ?? "-"} s), peak RSS ${r.peakRssMb?.toFixed(0) ?? "-"} MB (before build ${r.rssBeforeBuildMb?.toFixed(0) ?? "-"}), index ${r.indexBytes ? (r.indexBytes / 1e6).toFixed(1) + " MB" : "-"}`);
@@ -326,7 +356,7 @@ async function main() {
     }
     if (moto) console.log("\nmoto requests:", JSON.stringify(moto));
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!keep) rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -225,65 +225,6 @@ trait Links {
     fn copy(&self, node: u32, level: usize, out: &mut Vec<u32>);
 }
 
-/// The best `ef` nodes reachable from `entries` at `level`, nearest first.
-/// `accept` decides which nodes may be results (all nodes are traversed).
-fn search_layer(
-    links: &(impl Links + ?Sized),
-    dist: &impl Fn(u32) -> f32,
-    entries: &[(f32, u32)],
-    ef: usize,
-    level: usize,
-    visited: &mut Visited,
-    accept: &impl Fn(u32) -> bool,
-) -> Vec<Scored> {
-    visited.reset();
-    let mut candidates: BinaryHeap<Reverse<Scored>> = BinaryHeap::new();
-    let mut results: BinaryHeap<Scored> = BinaryHeap::with_capacity(ef + 1);
-    for &(d, e) in entries {
-        visited.insert(e);
-        candidates.push(Reverse(Scored {
-            dist: d,
-            id: e as u64,
-        }));
-        if accept(e) {
-            results.push(Scored {
-                dist: d,
-                id: e as u64,
-            });
-        }
-    }
-    let mut nbrs = Vec::new();
-    while let Some(Reverse(c)) = candidates.pop() {
-        if results.len() >= ef && results.peek().is_some_and(|w| c.dist > w.dist) {
-            break;
-        }
-        links.copy(c.id as u32, level, &mut nbrs);
-        for &nb in &nbrs {
-            if !visited.insert(nb) {
-                continue;
-            }
-            let d = dist(nb);
-            let worst = results.peek().map_or(f32::INFINITY, |w| w.dist);
-            if results.len() < ef || d < worst {
-                candidates.push(Reverse(Scored {
-                    dist: d,
-                    id: nb as u64,
-                }));
-                if accept(nb) {
-                    results.push(Scored {
-                        dist: d,
-                        id: nb as u64,
-                    });
-                    if results.len() > ef {
-                        results.pop();
-                    }
-                }
-            }
-        }
-    }
-    results.into_sorted_vec()
-}
-
 /// Greedy descent from `entry` through the levels above `down_to`.
 fn descend(
     links: &(impl Links + ?Sized),
@@ -393,6 +334,73 @@ impl HnswIndex {
         }
     }
 
+    /// The best `ef` nodes of level 0 reachable from `entry`, nearest first;
+    /// `accept` decides which may be results (all are traversed). The
+    /// neighbour lists are read in place (no copy per expanded node) and
+    /// the heaps are sized once.
+    fn search_base(
+        &self,
+        dist: &impl Fn(u32) -> f32,
+        entry: (f32, u32),
+        ef: usize,
+        visited: &mut Visited,
+        accept: &impl Fn(u32) -> bool,
+    ) -> Vec<Scored> {
+        let Some(base) = self.layers.first() else {
+            return Vec::new();
+        };
+        visited.reset();
+        let mut candidates: BinaryHeap<Reverse<Scored>> = BinaryHeap::with_capacity(4 * ef);
+        let mut results: BinaryHeap<Scored> = BinaryHeap::with_capacity(ef + 1);
+        let (d, e) = entry;
+        visited.insert(e);
+        candidates.push(Reverse(Scored {
+            dist: d,
+            id: e as u64,
+        }));
+        if accept(e) {
+            results.push(Scored {
+                dist: d,
+                id: e as u64,
+            });
+        }
+        let mut worst = if results.len() >= ef {
+            results.peek().map_or(f32::INFINITY, |w| w.dist)
+        } else {
+            f32::INFINITY
+        };
+        while let Some(Reverse(c)) = candidates.pop() {
+            if c.dist > worst {
+                break;
+            }
+            for &nb in base.of(c.id as u32) {
+                if !visited.insert(nb) {
+                    continue;
+                }
+                let d = dist(nb);
+                if d < worst {
+                    candidates.push(Reverse(Scored {
+                        dist: d,
+                        id: nb as u64,
+                    }));
+                    if accept(nb) {
+                        results.push(Scored {
+                            dist: d,
+                            id: nb as u64,
+                        });
+                        if results.len() > ef {
+                            results.pop();
+                        }
+                        if results.len() >= ef {
+                            worst = results.peek().map_or(f32::INFINITY, |w| w.dist);
+                        }
+                    }
+                }
+            }
+        }
+        results.into_sorted_vec()
+    }
+
     /// The `limit` best candidates by the stored vectors' distance.
     pub fn search_candidates(
         &self,
@@ -421,15 +429,7 @@ impl HnswIndex {
             .pop()
             .unwrap_or_else(|| Visited::new(self.len()));
         let accept = |i: u32| filter.is_none_or(|f| f(self.row_ids[i as usize]));
-        let found = search_layer(
-            self.layers.as_slice(),
-            &dist,
-            &[start],
-            ef.max(limit),
-            0,
-            &mut visited,
-            &accept,
-        );
+        let found = self.search_base(&dist, start, ef.max(limit), &mut visited, &accept);
         self.visited
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -163,6 +163,51 @@ fn prepare(dt: DistanceType, v: &[f32]) -> Cow<'_, [f32]> {
     }
 }
 
+/// The query-independent halves of an L2 residual IVF-PQ index's lookup
+/// tables (`ProductQuantizer::residual_terms`), one per partition, computed
+/// the first time the partition is probed and kept with the cached index.
+/// Bounded: an index whose tables would take more than
+/// [`ResidualTerms::MAX_BYTES`] computes them per query instead.
+#[derive(Debug)]
+pub struct ResidualTerms {
+    parts: Vec<std::sync::OnceLock<Box<[f32]>>>,
+    bytes: usize,
+}
+
+impl ResidualTerms {
+    pub const MAX_BYTES: usize = 64 << 20;
+
+    /// `None` when the index does not use them (not L2 residual PQ) or
+    /// they would take too much memory.
+    pub fn for_index(index: &IvfIndex) -> Option<Self> {
+        let pq = index.pq.as_ref()?;
+        if !(index.residual() && index.distance_type == DistanceType::L2) {
+            return None;
+        }
+        let n = index.partitions.len();
+        let bytes = n
+            .saturating_mul(pq.num_sub_vectors)
+            .saturating_mul(pq.ksub())
+            .saturating_mul(4);
+        (bytes <= Self::MAX_BYTES).then(|| ResidualTerms {
+            parts: (0..n).map(|_| std::sync::OnceLock::new()).collect(),
+            bytes,
+        })
+    }
+
+    /// The bytes the tables take once every partition was probed.
+    pub fn max_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    fn get(&self, index: &IvfIndex, p: usize) -> &[f32] {
+        self.parts[p].get_or_init(|| match &index.pq {
+            Some(pq) => pq.residual_terms(index.ivf.centroid(p)).into_boxed_slice(),
+            None => Box::default(),
+        })
+    }
+}
+
 impl IvfIndex {
     /// The row ids and codes of partition `p`, from its bytes (as read at
     /// [`Self::partition_range`]), checksum verified.
@@ -243,63 +288,118 @@ impl IvfIndex {
         limit: usize,
         filter: Option<RowFilter<'_>>,
     ) -> Result<Vec<(u64, f32)>> {
-        self.check_query(query)?;
         if data.len() != plan.reads.len() {
             return Err(Error::internal("IVF scan got data for a different plan"));
         }
+        let mut parts: Vec<(usize, &[u8])> = Vec::new();
+        for (read, bytes) in plan.reads.iter().zip(data) {
+            if bytes.len() as u64 != read.range.end - read.range.start {
+                return Err(self.corrupt("a partition read returned the wrong number of bytes"));
+            }
+            for (p, range) in &read.parts {
+                let part = &bytes[range.clone()];
+                self.verify_partition(*p as usize, part)?;
+                parts.push((*p as usize, part));
+            }
+        }
+        self.scan_partitions(query, &parts, limit, filter, None)
+    }
+
+    /// Checks partition `p`'s bytes (as read at [`Self::partition_range`])
+    /// against the checksum and length the metadata records.
+    pub fn verify_partition(&self, p: usize, part: &[u8]) -> Result<()> {
+        let entry = self
+            .partitions
+            .get(p)
+            .ok_or_else(|| self.corrupt("partition out of range"))?;
+        if checksum(part) != entry.checksum {
+            return Err(self.corrupt(&format!("partition {p} fails its checksum")));
+        }
+        if part.len() != entry.count as usize * (8 + self.code_size()) {
+            return Err(self.corrupt("partition has the wrong length"));
+        }
+        Ok(())
+    }
+
+    /// The `limit` best candidates of `parts` (partition, its bytes, already
+    /// verified with [`Self::verify_partition`]). `terms`: the cached
+    /// query-independent halves of the residual lookup tables (L2 IVF-PQ),
+    /// so a probed partition costs one pass of additions instead of a pass
+    /// over the codebooks.
+    pub fn scan_partitions(
+        &self,
+        query: &[f32],
+        parts: &[(usize, &[u8])],
+        limit: usize,
+        filter: Option<RowFilter<'_>>,
+        terms: Option<&ResidualTerms>,
+    ) -> Result<Vec<(u64, f32)>> {
+        self.check_query(query)?;
         let dt = self.distance_type;
         let q = prepare(dt, query);
         let dim = self.dim();
         let code_size = self.code_size();
         let mut top = TopK::new(limit);
         let mut table = Vec::new();
+        let mut qterms = Vec::new();
         let mut shifted = vec![0f32; dim];
-        if let (Some(pq), false) = (&self.pq, self.residual() && dt == DistanceType::L2) {
-            pq.lookup_table(dt, &q, &mut table);
-        }
-        for (read, bytes) in plan.reads.iter().zip(data) {
-            if bytes.len() as u64 != read.range.end - read.range.start {
-                return Err(self.corrupt("a partition read returned the wrong number of bytes"));
-            }
-            for (p, range) in &read.parts {
-                let p = *p as usize;
-                let part = &bytes[range.clone()];
-                let entry = &self.partitions[p];
-                if checksum(part) != entry.checksum {
-                    return Err(self.corrupt(&format!("partition {p} fails its checksum")));
+        let residual_l2 = self.residual() && dt == DistanceType::L2;
+        if let Some(pq) = &self.pq {
+            match (residual_l2, terms) {
+                (false, _) => pq.lookup_table(dt, &q, &mut table),
+                (true, Some(_)) => {
+                    pq.query_terms(&q, &mut qterms);
+                    table.resize(qterms.len(), 0.0);
                 }
-                let n = entry.count as usize;
-                let (ids, codes) = part.split_at(n * 8);
-                let ids = ids
-                    .chunks_exact(8)
-                    .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
-                match &self.pq {
-                    None => {
-                        let floats = le_f32s(codes);
-                        for (id, v) in ids.zip(floats.chunks_exact(dim)) {
-                            if filter.is_none_or(|f| f(id)) {
-                                top.push(id, dt.internal(&q, v));
-                            }
+                (true, None) => {}
+            }
+        }
+        for &(p, part) in parts {
+            let entry = self
+                .partitions
+                .get(p)
+                .ok_or_else(|| self.corrupt("partition out of range"))?;
+            let n = entry.count as usize;
+            if part.len() != n * (8 + code_size) {
+                return Err(self.corrupt("partition has the wrong length"));
+            }
+            let (ids, codes) = part.split_at(n * 8);
+            let ids = ids
+                .chunks_exact(8)
+                .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
+            match &self.pq {
+                None => {
+                    let floats = le_f32s(codes);
+                    for (id, v) in ids.zip(floats.chunks_exact(dim)) {
+                        if filter.is_none_or(|f| f(id)) {
+                            top.push(id, dt.internal(&q, v));
                         }
                     }
-                    Some(pq) => {
-                        let c = self.ivf.centroid(p);
-                        let bias = match (dt, self.residual()) {
-                            (DistanceType::L2, true) => {
-                                for ((s, a), b) in shifted.iter_mut().zip(q.iter()).zip(c) {
-                                    *s = a - b;
-                                }
-                                pq.lookup_table(dt, &shifted, &mut table);
-                                0.0
+                }
+                Some(pq) => {
+                    let c = self.ivf.centroid(p);
+                    let bias = match (dt, self.residual(), terms) {
+                        (DistanceType::L2, true, Some(terms)) => {
+                            for ((t, a), b) in table.iter_mut().zip(terms.get(self, p)).zip(&qterms)
+                            {
+                                *t = a + b;
                             }
-                            (DistanceType::L2, false) => 0.0,
-                            (_, true) => dt.internal(&q, c),
-                            (_, false) => 1.0,
-                        };
-                        for (id, code) in ids.zip(codes.chunks_exact(code_size)) {
-                            if filter.is_none_or(|f| f(id)) {
-                                top.push(id, pq.adc(&table, code, bias));
+                            dt.internal(&q, c)
+                        }
+                        (DistanceType::L2, true, None) => {
+                            for ((s, a), b) in shifted.iter_mut().zip(q.iter()).zip(c) {
+                                *s = a - b;
                             }
+                            pq.lookup_table(dt, &shifted, &mut table);
+                            0.0
+                        }
+                        (DistanceType::L2, false, _) => 0.0,
+                        (_, true, _) => dt.internal(&q, c),
+                        (_, false, _) => 1.0,
+                    };
+                    for (id, code) in ids.zip(codes.chunks_exact(code_size)) {
+                        if filter.is_none_or(|f| f(id)) {
+                            top.push(id, pq.adc(&table, code, bias));
                         }
                     }
                 }

@@ -30,7 +30,9 @@ use serde::{Deserialize, Serialize};
 
 pub use distance::DistanceType;
 pub use hnsw::{HnswBuildParams, HnswBuilder, HnswIndex, HnswSearchParams, HnswStorage};
-pub use ivf_index::{IvfBuildParams, IvfBuilder, IvfIndex, IvfPlan, IvfSearchParams};
+pub use ivf_index::{
+    IvfBuildParams, IvfBuilder, IvfIndex, IvfPlan, IvfSearchParams, ResidualTerms,
+};
 pub use lists::{coalesce, CoalescedRead, ListSource, MemoryListSource};
 pub use refine::VectorSource;
 

@@ -133,9 +133,38 @@ impl ProductQuantizer {
             let qs = &q[s * sub..(s + 1) * sub];
             for cw in self.book(s).chunks_exact(sub) {
                 table.push(match dt {
-                    DistanceType::L2 => l2_sq(qs, cw),
-                    DistanceType::Dot | DistanceType::Cosine => -dot(qs, cw),
+                    DistanceType::L2 => short_l2(qs, cw),
+                    DistanceType::Dot | DistanceType::Cosine => -short_dot(qs, cw),
                 });
+            }
+        }
+    }
+
+    /// For L2 over residuals, the part of partition `centroid`'s lookup
+    /// table that does not depend on the query: `‖w‖² + 2⟨c_s, w⟩` for each
+    /// codeword `w` of each sub-vector `s` (laid out as the lookup table).
+    /// With [`Self::query_terms`] and `‖q − c‖²` it gives the table of
+    /// `‖q_s − c_s − w‖²` without a pass over the codebooks per partition.
+    pub fn residual_terms(&self, centroid: &[f32]) -> Vec<f32> {
+        let sub = self.sub_dim();
+        let mut out = Vec::with_capacity(self.num_sub_vectors * self.ksub());
+        for s in 0..self.num_sub_vectors {
+            let cs = &centroid[s * sub..(s + 1) * sub];
+            for w in self.book(s).chunks_exact(sub) {
+                out.push(short_dot(w, w) + 2.0 * short_dot(cs, w));
+            }
+        }
+        out
+    }
+
+    /// `−2⟨q_s, w⟩` for each codeword, laid out as the lookup table.
+    pub fn query_terms(&self, q: &[f32], out: &mut Vec<f32>) {
+        let sub = self.sub_dim();
+        out.clear();
+        for s in 0..self.num_sub_vectors {
+            let qs = &q[s * sub..(s + 1) * sub];
+            for w in self.book(s).chunks_exact(sub) {
+                out.push(-2.0 * short_dot(qs, w));
             }
         }
     }
@@ -163,6 +192,24 @@ impl ProductQuantizer {
         }
         d
     }
+}
+
+/// Squared L2 of two sub-vectors: a few values, so an inlined loop the
+/// compiler vectorises beats a call into a SIMD library per codeword.
+#[inline]
+fn short_l2(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() > 32 {
+        return l2_sq(a, b);
+    }
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+#[inline]
+fn short_dot(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() > 32 {
+        return dot(a, b);
+    }
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 #[cfg(test)]
@@ -200,6 +247,35 @@ mod tests {
                 let err = l2_sq(v, &back);
                 assert!(err < l2_sq(v, q), "bits {bits} m {m}: {err}");
             }
+        }
+    }
+
+    #[test]
+    fn split_residual_tables_equal_the_direct_table() {
+        // ‖q − c‖² + residual_terms(c) + query_terms(q) is the lookup table
+        // of the residual q − c, entry by entry.
+        let dim = 16;
+        let d = data(600, dim);
+        for bits in [4u32, 8] {
+            let pq = ProductQuantizer::train(&d, dim, 8, bits, 10, 1).unwrap();
+            let q = &d[5 * dim..6 * dim];
+            let c = &d[300 * dim..301 * dim];
+            let shifted: Vec<f32> = q.iter().zip(c).map(|(a, b)| a - b).collect();
+            let mut direct = Vec::new();
+            pq.lookup_table(DistanceType::L2, &shifted, &mut direct);
+            let terms = pq.residual_terms(c);
+            let mut qt = Vec::new();
+            pq.query_terms(q, &mut qt);
+            let base = l2_sq(q, c);
+            let v = &d[77 * dim..78 * dim];
+            let mut code = vec![0u8; pq.code_size()];
+            pq.encode(v, &mut code);
+            let split: Vec<f32> = terms.iter().zip(&qt).map(|(a, b)| a + b).collect();
+            let (a, b) = (pq.adc(&direct, &code, 0.0), pq.adc(&split, &code, base));
+            assert!(
+                (a - b).abs() < 1e-3 * a.abs().max(1.0),
+                "bits {bits}: {a} vs {b}"
+            );
         }
     }
 

@@ -14,6 +14,41 @@ pub trait VectorSource: Send + Sync {
     /// × dim` floats). A row that no longer exists (deleted) is left out by
     /// returning `None` in its place.
     async fn fetch(&self, row_ids: &[u64]) -> Result<Vec<Option<Vec<f32>>>>;
+
+    /// The exact `dt` distances of `row_ids` to `query`, in the same order
+    /// (`None`: no such row). The default goes through [`fetch`]; a source
+    /// holding the vectors in memory computes them in place, without a copy
+    /// per candidate.
+    ///
+    /// [`fetch`]: VectorSource::fetch
+    async fn distances(
+        &self,
+        dt: DistanceType,
+        query: &[f32],
+        row_ids: &[u64],
+    ) -> Result<Vec<Option<f32>>> {
+        let vectors = self.fetch(row_ids).await?;
+        if vectors.len() != row_ids.len() {
+            return Err(Error::internal(format!(
+                "refine asked for {} vectors and got {}",
+                row_ids.len(),
+                vectors.len()
+            )));
+        }
+        row_ids
+            .iter()
+            .zip(&vectors)
+            .map(|(id, v)| match v {
+                Some(v) if v.len() != query.len() => Err(Error::internal(format!(
+                    "refine got a vector of {} values for row {id}, expected {}",
+                    v.len(),
+                    query.len()
+                ))),
+                Some(v) => Ok(Some(dt.distance(query, v))),
+                None => Ok(None),
+            })
+            .collect()
+    }
 }
 
 /// The `k` nearest of `candidates` by the exact distance to `query`.
@@ -25,25 +60,18 @@ pub async fn refine(
     source: &dyn VectorSource,
 ) -> Result<Vec<(u64, f32)>> {
     let ids: Vec<u64> = candidates.iter().map(|c| c.0).collect();
-    let vectors = source.fetch(&ids).await?;
-    if vectors.len() != ids.len() {
+    let dists = source.distances(dt, query, &ids).await?;
+    if dists.len() != ids.len() {
         return Err(Error::internal(format!(
-            "refine asked for {} vectors and got {}",
+            "refine asked for {} distances and got {}",
             ids.len(),
-            vectors.len()
+            dists.len()
         )));
     }
     let mut top = TopK::new(k);
-    for (id, v) in ids.iter().zip(&vectors) {
-        if let Some(v) = v {
-            if v.len() != query.len() {
-                return Err(Error::internal(format!(
-                    "refine got a vector of {} values for row {id}, expected {}",
-                    v.len(),
-                    query.len()
-                )));
-            }
-            top.push(*id, dt.distance(query, v));
+    for (id, d) in ids.iter().zip(dists) {
+        if let Some(d) = d {
+            top.push(*id, d);
         }
     }
     Ok(top.into_sorted())

@@ -24,9 +24,24 @@ use crate::error::{Error, Result};
 use crate::format::index::{IndexEntry, IndexSegment};
 use crate::format::manifest::Fragment;
 use crate::format::Snapshot;
-use crate::index::lists::{coalesce, CoalescedRead};
+use crate::index::lists::coalesce;
 use crate::index::refine::refine;
-use crate::index::{HnswIndex, IvfIndex, IvfPlan, VectorSource};
+use crate::index::{HnswIndex, IvfIndex, ResidualTerms, VectorSource};
+
+/// Per-phase timings of a vector search on stderr when `STOWAGE_TRACE_ANN`
+/// is set (a profiling aid for bench/ann.mjs; off, it costs one load).
+pub(crate) fn trace_start() -> Option<std::time::Instant> {
+    static ON: OnceLock<bool> = OnceLock::new();
+    ON.get_or_init(|| std::env::var_os("STOWAGE_TRACE_ANN").is_some())
+        .then(std::time::Instant::now)
+}
+
+pub(crate) fn trace(name: &str, t: &mut Option<std::time::Instant>) {
+    if let Some(start) = t {
+        eprintln!("[ann] {name} {} us", start.elapsed().as_micros());
+        *start = std::time::Instant::now();
+    }
+}
 
 /// What a vector segment's `details` hold (docs/FORMAT.md, "Indexes").
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -148,7 +163,41 @@ fn rows_cache() -> &'static Lru<RowsKey, arrow_array::RecordBatch> {
     C.get_or_init(|| Lru::new("STOWAGE_ROWS_CACHE_MB", 64))
 }
 
-/// [`read_rows`] through the rows cache.
+/// Bytes a row of `dt` takes when that is fixed (numbers, fixed-size
+/// lists of them: vectors), else `None`.
+fn fixed_width(dt: &arrow_schema::DataType) -> Option<usize> {
+    use arrow_schema::DataType;
+    match dt {
+        DataType::FixedSizeList(child, n) => {
+            fixed_width(child.data_type()).map(|w| w * *n as usize)
+        }
+        DataType::FixedSizeBinary(n) => Some(*n as usize),
+        dt => dt.primitive_width(),
+    }
+}
+
+/// Whether a search reading a few rows of `frag` loads its columns `idx`
+/// whole into the column cache instead: on a local (or in-memory) store a
+/// whole fixed-width column that fits a quarter of the cache is read once,
+/// and every later search takes its rows from memory (re-ranking vectors,
+/// result columns). On object stores rows are read by position (a ranged
+/// read per search, cached in the rows cache), so that a search reads
+/// kilobytes rather than the whole column.
+fn load_whole(snap: &Snapshot, frag: &Fragment, idx: &[usize]) -> bool {
+    use crate::storage::registry::Backend;
+    let cache = super::cache::for_store(&snap.store);
+    let quarter = snap.store.column_cache_bytes / 4;
+    matches!(snap.store.backend, Backend::Local | Backend::Memory)
+        && cache.enabled()
+        && !idx.is_empty()
+        && idx.iter().all(|i| {
+            fixed_width(snap.schema.field(*i).data_type())
+                .is_some_and(|w| w.saturating_mul(frag.rows as usize) <= quarter)
+        })
+}
+
+/// [`read_rows`] through the column cache (see [`load_whole`]) or the rows
+/// cache.
 pub(crate) async fn read_rows_cached(
     snap: &Snapshot,
     frag: &Fragment,
@@ -156,6 +205,12 @@ pub(crate) async fn read_rows_cached(
     offsets: &[u32],
     with_row_id: bool,
 ) -> Result<arrow_array::RecordBatch> {
+    if load_whole(snap, frag, idx) {
+        // Fills the column cache (a no-op when it holds them), then takes
+        // the rows from the cached columns.
+        super::whole_columns(snap, frag, idx).await?;
+        return read_rows(snap, frag, idx, offsets, with_row_id).await;
+    }
     let key = (
         format!("{}|{}", snap.store.display_uri, snap.path(&frag.path)),
         idx.to_vec(),
@@ -223,33 +278,87 @@ pub async fn prewarm(snap: &Snapshot, entry: &IndexEntry) -> Result<()> {
 /// fragment, minus deleted rows, minus rows the prefilter rejects.
 #[derive(Debug, Default)]
 pub struct Allowed {
-    /// Fragment id → bit set of allowed row offsets.
-    frags: HashMap<u64, Vec<u64>>,
+    /// (fragment id, bit set of allowed row offsets), sorted by fragment id.
+    frags: Vec<(u64, Arc<Vec<u64>>)>,
     pub count: u64,
 }
 
+/// Live rows of a data file as a bit set (and its count), by data file and
+/// deletion file (both immutable and uniquely named: never stale). A
+/// search without a filter reuses it instead of listing the rows again.
+type LiveRows = (Arc<Vec<u64>>, u64);
+fn live_cache() -> &'static Lru<String, LiveRows> {
+    static C: OnceLock<Lru<String, LiveRows>> = OnceLock::new();
+    C.get_or_init(|| Lru::new("STOWAGE_ROWS_CACHE_MB", 64))
+}
+
+async fn live_bits(snap: &Snapshot, frag: &Fragment) -> Result<LiveRows> {
+    let key = format!(
+        "{}|{}|{}",
+        snap.store.display_uri,
+        snap.path(&frag.path),
+        frag.deletion.as_ref().map_or("", |d| d.path.as_str())
+    );
+    if let Some(v) = live_cache().get(&key) {
+        return Ok(v);
+    }
+    let rows = frag.rows as usize;
+    let mut bits = vec![!0u64; rows.div_ceil(64)];
+    if !rows.is_multiple_of(64) {
+        if let Some(last) = bits.last_mut() {
+            *last = (1u64 << (rows % 64)) - 1;
+        }
+    }
+    if let Some(d) = &frag.deletion {
+        for o in crate::format::deletion::read(&snap.store, &snap.dir, d).await? {
+            if let Some(w) = bits.get_mut(o as usize / 64) {
+                *w &= !(1u64 << (o % 64));
+            }
+        }
+    }
+    let count = bits.iter().map(|w| w.count_ones() as u64).sum();
+    let v = (Arc::new(bits), count);
+    live_cache().put(key, v.clone(), v.0.len() * 8 + 64);
+    Ok(v)
+}
+
 impl Allowed {
+    #[inline]
     pub fn allows(&self, row_id: u64) -> bool {
         let (f, o) = (row_id >> 32, (row_id & 0xffff_ffff) as usize);
-        self.frags
-            .get(&f)
-            .is_some_and(|bits| bits.get(o / 64).is_some_and(|w| w & (1 << (o % 64)) != 0))
+        let bits = if self.frags.len() <= 8 {
+            self.frags.iter().find(|e| e.0 == f).map(|e| &e.1)
+        } else {
+            self.frags
+                .binary_search_by_key(&f, |e| e.0)
+                .ok()
+                .map(|i| &self.frags[i].1)
+        };
+        bits.is_some_and(|bits| bits.get(o / 64).is_some_and(|w| w & (1 << (o % 64)) != 0))
     }
 
     /// Builds the set over `frags`: their live rows (through `read_slice`,
     /// which drops deleted rows) for which `filter` (if any) is true.
+    /// Without a filter the live rows come from the deletion files alone
+    /// (cached per file: a repeated search reads nothing).
     pub async fn build(
         snap: &Snapshot,
         frags: &[Fragment],
         filter: Option<&super::filter::CompiledFilter>,
     ) -> Result<Allowed> {
         let mut out = Allowed::default();
-        let idx: Vec<usize> = filter.map(|f| f.indices().to_vec()).unwrap_or_default();
-        // Scalar indexes narrow the rows the prefilter is evaluated on.
-        let cands = match filter {
-            Some(f) => super::scalar::candidates(snap, f).await?,
-            None => None,
+        let Some(filter) = filter else {
+            for frag in frags {
+                let (bits, count) = live_bits(snap, frag).await?;
+                out.count += count;
+                out.frags.push((frag.id, bits));
+            }
+            out.frags.sort_unstable_by_key(|e| e.0);
+            return Ok(out);
         };
+        let idx: Vec<usize> = filter.indices().to_vec();
+        // Scalar indexes narrow the rows the prefilter is evaluated on.
+        let cands = super::scalar::candidates(snap, filter).await?;
         for frag in frags {
             let mut bits = vec![0u64; (frag.rows as usize).div_ceil(64)];
             let batches = match cands.as_ref().and_then(|c| c.get(&frag.id)) {
@@ -261,19 +370,17 @@ impl Allowed {
             };
             for b in batches {
                 let offsets = super::row_offsets(&b)?;
-                let mask = match filter {
-                    Some(f) => Some(f.evaluate(&b)?),
-                    None => None,
-                };
+                let mask = filter.evaluate(&b)?;
                 for (i, o) in offsets.iter().enumerate() {
-                    if mask.as_ref().is_none_or(|m| m.is_valid(i) && m.value(i)) {
+                    if mask.is_valid(i) && mask.value(i) {
                         bits[*o as usize / 64] |= 1 << (*o % 64);
                         out.count += 1;
                     }
                 }
             }
-            out.frags.insert(frag.id, bits);
+            out.frags.push((frag.id, Arc::new(bits)));
         }
+        out.frags.sort_unstable_by_key(|e| e.0);
         Ok(out)
     }
 }
@@ -284,49 +391,83 @@ pub struct TableVectors<'a> {
     pub column: usize,
 }
 
-#[async_trait]
-impl VectorSource for TableVectors<'_> {
-    async fn fetch(&self, row_ids: &[u64]) -> Result<Vec<Option<Vec<f32>>>> {
-        let mut by_frag: HashMap<u64, Vec<(u32, usize)>> = HashMap::new();
-        for (i, id) in row_ids.iter().enumerate() {
-            by_frag
-                .entry(id >> 32)
-                .or_default()
-                .push(((id & 0xffff_ffff) as u32, i));
-        }
-        let mut out = vec![None; row_ids.len()];
-        for (fid, mut rows) in by_frag {
+impl TableVectors<'_> {
+    /// Calls `each(position in row_ids, vector)` for every row of `row_ids`
+    /// that exists, reading the rows of each data file in one go.
+    async fn each(&self, row_ids: &[u64], mut each: impl FnMut(usize, &[f32])) -> Result<()> {
+        // Positions sorted by row id: each data file's rows are a run.
+        let mut order: Vec<u32> = (0..row_ids.len() as u32).collect();
+        order.sort_unstable_by_key(|&i| row_ids[i as usize]);
+        let mut start = 0;
+        while start < order.len() {
+            let fid = row_ids[order[start] as usize] >> 32;
+            let end = start
+                + order[start..]
+                    .iter()
+                    .position(|&i| row_ids[i as usize] >> 32 != fid)
+                    .unwrap_or(order.len() - start);
+            let run = &order[start..end];
+            start = end;
             let Some(frag) = self.snap.manifest.fragments.iter().find(|f| f.id == fid) else {
                 continue;
             };
-            rows.sort_unstable();
-            rows.dedup_by_key(|r| r.0);
-            let offsets: Vec<u32> = rows.iter().map(|r| r.0).collect();
+            let offsets: Vec<u32> = run
+                .iter()
+                .map(|&i| (row_ids[i as usize] & 0xffff_ffff) as u32)
+                .collect();
             let b = read_rows_cached(self.snap, frag, &[self.column], &offsets, false).await?;
             let list = b
                 .column(0)
                 .as_fixed_size_list_opt()
                 .ok_or_else(|| Error::internal("vector column type"))?;
-            let values =
-                arrow_cast::cast(list.values().as_ref(), &arrow_schema::DataType::Float32)?;
+            let values = match list.values().data_type() {
+                arrow_schema::DataType::Float32 => list.values().clone(),
+                _ => arrow_cast::cast(list.values().as_ref(), &arrow_schema::DataType::Float32)?,
+            };
             let values = values.as_primitive::<Float32Type>().values();
             let dim = list.value_length() as usize;
-            for (k, (_, i)) in rows.iter().enumerate() {
+            for (k, &i) in run.iter().enumerate() {
                 if !list.is_null(k) {
-                    let start = list.value_offset_at(k);
-                    out[*i] = Some(values[start..start + dim].to_vec());
+                    let s = list.value_offset_at(k);
+                    each(i as usize, &values[s..s + dim]);
                 }
             }
         }
-        // Duplicated ids (not produced by an index) get the first's vector.
-        for (i, id) in row_ids.iter().enumerate() {
-            if out[i].is_none() {
-                if let Some(j) = row_ids[..i].iter().position(|x| x == id) {
-                    out[i] = out[j].clone();
-                }
-            }
-        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl VectorSource for TableVectors<'_> {
+    async fn fetch(&self, row_ids: &[u64]) -> Result<Vec<Option<Vec<f32>>>> {
+        let mut out = vec![None; row_ids.len()];
+        self.each(row_ids, |i, v| out[i] = Some(v.to_vec())).await?;
         Ok(out)
+    }
+
+    async fn distances(
+        &self,
+        dt: crate::index::DistanceType,
+        query: &[f32],
+        row_ids: &[u64],
+    ) -> Result<Vec<Option<f32>>> {
+        let mut out = vec![None; row_ids.len()];
+        let mut bad = None;
+        self.each(row_ids, |i, v| {
+            if v.len() == query.len() {
+                out[i] = Some(dt.distance(query, v));
+            } else {
+                bad = Some(v.len());
+            }
+        })
+        .await?;
+        match bad {
+            Some(n) => Err(Error::internal(format!(
+                "refine got a vector of {n} values, expected {}",
+                query.len()
+            ))),
+            None => Ok(out),
+        }
     }
 }
 
@@ -339,14 +480,15 @@ pub struct AnnParams {
     pub ef: usize,
 }
 
-/// The reads of the probed partitions, per partition, from the cache or
-/// from the object with adjacent missing partitions in one ranged GET each.
+/// The bytes of each probed partition, from the cache or from the object
+/// (adjacent missing partitions in one ranged GET each), checksums verified
+/// once, when read: cached bytes are known good.
 async fn read_partitions(
     snap: &Snapshot,
     rel: &str,
     index: &IvfIndex,
     probes: &[(u32, f32)],
-) -> Result<(IvfPlan, Vec<Bytes>)> {
+) -> Result<Vec<(usize, Bytes)>> {
     let key = cache_key(snap, rel);
     let cache = partitions_cache();
     let mut have: HashMap<u32, Bytes> = HashMap::new();
@@ -375,29 +517,49 @@ async fn read_partitions(
                     .error(e, format!("Reading index partitions {path}"))
             })?;
         for (read, bytes) in reads.iter().zip(data) {
+            if bytes.len() as u64 != read.range.end - read.range.start {
+                return Err(Error::Corrupt {
+                    table: snap.dir.to_string(),
+                    reason: format!(
+                        "index partitions {path}: a read returned the wrong number of bytes"
+                    ),
+                });
+            }
             for (p, r) in &read.parts {
                 let b = bytes.slice(r.clone());
+                index.verify_partition(*p as usize, &b)?;
                 let size = b.len();
                 cache.put((key.clone(), *p), b.clone(), size);
                 have.insert(*p, b);
             }
         }
     }
-    let mut plan = IvfPlan {
-        probes: probes.to_vec(),
-        reads: Vec::with_capacity(probes.len()),
-    };
-    let mut data = Vec::with_capacity(probes.len());
-    for &(p, _) in probes {
-        let b = have.remove(&p).unwrap_or_default();
-        let r = index.partition_range(p as usize);
-        plan.reads.push(CoalescedRead {
-            range: r.clone(),
-            parts: vec![(p, 0..(r.end - r.start) as usize)],
-        });
-        data.push(b);
+    Ok(probes
+        .iter()
+        .map(|&(p, _)| (p as usize, have.remove(&p).unwrap_or_default()))
+        .collect())
+}
+
+/// Residual lookup-table halves per IVF-PQ metadata object (see
+/// [`ResidualTerms`]), next to the cached model.
+fn residual_terms(key: &str, index: &IvfIndex) -> Option<Arc<ResidualTerms>> {
+    type Terms = (HashMap<String, Option<Arc<ResidualTerms>>>, usize);
+    static M: OnceLock<Mutex<Terms>> = OnceLock::new();
+    let mut m = M.get_or_init(Default::default).lock().ok()?;
+    if let Some(t) = m.0.get(key) {
+        return t.clone();
     }
-    Ok((plan, data))
+    let t = ResidualTerms::for_index(index).map(Arc::new);
+    let bytes = t.as_ref().map_or(0, |t| t.max_bytes());
+    // Bounded by what the tables may grow to (each at most
+    // ResidualTerms::MAX_BYTES): past 4× that, start again.
+    if m.1 + bytes > 4 * ResidualTerms::MAX_BYTES || m.0.len() >= 1024 {
+        m.0.clear();
+        m.1 = 0;
+    }
+    m.1 += bytes;
+    m.0.insert(key.to_string(), t.clone());
+    t
 }
 
 /// The best `params.k` rows of one segment among those `allowed` accepts,
@@ -410,7 +572,9 @@ pub async fn search_segment(
     allowed: &Allowed,
     vectors: &TableVectors<'_>,
 ) -> Result<Vec<(u64, f32)>> {
+    let mut t = trace_start();
     let (loaded, d) = load(snap, seg).await?;
+    trace("load", &mut t);
     let filter = |id: u64| allowed.allows(id);
     match loaded {
         Loaded::Ivf(index) => {
@@ -425,8 +589,13 @@ pub async fn search_segment(
             };
             let limit = params.k * refine_factor.unwrap_or(1).max(1) as usize;
             let probes = index.plan(query, params.nprobes, 0)?.probes;
-            let (plan, data) = read_partitions(snap, rel, &index, &probes).await?;
-            let found = index.scan(query, &plan, &data, limit, Some(&filter))?;
+            let data = read_partitions(snap, rel, &index, &probes).await?;
+            trace("plan+read", &mut t);
+            let terms = residual_terms(&cache_key(snap, &d.meta), &index);
+            let parts: Vec<(usize, &[u8])> = data.iter().map(|(p, b)| (*p, b.as_ref())).collect();
+            let found =
+                index.scan_partitions(query, &parts, limit, Some(&filter), terms.as_deref())?;
+            trace("scan", &mut t);
             match refine_factor {
                 Some(_) => refine(index.distance_type, query, &found, params.k, vectors).await,
                 None => Ok(found),
@@ -436,7 +605,14 @@ pub async fn search_segment(
             let mut p = crate::index::HnswSearchParams::new(params.k, params.ef);
             p.refine_factor = params.refine_factor;
             p.filter = Some(&filter);
-            index.search(query, &p, Some(vectors)).await
+            if t.is_some() {
+                let limit = params.k * params.refine_factor.unwrap_or(1).max(1) as usize;
+                index.search_candidates(query, params.ef.max(limit), limit, Some(&filter))?;
+                trace("graph", &mut t);
+            }
+            let r = index.search(query, &p, Some(vectors)).await;
+            trace("graph+refine", &mut t);
+            r
         }
     }
 }

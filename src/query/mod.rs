@@ -473,7 +473,11 @@ tokio::task_local! {
 
 /// Whole-file columns, from the column cache or decoded (and cached,
 /// unless [`SCAN_RESISTANT`]).
-async fn whole_columns(snap: &Snapshot, frag: &Fragment, idx: &[usize]) -> Result<Vec<ArrayRef>> {
+pub(crate) async fn whole_columns(
+    snap: &Snapshot,
+    frag: &Fragment,
+    idx: &[usize],
+) -> Result<Vec<ArrayRef>> {
     let (store, table_dir, _, schema) = snap.parts();
     let (key, mut cols, mut missing) = cached_columns(snap, frag, idx);
     let cache = cache::for_store(&snap.store);

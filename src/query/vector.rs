@@ -249,6 +249,7 @@ fn file_top_k(
 }
 
 pub async fn search(snap: &Snapshot, req: &VectorRequest) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let mut t = super::ann::trace_start();
     let (_, _, manifest, schema) = snap.parts();
     if req.vector.is_empty() {
         return Err(Error::invalid_argument("the query vector is empty"));
@@ -298,6 +299,7 @@ pub async fn search(snap: &Snapshot, req: &VectorRequest) -> Result<(SchemaRef, 
     if let (Some(e), false) = (index, covered.is_empty()) {
         let pre = if req.prefilter { filter.as_ref() } else { None };
         let allowed = super::ann::Allowed::build(snap, &covered, pre).await?;
+        super::ann::trace("allowed", &mut t);
         let live: u64 = covered.iter().map(|f| f.live_rows()).sum();
         if pre.is_some() && allowed.count.saturating_mul(10) <= live {
             // A selective prefilter: the rows it passes are few, and an
@@ -370,6 +372,7 @@ pub async fn search(snap: &Snapshot, req: &VectorRequest) -> Result<(SchemaRef, 
         a.0.total_cmp(&b.0).then(ra.cmp(&rb))
     });
     winners.truncate(req.k);
+    super::ann::trace("ann+exact", &mut t);
 
     // Phase 2: the winners' output (and post-filter) columns.
     let mut fetch_idx = out_idx.clone();
@@ -450,6 +453,7 @@ pub async fn search(snap: &Snapshot, req: &VectorRequest) -> Result<(SchemaRef, 
         cols,
         &arrow_array::RecordBatchOptions::new().with_row_count(Some(best.num_rows())),
     )?;
+    super::ann::trace("result rows", &mut t);
     Ok((result_schema, vec![out]))
 }
 
