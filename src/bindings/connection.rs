@@ -231,7 +231,9 @@ impl JsConnection {
     pub async fn create_table(&self, options: JsCreateTableOptions) -> napi::Result<JsTable> {
         let db = self.inner.clone();
         guarded(async move {
+            let t0 = std::time::Instant::now();
             let req = CreateTableRequest::try_from(options)?;
+            crate::query::span("create: from ipc", t0);
             Ok(JsTable::new(db.create_table(req).await?))
         })
         .await

@@ -166,3 +166,84 @@ pub async fn open(
         reader, meta,
     ))
 }
+
+/// Footers with their offset index loaded (see [`open_paged`]).
+fn paged_footers() -> &'static Mutex<HashMap<String, ArrowReaderMetadata>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, ArrowReaderMetadata>>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+/// Like [`open`] (no prefetch), with the file's offset index loaded once
+/// and cached: a read of selected rows then fetches and decodes only the
+/// pages holding them instead of whole column chunks (a 128-d vector
+/// column chunk of a 64Ki-row group is 32 MiB; one page is 1 MiB).
+#[allow(deprecated)]
+pub async fn open_paged(
+    store: &StoreHandle,
+    path: &Path,
+    size: u64,
+) -> parquet::errors::Result<ParquetRecordBatchStreamBuilder<DataFileReader>> {
+    let k = key(store, path, size);
+    let cached = paged_footers().lock().ok().and_then(|m| m.get(&k).cloned());
+    let mut reader = ParquetObjectReader::new(store.store.clone(), path.clone())
+        .with_file_size(size)
+        .with_footer_size_hint(FOOTER_HINT);
+    let meta = match cached {
+        Some(m) => m,
+        None => {
+            use parquet::file::metadata::{PageIndexPolicy, ParquetMetaDataReader};
+            let footer = open(store, path, size, None).await?.metadata().clone();
+            let mut loader = ParquetMetaDataReader::new_with_metadata(footer.as_ref().clone())
+                .with_column_index_policy(PageIndexPolicy::Skip)
+                .with_offset_index_policy(PageIndexPolicy::Optional);
+            loader.load_page_index(&mut reader).await?;
+            let m = ArrowReaderMetadata::try_new(Arc::new(loader.finish()?), Default::default())?;
+            if let Ok(mut map) = paged_footers().lock() {
+                if map.len() >= MAX_FOOTERS {
+                    map.clear();
+                }
+                map.insert(k, m.clone());
+            }
+            m
+        }
+    };
+    let reader = DataFileReader {
+        inner: reader,
+        prefetched: Vec::new(),
+    };
+    Ok(ParquetRecordBatchStreamBuilder::new_with_metadata(
+        reader, meta,
+    ))
+}
+
+/// One stream builder per row group of the data file at `path`, sharing
+/// the chunks of root columns `roots`, fetched once up front (coalesced,
+/// as [`open`] does): for decoding row groups in parallel.
+#[allow(deprecated)]
+pub async fn open_row_groups(
+    store: &StoreHandle,
+    path: &Path,
+    size: u64,
+    roots: &[usize],
+) -> parquet::errors::Result<Vec<ParquetRecordBatchStreamBuilder<DataFileReader>>> {
+    let footer = open(store, path, size, None).await?.metadata().clone();
+    let meta = ArrowReaderMetadata::try_new(footer.clone(), ArrowReaderOptions::new())?;
+    let ranges = chunk_ranges(&footer, roots);
+    let bytes = store
+        .store
+        .get_ranges(path, &ranges)
+        .await
+        .map_err(|e| ParquetError::External(Box::new(e)))?;
+    let prefetched: Vec<(Range<u64>, Bytes)> = ranges.into_iter().zip(bytes).collect();
+    Ok((0..footer.num_row_groups())
+        .map(|_| {
+            let reader = DataFileReader {
+                inner: ParquetObjectReader::new(store.store.clone(), path.clone())
+                    .with_file_size(size)
+                    .with_footer_size_hint(FOOTER_HINT),
+                prefetched: prefetched.clone(),
+            };
+            ParquetRecordBatchStreamBuilder::new_with_metadata(reader, meta.clone())
+        })
+        .collect())
+}
