@@ -417,6 +417,9 @@ pub(crate) async fn passing_offsets_upto(
     };
     span("filter: row groups", t0);
     let Some(groups) = groups else {
+        if let (true, Some(need)) = (cached, need) {
+            return cached_passing_upto(snap, frag, pred, need).await;
+        }
         return passing_offsets(snap, frag, pred, None).await;
     };
     if need.is_none() && groups.iter().all(|g| g.keep) {
@@ -446,6 +449,31 @@ pub(crate) async fn passing_offsets_upto(
             )?)?);
         }
         span("filter: evaluate group", t1);
+    }
+    offsets.truncate(need.min(offsets.len() as u64) as usize);
+    Ok(offsets)
+}
+
+/// [`passing_offsets_upto`] over columns the cache holds: the filter is
+/// evaluated on slices of them until `need` rows passed.
+async fn cached_passing_upto(
+    snap: &Snapshot,
+    frag: &Fragment,
+    pred: &filter::CompiledFilter,
+    need: u64,
+) -> Result<Vec<u32>> {
+    const STEP: usize = 16 * 1024;
+    let mut offsets = Vec::new();
+    for b in read_slice(snap, &Slice::whole(frag), pred.indices(), true).await? {
+        let mut start = 0;
+        while start < b.num_rows() && (offsets.len() as u64) < need {
+            let part = b.slice(start, STEP.min(b.num_rows() - start));
+            let mask = pred.evaluate(&part)?;
+            offsets.extend(row_offsets(&arrow_select::filter::filter_record_batch(
+                &part, &mask,
+            )?)?);
+            start += STEP;
+        }
     }
     offsets.truncate(need.min(offsets.len() as u64) as usize);
     Ok(offsets)
