@@ -396,35 +396,33 @@ pub(crate) async fn passing_offsets(
 }
 
 /// Offsets of the live rows of `frag` that pass `pred`, the first `need`
-/// of them at most (all when `None`), in row order. Unless the column cache
-/// holds the filter's columns, row groups are read one after another, those
-/// whose statistics rule the filter out skipped (see [`prune`]), stopping
-/// once `need` rows passed: a `where(..).limit(n)` reads the filter's
-/// columns of the first row groups only.
+/// of them at most (all when `None`), in row order. With the column cache
+/// on, the filter's columns are read whole (and cached: a repeated query
+/// reads nothing more) and evaluated slice by slice until `need` rows
+/// passed. With it off (`columnCacheSize: 0`), row groups are read one
+/// after another, those whose statistics rule the filter out skipped (see
+/// [`prune`]), stopping once `need` rows passed: a `where(..).limit(n)`
+/// decodes the filter's columns of the first row groups only.
 pub(crate) async fn passing_offsets_upto(
     snap: &Snapshot,
     frag: &Fragment,
     pred: &filter::CompiledFilter,
     need: Option<u64>,
 ) -> Result<Vec<u32>> {
-    let cache = cache::for_store(&snap.store);
-    let cached = cache.enabled() && cached_columns(snap, frag, pred.indices()).2.is_empty();
+    if cache::for_store(&snap.store).enabled() {
+        return match need {
+            Some(need) => cached_passing_upto(snap, frag, pred, need).await,
+            None => passing_offsets(snap, frag, pred, None).await,
+        };
+    }
     let t0 = std::time::Instant::now();
-    let groups = if cached {
-        None
-    } else {
-        prune::row_groups(snap, frag, pred).await?
-    };
+    let groups = prune::row_groups(snap, frag, pred).await?;
     span("filter: row groups", t0);
     let Some(groups) = groups else {
-        if let (true, Some(need)) = (cached, need) {
-            return cached_passing_upto(snap, frag, pred, need).await;
-        }
         return passing_offsets(snap, frag, pred, None).await;
     };
     if need.is_none() && groups.iter().all(|g| g.keep) {
-        // Every row group is read anyway: whole columns (cached, decoded
-        // in parallel).
+        // Every row group is read anyway: whole columns, decoded in parallel.
         return passing_offsets(snap, frag, pred, None).await;
     }
     let need = need.unwrap_or(u64::MAX);
@@ -454,8 +452,9 @@ pub(crate) async fn passing_offsets_upto(
     Ok(offsets)
 }
 
-/// [`passing_offsets_upto`] over columns the cache holds: the filter is
-/// evaluated on slices of them until `need` rows passed.
+/// [`passing_offsets_upto`] with the column cache on: the filter's whole
+/// columns (from the cache, or read and cached) evaluated slice by slice
+/// until `need` rows passed.
 async fn cached_passing_upto(
     snap: &Snapshot,
     frag: &Fragment,
