@@ -218,7 +218,8 @@ pub async fn open_paged(
 
 /// One stream builder per row group of the data file at `path`, sharing
 /// the chunks of root columns `roots`, fetched once up front (coalesced,
-/// as [`open`] does): for decoding row groups in parallel.
+/// as [`open`] does) unless the file is local: for decoding row groups in
+/// parallel.
 #[allow(deprecated)]
 pub async fn open_row_groups(
     store: &StoreHandle,
@@ -228,13 +229,20 @@ pub async fn open_row_groups(
 ) -> parquet::errors::Result<Vec<ParquetRecordBatchStreamBuilder<DataFileReader>>> {
     let footer = open(store, path, size, None).await?.metadata().clone();
     let meta = ArrowReaderMetadata::try_new(footer.clone(), ArrowReaderOptions::new())?;
-    let ranges = chunk_ranges(&footer, roots);
-    let bytes = store
-        .store
-        .get_ranges(path, &ranges)
-        .await
-        .map_err(|e| ParquetError::External(Box::new(e)))?;
-    let prefetched: Vec<(Range<u64>, Bytes)> = ranges.into_iter().zip(bytes).collect();
+    // A local file is read by each row group's own task (the reads, and
+    // the page faults of their buffers, then run on both cores too); a
+    // remote one up front, in as few requests as the chunks allow.
+    let prefetched: Vec<(Range<u64>, Bytes)> = if store.local_dir.is_some() {
+        Vec::new()
+    } else {
+        let ranges = chunk_ranges(&footer, roots);
+        let bytes = store
+            .store
+            .get_ranges(path, &ranges)
+            .await
+            .map_err(|e| ParquetError::External(Box::new(e)))?;
+        ranges.into_iter().zip(bytes).collect()
+    };
     Ok((0..footer.num_row_groups())
         .map(|_| {
             let reader = DataFileReader {
