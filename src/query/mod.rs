@@ -398,7 +398,7 @@ pub(crate) async fn passing_offsets(
 /// Offsets of the live rows of `frag` that pass `pred`, the first `need`
 /// of them at most (all when `None`), in row order. With the column cache
 /// on, the filter's columns are read whole (and cached: a repeated query
-/// reads nothing more) and evaluated slice by slice until `need` rows
+/// does not read them again) and evaluated slice by slice until `need` rows
 /// passed. With it off (`columnCacheSize: 0`), row groups are read one
 /// after another, those whose statistics rule the filter out skipped (see
 /// [`prune`]), stopping once `need` rows passed: a `where(..).limit(n)`
