@@ -95,6 +95,8 @@ export declare class JsTable {
   scanStream(options: JsScanOptions): Promise<JsBatchStream>
   /** Rows by position or row id, as an Arrow IPC stream. */
   take(options: JsTakeOptions): Promise<Buffer>
+  /** Reads rows as the messages of an Arrow IPC stream, one buffer each. */
+  scanPieces(options: JsScanOptions): Promise<Array<Buffer>>
   isOpen(): boolean
   close(): void
   display(): string
@@ -226,8 +228,11 @@ export interface JsCreateNamespaceOptions {
 
 export interface JsCreateTableOptions {
   name: string
-  /** An Arrow IPC stream carrying the schema (and maybe no rows). */
-  data: Buffer
+  /**
+   * An Arrow IPC stream carrying the schema (and maybe no rows): one
+   * buffer, or the pieces of one in order (joined here, off the JS thread).
+   */
+  data: Buffer | Buffer[]
   mode?: JsCreateMode
   existOk?: boolean
   storageOptions?: Record<string, unknown>

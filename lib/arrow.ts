@@ -1307,13 +1307,33 @@ export function toIpc(table: ArrowTable): Buffer {
   return toBuffer(RecordBatchStreamWriter.writeAll(rebased).toUint8Array(true));
 }
 
+/**
+ * The Arrow IPC stream of `table` as the writer produced it: a list of
+ * pieces (message headers, and views of the table's own column buffers)
+ * instead of one joined copy. The native side joins them into memory of
+ * its own, off the JavaScript thread (a 50 MB table costs a 50 MB
+ * zero-filled allocation and a copy here otherwise). Falls back to one
+ * joined buffer if the writer's pieces are not reachable.
+ */
+export function toIpcChunks(table: ArrowTable): Buffer[] {
+  const local = localizeTable(table);
+  const rebased = rebaseTable(local, local.schema);
+  const writer = RecordBatchStreamWriter.writeAll(rebased);
+  // apache-arrow keeps the written pieces in its sink's `_values`.
+  const pieces = (writer as unknown as { _sink?: { _values?: unknown } })._sink?._values;
+  if (Array.isArray(pieces) && pieces.length > 0 && pieces.every((p) => p instanceof Uint8Array)) {
+    return (pieces as Uint8Array[]).filter((p) => p.byteLength > 0).map(toBuffer);
+  }
+  return [toBuffer(writer.toUint8Array(true))];
+}
+
 /** An Arrow IPC stream holding only `schema` (no record batches). */
 export function schemaToIpc(schema: Schema): Buffer {
   return toIpc(new ArrowTable(localizeSchema(schema)));
 }
 
-/** Read an Arrow IPC stream (or file) into a table. */
-export function fromIpc(buf: Uint8Array): ArrowTable {
+/** Read an Arrow IPC stream (or file) into a table: one buffer, or the stream's messages one buffer each (read without joining them). */
+export function fromIpc(buf: Uint8Array | Uint8Array[]): ArrowTable {
   try {
     return tableFromIPC(buf);
   } catch (e) {

@@ -1,5 +1,5 @@
 import { Schema } from "apache-arrow";
-import { Data, isArrowTable, localizeSchema, SchemaLike, schemaToIpc, toArrowTable, toIpc } from "./arrow";
+import { Data, isArrowTable, localizeSchema, SchemaLike, schemaToIpc, toArrowTable, toIpcChunks } from "./arrow";
 import { embedData, functionsOf, tableWithFunction } from "./embedding/apply";
 import { EmbeddingFunctionConfig, getRegistry } from "./embedding/registry";
 import { isScannable, Scannable } from "./scannable";
@@ -148,7 +148,7 @@ export class Connection extends Handle<NativeConnection> {
       const embedded = schema !== undefined ? await embedData(input, await functionsOf(schema)) : input;
       table = isArrowTable(embedded) && !schema ? (embedded as never) : toArrowTable(embedded, schema);
     }
-    return this.create(checkName(name), toIpc(table), opts, path);
+    return this.create(checkName(name), toIpcChunks(table), opts, path);
   }
 
   async createEmptyTable(name: string, schema: SchemaLike, options?: Partial<CreateTableOptions>): Promise<Table>;
@@ -177,7 +177,7 @@ export class Connection extends Handle<NativeConnection> {
     return this.create(checkName(name), schemaToIpc(local), opts, path);
   }
 
-  private async create(name: string, data: Buffer, opts: Partial<CreateTableOptions>, path: string[]): Promise<Table> {
+  private async create(name: string, data: Buffer | Buffer[], opts: Partial<CreateTableOptions>, path: string[]): Promise<Table> {
     const { mode, existOk, storageOptions } = opts;
     const credentials = wrapCredentials(opts.credentials, "createTable");
     const req = { name, data, mode, existOk, storageOptions, credentials };

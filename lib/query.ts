@@ -115,7 +115,7 @@ export abstract class QueryBase implements AsyncIterable<RecordBatch> {
   }
 
   /** Runs the query natively; `left()` is the time left of `timeoutMs` (native reads are cancelled past it). */
-  protected abstract execute(left: TimeLeft): Promise<Buffer>;
+  protected abstract execute(left: TimeLeft): Promise<Buffer | Buffer[]>;
 
   /** A last step on the decoded result (vector searches drop the rows before `offset`). */
   protected postProcess(table: ArrowTable): ArrowTable {
@@ -505,10 +505,11 @@ export class Query extends QueryBase {
     return this;
   }
 
-  protected execute(left: TimeLeft): Promise<Buffer> {
+  protected execute(left: TimeLeft): Promise<Buffer | Buffer[]> {
     if (this.fts) return this.executeFts(this.fts, left);
     if (this.ordering) return this.executeOrdered(this.ordering, left);
-    return this.inner.scan({ ...this.scanOptions(), timeoutMs: left() });
+    // One buffer per IPC message: no joined copy of a large result.
+    return this.inner.scanPieces({ ...this.scanOptions(), timeoutMs: left() });
   }
 
   private async executeOrdered(ordering: ColumnOrdering[], left: TimeLeft): Promise<Buffer> {
@@ -616,7 +617,7 @@ export class VectorQuery extends QueryBase {
    * search(text) on a table whose current schema has no embedding function:
    * the same query as a full-text search. Vector settings cannot apply.
    */
-  private runAsFts(auto: AutoText, left: TimeLeft): Promise<Buffer> {
+  private runAsFts(auto: AutoText, left: TimeLeft): Promise<Buffer | Buffer[]> {
     const vectorOnly = [
       ["column()", this.vectorColumn],
       ["distanceType()", this.distance],
@@ -647,7 +648,7 @@ export class VectorQuery extends QueryBase {
     }
     if (this.rowId) q.withRowId();
     if (this.fast) q.fastSearch();
-    return (q as unknown as { execute(left: TimeLeft): Promise<Buffer> }).execute(left);
+    return (q as unknown as { execute(left: TimeLeft): Promise<Buffer | Buffer[]> }).execute(left);
   }
 
   protected override async describeSource(verbose: boolean): Promise<string[]> {
@@ -756,7 +757,7 @@ export class VectorQuery extends QueryBase {
     return this;
   }
 
-  protected async execute(left: TimeLeft): Promise<Buffer> {
+  protected async execute(left: TimeLeft): Promise<Buffer | Buffer[]> {
     let first: Awaited<IntoVector> | MultiVector;
     if (this.autoText) {
       // Decided now, from the table's current schema (as of readConsistencyInterval).

@@ -91,8 +91,10 @@ pub struct JsOpenTableOptions {
 #[napi(object, object_to_js = false)]
 pub struct JsCreateTableOptions {
     pub name: String,
-    /// An Arrow IPC stream carrying the schema (and maybe no rows).
-    pub data: Buffer,
+    /// An Arrow IPC stream carrying the schema (and maybe no rows): one
+    /// buffer, or the pieces of one in order (joined here, off the JS thread).
+    #[napi(ts_type = "Buffer | Buffer[]")]
+    pub data: napi::Either<Buffer, Vec<Buffer>>,
     #[napi(ts_type = "JsCreateMode")]
     pub mode: Option<Given<String>>,
     #[napi(ts_type = "boolean")]
@@ -107,7 +109,10 @@ impl TryFrom<JsCreateTableOptions> for CreateTableRequest {
     type Error = Error;
 
     fn try_from(o: JsCreateTableOptions) -> Result<Self> {
-        let (schema, batches) = ipc_to_batches(o.data)?;
+        let (schema, batches) = match o.data {
+            napi::Either::A(one) => ipc_to_batches(one)?,
+            napi::Either::B(pieces) => super::ipc_pieces_to_batches(pieces)?,
+        };
         Ok(CreateTableRequest {
             name: o.name,
             schema,
@@ -231,7 +236,9 @@ impl JsConnection {
     pub async fn create_table(&self, options: JsCreateTableOptions) -> napi::Result<JsTable> {
         let db = self.inner.clone();
         guarded(async move {
+            let t0 = std::time::Instant::now();
             let req = CreateTableRequest::try_from(options)?;
+            crate::query::span("create: from ipc", t0);
             Ok(JsTable::new(db.create_table(req).await?))
         })
         .await

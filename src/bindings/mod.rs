@@ -51,6 +51,7 @@ mod index;
 mod namespace;
 mod prewarm;
 mod query;
+mod scan_pieces;
 mod table;
 
 use std::future::Future;
@@ -179,12 +180,9 @@ struct JsBytes(std::panic::AssertUnwindSafe<Buffer>);
 /// Arrow IPC stream -> schema and batches, without copying: the arrays
 /// point into the JS buffer, which they keep alive.
 pub fn ipc_to_batches(buf: Buffer) -> crate::error::Result<(SchemaRef, Vec<RecordBatch>)> {
-    let bad = |e: arrow_schema::ArrowError| {
-        Error::invalid_argument(format!("data is not a valid Arrow IPC stream: {e}"))
-    };
     let len = buf.len();
     let ptr = std::ptr::NonNull::new(buf.as_ptr() as *mut u8);
-    let mut bytes = match ptr {
+    let bytes = match ptr {
         // Safety: the pointer and length describe the JS buffer's memory,
         // which `JsBytes` keeps alive (and unmodified: it was made for this
         // call) until the last Arrow buffer referring to it is dropped.
@@ -196,6 +194,16 @@ pub fn ipc_to_batches(buf: Buffer) -> crate::error::Result<(SchemaRef, Vec<Recor
             )
         },
         _ => arrow_buffer::Buffer::from_vec(Vec::<u8>::new()),
+    };
+    decode_ipc(bytes)
+}
+
+/// Decodes an Arrow IPC stream held in `bytes` (arrays point into it).
+fn decode_ipc(
+    mut bytes: arrow_buffer::Buffer,
+) -> crate::error::Result<(SchemaRef, Vec<RecordBatch>)> {
+    let bad = |e: arrow_schema::ArrowError| {
+        Error::invalid_argument(format!("data is not a valid Arrow IPC stream: {e}"))
     };
     // Buffers not aligned for their type are copied, not rejected.
     let mut decoder = arrow_ipc::reader::StreamDecoder::new().with_require_alignment(false);
@@ -214,9 +222,27 @@ pub fn ipc_to_batches(buf: Buffer) -> crate::error::Result<(SchemaRef, Vec<Recor
     Ok((schema, batches))
 }
 
+/// The pieces of one Arrow IPC stream, in order -> schema and batches. The
+/// pieces (views of the caller's Arrow buffers) are copied once into memory
+/// of our own, so nothing decoded aliases memory JavaScript may still change.
+pub fn ipc_pieces_to_batches(
+    pieces: Vec<Buffer>,
+) -> crate::error::Result<(SchemaRef, Vec<RecordBatch>)> {
+    let total: usize = pieces.iter().map(|p| p.len()).sum();
+    let mut joined = Vec::with_capacity(total);
+    for p in &pieces {
+        joined.extend_from_slice(p);
+    }
+    drop(pieces);
+    decode_ipc(arrow_buffer::Buffer::from_vec(joined))
+}
+
 /// Schema and batches -> Arrow IPC stream.
 pub fn batches_to_ipc(schema: &SchemaRef, batches: &[RecordBatch]) -> crate::error::Result<Buffer> {
-    let mut buf = Vec::new();
+    // Sized up front: a 50 MB result grown by doubling is copied and
+    // faulted in several times over. Unused capacity is never touched.
+    let body: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
+    let mut buf = Vec::with_capacity(body + 4096 * (batches.len() + 1));
     {
         let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut buf, schema)?;
         for b in batches {

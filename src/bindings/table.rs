@@ -469,8 +469,13 @@ impl JsTable {
         guarded(async move {
             let timeout = options.timeout_ms;
             let req = ScanRequest::try_from(options)?;
+            let t0 = std::time::Instant::now();
             let (schema, batches) = super::deadline::run(timeout, t.scan(&req)).await?;
-            batches_to_ipc(&schema, &batches)
+            crate::query::span("scan", t0);
+            let t0 = std::time::Instant::now();
+            let ipc = batches_to_ipc(&schema, &batches);
+            crate::query::span("scan: to ipc", t0);
+            ipc
         })
         .await
     }

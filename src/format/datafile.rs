@@ -27,10 +27,17 @@ use super::{data_path, DATA_DIR};
 
 const ROW_GROUP_ROWS: usize = 64 * 1024;
 
+/// Rows per data page of a vector column (and the writer's batch size, the
+/// granularity at which page limits are checked): a read of a few selected
+/// rows fetches and decodes pages this small (64 KiB of 128-d float
+/// vectors) instead of 1 MiB ones.
+const VECTOR_PAGE_ROWS: usize = 128;
+
 fn writer_props(schema: &SchemaRef) -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_writer_version(WriterVersion::PARQUET_2_0)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_write_batch_size(VECTOR_PAGE_ROWS)
         .set_compression(Compression::SNAPPY);
     // Embedding vectors are incompressible floats: plain, uncompressed pages
     // decode fastest and lose nothing.
@@ -58,6 +65,7 @@ fn writer_props(schema: &SchemaRef) -> WriterProperties {
             b = b
                 .set_column_compression(c.clone(), Compression::UNCOMPRESSED)
                 .set_column_dictionary_enabled(c.clone(), false)
+                .set_column_data_page_row_count_limit(c.clone(), VECTOR_PAGE_ROWS)
                 .set_column_statistics_enabled(
                     c,
                     parquet::file::properties::EnabledStatistics::None,
@@ -252,8 +260,34 @@ const BATCH_ROWS: usize = 8192;
 /// definitions. `ids` are the table schema's field ids (pre-order): each
 /// column is found by id in the fragment's column files or its base file
 /// (see [`super::fields`]); a column no file holds (added as all-null)
-/// reads as nulls. One `Vec<ArrayRef>` per decoded batch.
+/// reads as nulls. One `Vec<ArrayRef>` (one batch holding every row).
 pub async fn read_columns(
+    store: &StoreHandle,
+    table_dir: &Path,
+    schema: &SchemaRef,
+    ids: &[i32],
+    frag: &Fragment,
+    idx: &[usize],
+    rows: RowSpec,
+) -> Result<Vec<Vec<ArrayRef>>> {
+    let batches = read_column_batches(store, table_dir, schema, ids, frag, idx, rows).await?;
+    if batches.len() <= 1 {
+        return Ok(batches);
+    }
+    let cols = (0..idx.len())
+        .map(|k| {
+            let parts: Vec<&dyn arrow_array::Array> =
+                batches.iter().map(|b| b[k].as_ref()).collect();
+            Ok(arrow_select::concat::concat(&parts)?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(vec![cols])
+}
+
+/// [`read_columns`], as decoded: one `Vec<ArrayRef>` per batch (a
+/// whole-file read of columns stored in one file gives one batch per row
+/// group, not concatenated: one copy of every value fewer).
+pub async fn read_column_batches(
     store: &StoreHandle,
     table_dir: &Path,
     schema: &SchemaRef,
@@ -264,7 +298,7 @@ pub async fn read_columns(
 ) -> Result<Vec<Vec<ArrayRef>>> {
     let nodes = fields::tree(schema, ids)?;
     let want: Vec<&Node> = idx.iter().map(|i| &nodes[*i]).collect();
-    let mut out: Vec<Option<ArrayRef>> = vec![None; idx.len()];
+    let mut out: Vec<Option<Vec<ArrayRef>>> = vec![None; idx.len()];
     let mut n_rows: Option<usize> = None;
     // Column files hold only the ids they list; the base file (without a
     // list: `0, 1, 2, ...` of its own schema) is opened to find out.
@@ -289,12 +323,39 @@ pub async fn read_columns(
         }
     }
     let len = n_rows.unwrap_or_else(|| spec_rows(&rows, frag.rows));
-    let cols = out
-        .into_iter()
-        .zip(&want)
-        .map(|(c, w)| c.unwrap_or_else(|| arrow_array::new_null_array(w.field.data_type(), len)))
-        .collect();
-    Ok(vec![cols])
+    // Batches line up when every column read has the same batch lengths
+    // (one file, or files cut alike); otherwise each column is one batch.
+    let lengths = |parts: &Vec<ArrayRef>| parts.iter().map(|a| a.len()).collect::<Vec<_>>();
+    let shape = out.iter().flatten().map(lengths).next();
+    let aligned = out.iter().flatten().all(|p| Some(lengths(p)) == shape);
+    let shape = match shape {
+        Some(s) if aligned => s,
+        _ => vec![len],
+    };
+    let mut cols: Vec<Vec<ArrayRef>> = Vec::with_capacity(idx.len());
+    for (c, w) in out.into_iter().zip(&want) {
+        cols.push(match c {
+            None => shape
+                .iter()
+                .map(|n| arrow_array::new_null_array(w.field.data_type(), *n))
+                .collect(),
+            Some(parts) if aligned => parts,
+            Some(parts) => vec![concat_parts(&parts, w.field.data_type())?],
+        });
+    }
+    Ok((0..shape.len())
+        .map(|b| cols.iter().map(|c| c[b].clone()).collect())
+        .collect())
+}
+
+fn concat_parts(parts: &[ArrayRef], dt: &DataType) -> Result<ArrayRef> {
+    match parts {
+        [] => Ok(arrow_array::new_empty_array(dt)),
+        [one] => Ok(one.clone()),
+        many => Ok(arrow_select::concat::concat(
+            &many.iter().map(|a| a.as_ref()).collect::<Vec<_>>(),
+        )?),
+    }
 }
 
 /// How many rows `rows` selects of a file of `total` rows.
@@ -307,7 +368,8 @@ fn spec_rows(rows: &RowSpec, total: u64) -> usize {
 }
 
 /// Reads the `targets` fields that one file holds (by id); `None` for
-/// those it does not hold. Returns the number of rows read.
+/// those it does not hold, else the column's batches. Returns the number
+/// of rows read.
 async fn read_file(
     store: &StoreHandle,
     table_dir: &Path,
@@ -316,7 +378,7 @@ async fn read_file(
     listed: Option<&[i32]>,
     targets: &[&Node],
     rows: &RowSpec,
-) -> Result<(usize, Vec<Option<ArrayRef>>)> {
+) -> Result<(usize, Vec<Option<Vec<ArrayRef>>>)> {
     let path = data_path(table_dir, rel);
     let whole = rows.selection.is_none() && rows.offset == 0 && rows.limit.is_none();
     // The footer comes from the process-wide cache (super::reader).
@@ -338,52 +400,69 @@ async fn read_file(
     let mut positions: Vec<usize> = roots.iter().flatten().copied().collect();
     positions.sort_unstable();
     positions.dedup();
-    // A whole-column read fetches every row group's chunks of those columns
-    // up front, coalesced; opening again costs no request (cached footer).
-    // A read of selected rows fetches the pages holding them, in every row
-    // group at once, likewise.
-    let prefetch = match &rows.selection {
-        _ if positions.is_empty() => None,
-        _ if whole => Some(super::reader::Prefetch::Columns(&positions)),
-        Some(sel) => Some(super::reader::Prefetch::Rows(&positions, sel)),
-        None => None,
-    };
-    let builder = match prefetch {
-        Some(p) => super::reader::open_with(store, &path, size, p)
-            .await
-            .map_err(|e| map_parquet(store, e, &path))?,
-        None => builder,
-    };
-    let mask = ProjectionMask::roots(builder.parquet_schema(), positions.iter().copied());
-    // A whole-file read decodes each row group as one batch: the columns
-    // are then used (and cached) as decoded, not copied once more by the
-    // concatenation of 8192-row batches (see bench/README.md, streaming).
-    let batch_rows = if whole {
-        let largest = builder
-            .metadata()
-            .row_groups()
-            .iter()
-            .map(|g| g.num_rows())
-            .max();
-        largest.map_or(BATCH_ROWS, |n| (n.max(1) as usize).max(BATCH_ROWS))
+    let groups = builder.metadata().num_row_groups();
+    let batches: Vec<RecordBatch> = if whole && !positions.is_empty() && groups > 1 {
+        drop(builder);
+        decode_row_groups(store, &path, size, &positions).await?
     } else {
-        BATCH_ROWS
+        // A whole-column read fetches every row group's chunks of those
+        // columns up front, coalesced; opening again costs no request
+        // (cached footer). A read of selected rows fetches the pages holding
+        // them (the cached footer carries the offset index), in every row
+        // group at once, coalesced.
+        let builder = if whole && !positions.is_empty() {
+            super::reader::open(store, &path, size, Some(&positions))
+                .await
+                .map_err(|e| map_parquet(store, e, &path))?
+        } else if let (Some(sel), false) = (&rows.selection, positions.is_empty()) {
+            let t0 = std::time::Instant::now();
+            let b = super::reader::open_with(
+                store,
+                &path,
+                size,
+                super::reader::Prefetch::Rows(&positions, sel),
+            )
+            .await
+            .map_err(|e| map_parquet(store, e, &path))?;
+            crate::query::span("read_file: open with offset index", t0);
+            b
+        } else {
+            builder
+        };
+        let mask = ProjectionMask::roots(builder.parquet_schema(), positions.iter().copied());
+        // A whole-file read decodes each row group as one batch: the columns
+        // are then used (and cached) as decoded, not copied once more by the
+        // concatenation of 8192-row batches (see bench/README.md, streaming).
+        let batch_rows = if whole {
+            let largest = builder
+                .metadata()
+                .row_groups()
+                .iter()
+                .map(|g| g.num_rows())
+                .max();
+            largest.map_or(BATCH_ROWS, |n| (n.max(1) as usize).max(BATCH_ROWS))
+        } else {
+            BATCH_ROWS
+        };
+        let mut builder = builder.with_projection(mask).with_batch_size(batch_rows);
+        if let Some(sel) = &rows.selection {
+            builder = builder.with_row_selection(sel.clone());
+        }
+        if rows.offset > 0 {
+            builder = builder.with_offset(rows.offset as usize);
+        }
+        if let Some(l) = rows.limit {
+            builder = builder.with_limit(l as usize);
+        }
+        let stream = builder.build().map_err(|e| map_parquet(store, e, &path))?;
+        let t0 = std::time::Instant::now();
+        let b = stream
+            .try_collect()
+            .await
+            .map_err(|e| map_parquet(store, e, &path))?;
+        crate::query::span("read_file: decode", t0);
+        b
     };
-    let mut builder = builder.with_projection(mask).with_batch_size(batch_rows);
-    if let Some(sel) = &rows.selection {
-        builder = builder.with_row_selection(sel.clone());
-    }
-    if rows.offset > 0 {
-        builder = builder.with_offset(rows.offset as usize);
-    }
-    if let Some(l) = rows.limit {
-        builder = builder.with_limit(l as usize);
-    }
-    let stream = builder.build().map_err(|e| map_parquet(store, e, &path))?;
-    let batches: Vec<RecordBatch> = stream
-        .try_collect()
-        .await
-        .map_err(|e| map_parquet(store, e, &path))?;
     let len = batches.iter().map(|b| b.num_rows()).sum();
     let mut out = Vec::with_capacity(targets.len());
     for (t, root) in targets.iter().zip(roots) {
@@ -392,19 +471,56 @@ async fn read_file(
             continue;
         };
         let k = positions.binary_search(&p).unwrap_or(0);
-        let col = match batches.as_slice() {
-            [] => arrow_array::new_empty_array(stored[p].field.data_type()),
-            [one] => one.column(k).clone(),
-            many => arrow_select::concat::concat(
-                &many
-                    .iter()
-                    .map(|b| b.column(k).as_ref())
-                    .collect::<Vec<_>>(),
-            )?,
+        let parts = match batches.as_slice() {
+            [] => vec![arrow_array::new_empty_array(stored[p].field.data_type())],
+            many => many.iter().map(|b| b.column(k).clone()).collect(),
         };
-        out.push(Some(fields::adapt(col, &stored[p], t)?));
+        let parts = parts
+            .into_iter()
+            .map(|col| fields::adapt(col, &stored[p], t))
+            .collect::<Result<Vec<_>>>()?;
+        out.push(Some(parts));
     }
     Ok((len, out))
+}
+
+/// Every row group of root columns `positions` of one file, each decoded
+/// as one batch on a task of its own (both cores for a file of two row
+/// groups); the chunks are fetched once, up front, coalesced.
+async fn decode_row_groups(
+    store: &StoreHandle,
+    path: &Path,
+    size: u64,
+    positions: &[usize],
+) -> Result<Vec<RecordBatch>> {
+    let builders = super::reader::open_row_groups(store, path, size, positions)
+        .await
+        .map_err(|e| map_parquet(store, e, path))?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, builder) in builders.into_iter().enumerate() {
+        let mask = ProjectionMask::roots(builder.parquet_schema(), positions.iter().copied());
+        let rows = builder.metadata().row_group(i).num_rows().max(1) as usize;
+        let stream = builder
+            .with_row_groups(vec![i])
+            .with_projection(mask)
+            .with_batch_size(rows.max(BATCH_ROWS))
+            .build()
+            .map_err(|e| map_parquet(store, e, path))?;
+        tasks.spawn(async move {
+            let b: parquet::errors::Result<Vec<RecordBatch>> = stream.try_collect().await;
+            (i, b)
+        });
+    }
+    let mut parts: Vec<Option<Vec<RecordBatch>>> = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (i, b) = done.map_err(|e| Error::internal(format!("decoding {path}: {e}")))?;
+        let b = b.map_err(|e| map_parquet(store, e, path))?;
+        if parts.len() <= i {
+            parts.resize(i + 1, None);
+        }
+        parts[i] = Some(b);
+    }
+    Ok(parts.into_iter().flatten().flatten().collect())
 }
 
 fn map_parquet(store: &StoreHandle, e: parquet::errors::ParquetError, path: &Path) -> Error {
@@ -463,4 +579,81 @@ pub async fn write_column_file(
         fields: ids,
         size_bytes: size,
     })
+}
+
+/// One row group of a data file, for pruning: its rows, and the minimum
+/// and maximum of a signed integer column when the file records them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowGroupRange {
+    pub start: u64,
+    pub rows: u64,
+    pub min_max: Option<(i64, i64)>,
+}
+
+/// The row groups of the file of `frag` that holds column `i` (a
+/// table-schema index), with the column's min/max statistics when it is
+/// a signed integer stored as the type the table reads (no cast between
+/// the stored values and the filter's); `None` when no file holds it.
+pub async fn column_row_groups(
+    store: &StoreHandle,
+    table_dir: &Path,
+    schema: &SchemaRef,
+    ids: &[i32],
+    frag: &Fragment,
+    i: usize,
+) -> Result<Option<Vec<RowGroupRange>>> {
+    use parquet::file::statistics::Statistics;
+    let nodes = fields::tree(schema, ids)?;
+    let want = &nodes[i];
+    let file = frag
+        .columns
+        .iter()
+        .find(|c| c.fields.contains(&want.id))
+        .map(|c| (c.path.as_str(), c.size_bytes, Some(c.fields.as_slice())))
+        .unwrap_or((frag.path.as_str(), frag.size_bytes, frag.fields.as_deref()));
+    let (rel, size, listed) = file;
+    let path = data_path(table_dir, rel);
+    let builder = super::reader::open(store, &path, size, None)
+        .await
+        .map_err(|e| map_parquet(store, e, &path))?;
+    let file_ids = match listed {
+        Some(l) => l.to_vec(),
+        None => fields::default_ids(builder.schema()),
+    };
+    let stored = fields::tree(builder.schema(), &file_ids).map_err(|e| {
+        Error::internal(format!("data file {rel} does not match its field ids: {e}"))
+    })?;
+    let Some(root) = stored.iter().position(|s| s.id == want.id) else {
+        return Ok(None);
+    };
+    let dt = want.field.data_type();
+    let signed = matches!(
+        dt,
+        DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64
+    );
+    let descr = builder.parquet_schema();
+    let leaves: Vec<usize> = (0..descr.num_columns())
+        .filter(|l| descr.get_column_root_idx(*l) == root)
+        .collect();
+    let leaf = match leaves.as_slice() {
+        [one] if signed && stored[root].field.data_type() == dt => Some(*one),
+        _ => None,
+    };
+    let mut start = 0u64;
+    let mut out = Vec::new();
+    for rg in builder.metadata().row_groups() {
+        let rows = rg.num_rows().max(0) as u64;
+        let min_max = leaf.and_then(|l| match rg.column(l).statistics()? {
+            Statistics::Int32(s) => Some((*s.min_opt()? as i64, *s.max_opt()? as i64)),
+            Statistics::Int64(s) => Some((*s.min_opt()?, *s.max_opt()?)),
+            _ => None,
+        });
+        out.push(RowGroupRange {
+            start,
+            rows,
+            min_max,
+        });
+        start += rows;
+    }
+    Ok(Some(out))
 }

@@ -363,6 +363,42 @@ pub async fn open_with(
     ))
 }
 
+/// One stream builder per row group of the data file at `path`, sharing
+/// the chunks of root columns `roots`, fetched once up front (coalesced,
+/// as [`open`] does) unless the file is local: for decoding row groups in
+/// parallel.
+pub async fn open_row_groups(
+    store: &StoreHandle,
+    path: &Path,
+    size: u64,
+    roots: &[usize],
+) -> parquet::errors::Result<Vec<ParquetRecordBatchStreamBuilder<DataFileReader>>> {
+    let meta = metadata(store, path, size).await?;
+    // A local file is read by each row group's own task (the reads, and
+    // the page faults of their buffers, then run on both cores too); a
+    // remote one up front, in as few requests as the chunks allow.
+    let prefetched: Vec<(Range<u64>, Bytes)> = if store.local_dir.is_some() {
+        Vec::new()
+    } else {
+        let ranges = chunk_ranges(meta.metadata(), roots);
+        let bytes = store
+            .store
+            .get_ranges(path, &ranges)
+            .await
+            .map_err(|e| ParquetError::External(Box::new(e)))?;
+        ranges.into_iter().zip(bytes).collect()
+    };
+    Ok((0..meta.metadata().num_row_groups())
+        .map(|_| {
+            let reader = DataFileReader {
+                inner: object_reader(store, path, size),
+                prefetched: prefetched.clone(),
+            };
+            ParquetRecordBatchStreamBuilder::new_with_metadata(reader, meta.clone())
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;

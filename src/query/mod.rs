@@ -9,7 +9,7 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 
 use crate::error::{Error, Result};
-use crate::format::datafile::{read_columns, RowSpec};
+use crate::format::datafile::{read_column_batches, read_columns, RowSpec};
 use crate::format::manifest::Fragment;
 use crate::format::Snapshot;
 pub use crate::format::{data_path, row_offsets, ROW_ID};
@@ -21,6 +21,7 @@ pub mod explain;
 pub mod filter;
 pub mod fts;
 pub mod prewarm;
+pub mod prune;
 pub mod scalar;
 pub(crate) mod segments;
 pub mod stream;
@@ -42,6 +43,18 @@ pub struct ScanRequest {
     /// `select({ alias: "sql expression" })`: computed output columns, in
     /// order (replaces `columns`).
     pub expressions: Option<Vec<(String, String)>>,
+}
+
+/// Timing spans on stderr when `STOWAGE_PROFILE_SPANS` is set (for
+/// profiling a read path; off otherwise, one relaxed load per span).
+pub(crate) fn span(label: &str, since: std::time::Instant) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ON.get_or_init(|| std::env::var_os("STOWAGE_PROFILE_SPANS").is_some()) {
+        eprintln!(
+            "[span] {label}: {:.3} ms",
+            since.elapsed().as_secs_f64() * 1e3
+        );
+    }
 }
 
 /// Data files read at once; enough to hide object-store latency.
@@ -218,14 +231,20 @@ async fn scan_columns(snap: &Snapshot, req: &ScanRequest) -> Result<(SchemaRef, 
     // Filtered: evaluate the filter on its own columns first, then fetch the
     // output columns of the passing rows only (late materialization), and
     // stop once the limit is reached.
+    let t0 = std::time::Instant::now();
     let cands = scalar::candidates(snap, &pred).await?;
+    span("filter: candidates", t0);
     let cands = &cands;
+    // No fragment needs to give more passing rows than offset + limit.
+    let need = req.limit.map(|l| l.saturating_add(req.offset));
     let mut stream = futures::stream::iter(manifest.fragments.iter().cloned())
         .map(|frag| {
             let pred = pred.clone();
             async move {
-                let c = cands.as_ref().and_then(|c| c.get(&frag.id));
-                let offsets = passing_offsets(snap, &frag, &pred, c).await?;
+                let offsets = match cands.as_ref().and_then(|c| c.get(&frag.id)) {
+                    Some(c) => passing_offsets(snap, &frag, &pred, Some(c)).await?,
+                    None => passing_offsets_upto(snap, &frag, &pred, need).await?,
+                };
                 Ok::<_, Error>((frag, offsets))
             }
         })
@@ -246,7 +265,9 @@ async fn scan_columns(snap: &Snapshot, req: &ScanRequest) -> Result<(SchemaRef, 
         let chosen = &offsets[skip as usize..(skip + take) as usize];
         skip = 0;
         remaining -= take;
+        let t1 = std::time::Instant::now();
         let batch = read_rows(snap, &frag, &out_idx, chosen, req.with_row_id).await?;
+        span("filter: read chosen rows", t1);
         out.push(reorder(&batch, &out_schema)?);
     }
     Ok((out_schema, out))
@@ -373,6 +394,89 @@ pub(crate) async fn passing_offsets(
             }
         }
     }
+    Ok(offsets)
+}
+
+/// Offsets of the live rows of `frag` that pass `pred`, the first `need`
+/// of them at most (all when `None`), in row order. With the column cache
+/// on, the filter's columns are read whole (and cached: a repeated query
+/// does not read them again) and evaluated slice by slice until `need` rows
+/// passed. With it off (`columnCacheSize: 0`), row groups are read one
+/// after another, those whose statistics rule the filter out skipped (see
+/// [`prune`]), stopping once `need` rows passed: a `where(..).limit(n)`
+/// decodes the filter's columns of the first row groups only.
+pub(crate) async fn passing_offsets_upto(
+    snap: &Snapshot,
+    frag: &Fragment,
+    pred: &filter::CompiledFilter,
+    need: Option<u64>,
+) -> Result<Vec<u32>> {
+    if cache::for_store(&snap.store).enabled() {
+        return match need {
+            Some(need) => cached_passing_upto(snap, frag, pred, need).await,
+            None => passing_offsets(snap, frag, pred, None).await,
+        };
+    }
+    let t0 = std::time::Instant::now();
+    let groups = prune::row_groups(snap, frag, pred).await?;
+    span("filter: row groups", t0);
+    let Some(groups) = groups else {
+        return passing_offsets(snap, frag, pred, None).await;
+    };
+    if need.is_none() && groups.iter().all(|g| g.keep) {
+        // Every row group is read anyway: whole columns, decoded in parallel.
+        return passing_offsets(snap, frag, pred, None).await;
+    }
+    let need = need.unwrap_or(u64::MAX);
+    let mut offsets = Vec::new();
+    for g in groups.iter().filter(|g| g.keep) {
+        if offsets.len() as u64 >= need {
+            break;
+        }
+        let slice = Slice {
+            fragment: frag.clone(),
+            offset: g.start,
+            limit: Some(g.rows),
+        };
+        let t1 = std::time::Instant::now();
+        let batches = read_slice(snap, &slice, pred.indices(), true).await?;
+        span("filter: read group", t1);
+        let t1 = std::time::Instant::now();
+        for b in batches {
+            let mask = pred.evaluate(&b)?;
+            offsets.extend(row_offsets(&arrow_select::filter::filter_record_batch(
+                &b, &mask,
+            )?)?);
+        }
+        span("filter: evaluate group", t1);
+    }
+    offsets.truncate(need.min(offsets.len() as u64) as usize);
+    Ok(offsets)
+}
+
+/// [`passing_offsets_upto`] with the column cache on: the filter's whole
+/// columns (from the cache, or read and cached) evaluated slice by slice
+/// until `need` rows passed.
+async fn cached_passing_upto(
+    snap: &Snapshot,
+    frag: &Fragment,
+    pred: &filter::CompiledFilter,
+    need: u64,
+) -> Result<Vec<u32>> {
+    const STEP: usize = 16 * 1024;
+    let mut offsets = Vec::new();
+    for b in read_slice(snap, &Slice::whole(frag), pred.indices(), true).await? {
+        let mut start = 0;
+        while start < b.num_rows() && (offsets.len() as u64) < need {
+            let part = b.slice(start, STEP.min(b.num_rows() - start));
+            let mask = pred.evaluate(&part)?;
+            offsets.extend(row_offsets(&arrow_select::filter::filter_record_batch(
+                &part, &mask,
+            )?)?);
+            start += STEP;
+        }
+    }
+    offsets.truncate(need.min(offsets.len() as u64) as usize);
     Ok(offsets)
 }
 
@@ -642,10 +746,12 @@ pub(crate) async fn read_slice(
         .limit
         .unwrap_or(frag.rows - slice.offset.min(frag.rows))
         .min(frag.rows - slice.offset.min(frag.rows));
-    let mut cols: Vec<ArrayRef> = if whole && cache::for_store(&snap.store).enabled() {
-        whole_columns(snap, frag, &sorted).await?
+    // One batch per decoded row group when the column cache is not used
+    // (no concatenation: one copy of every value fewer).
+    let parts: Vec<Vec<ArrayRef>> = if whole && cache::for_store(&snap.store).enabled() {
+        vec![whole_columns(snap, frag, &sorted).await?]
     } else {
-        let batches = read_columns(
+        read_column_batches(
             store,
             table_dir,
             schema,
@@ -658,41 +764,38 @@ pub(crate) async fn read_slice(
                 limit: slice.limit,
             },
         )
-        .await?;
-        (0..sorted.len())
-            .map(|k| {
-                concat_column(
-                    &batches.iter().map(|b| b[k].clone()).collect::<Vec<_>>(),
-                    schema.field(sorted[k]).data_type(),
-                )
-            })
-            .collect::<Result<_>>()?
+        .await?
     };
-    let first = slice.offset;
-    if with_row_id {
-        let base = frag.id << 32;
-        cols.push(Arc::new(arrow_array::UInt64Array::from_iter_values(
-            (first..first + len).map(|r| base | r),
-        )));
-    }
-    let batch = RecordBatch::try_new_with_options(
-        read_schema,
-        cols,
-        &arrow_array::RecordBatchOptions::new().with_row_count(Some(len as usize)),
-    )?;
-    // Rows deleted since the file was written are dropped here, so every
-    // reader above sees only live rows.
-    match deleted_offsets(snap, frag).await? {
-        Some(del) => {
-            let keep: arrow_array::BooleanArray = (first..first + len)
-                .map(|r| Some(del.binary_search(&(r as u32)).is_err()))
-                .collect();
-            Ok(vec![arrow_select::filter::filter_record_batch(
-                &batch, &keep,
-            )?])
+    let deleted = deleted_offsets(snap, frag).await?;
+    let mut out = Vec::with_capacity(parts.len());
+    let mut first = slice.offset;
+    for mut cols in parts {
+        let n = cols.first().map_or(len as usize, |c| c.len()) as u64;
+        if with_row_id {
+            let base = frag.id << 32;
+            cols.push(Arc::new(arrow_array::UInt64Array::from_iter_values(
+                (first..first + n).map(|r| base | r),
+            )));
         }
-        None => Ok(vec![batch]),
+        let batch = RecordBatch::try_new_with_options(
+            read_schema.clone(),
+            cols,
+            &arrow_array::RecordBatchOptions::new().with_row_count(Some(n as usize)),
+        )?;
+        // Rows deleted since the file was written are dropped here, so every
+        // reader above sees only live rows.
+        out.push(match &deleted {
+            Some(del) => {
+                let keep: arrow_array::BooleanArray = (first..first + n)
+                    .map(|r| Some(del.binary_search(&(r as u32)).is_err()))
+                    .collect();
+                arrow_select::filter::filter_record_batch(&batch, &keep)?
+            }
+            None => batch,
+        });
+        first += n;
     }
+    Ok(out)
 }
 
 /// Reads columns `idx` of the rows at `offsets` (sorted) of one data file:

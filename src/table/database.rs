@@ -263,8 +263,11 @@ impl Database {
                 (CreateMode::Create, false) => Err(Error::TableExists { name: req.name }),
             };
         }
+        let t0 = std::time::Instant::now();
         let batches = conform(&req.batches, &req.schema)?;
         let fragment = write_fragment(&store, &dir, &req.schema, &batches).await?;
+        crate::query::span("create: write data file", t0);
+        let t0 = std::time::Instant::now();
         // Someone may create the table between the look above and the
         // commit: the change decides then (exists, existOk or overwrite).
         let done = txn::commit(tref, None, |_| {
@@ -277,6 +280,7 @@ impl Database {
             async move { Ok((change, ())) }
         })
         .await?;
+        crate::query::span("create: commit", t0);
         Ok(handle(done.snapshot))
     }
 
