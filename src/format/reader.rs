@@ -203,7 +203,10 @@ fn selected_pages(
 }
 
 /// The share of root column `root`'s bytes that a read of the rows
-/// `selection` picks fetches (1.0 without an offset index).
+/// `selection` picks fetches (1.0 without an offset index): the pages
+/// holding them as they are fetched, coalesced (gaps under
+/// `COALESCE_GAP` read through), so that scattered rows whose small pages
+/// are close together count for the span read, not for their pages alone.
 pub fn selected_share(meta: &ParquetMetaData, root: usize, selection: &RowSelection) -> f64 {
     let total: u64 = chunk_ranges_unmerged(meta, root)
         .iter()
@@ -212,7 +215,7 @@ pub fn selected_share(meta: &ParquetMetaData, root: usize, selection: &RowSelect
     if total == 0 {
         return 0.0;
     }
-    let picked: u64 = selected_pages(meta, &[root], selection)
+    let picked: u64 = selection_ranges(meta, &[root], selection)
         .iter()
         .map(|r| r.end - r.start)
         .sum();
@@ -410,7 +413,9 @@ mod tests {
     use parquet::file::metadata::{PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader};
     use parquet::file::properties::WriterProperties;
 
-    use super::{chunk_ranges_unmerged, free_roots, selected_pages, selection_ranges};
+    use super::{
+        chunk_ranges_unmerged, free_roots, selected_pages, selected_share, selection_ranges,
+    };
 
     /// A file of `groups` row groups of 1,000 rows: a small `id` column
     /// and sixteen float columns (the bulk, as a vector column would be),
@@ -444,6 +449,22 @@ mod tests {
 
     fn total(r: &[std::ops::Range<u64>]) -> u64 {
         r.iter().map(|r| r.end - r.start).sum()
+    }
+
+    #[test]
+    fn scattered_rows_count_for_the_span_they_are_read_with() {
+        let meta = file(3);
+        // One row in every other 100-row page: half the pages' bytes, but
+        // the gaps between them are read through, so the read spans all.
+        let mut picks = Vec::new();
+        for _ in 0..15 {
+            picks.push(RowSelector::select(1));
+            picks.push(RowSelector::skip(199));
+        }
+        let sel = RowSelection::from(picks);
+        let pages = total(&selected_pages(&meta, &[1], &sel));
+        assert!(pages * 3 < total(&chunk_ranges_unmerged(&meta, 1)) * 2);
+        assert!(selected_share(&meta, 1, &sel) > 0.9);
     }
 
     #[test]
