@@ -276,9 +276,8 @@ pub async fn read_columns(
     }
     let cols = (0..idx.len())
         .map(|k| {
-            let parts: Vec<&dyn arrow_array::Array> =
-                batches.iter().map(|b| b[k].as_ref()).collect();
-            Ok(arrow_select::concat::concat(&parts)?)
+            let parts: Vec<ArrayRef> = batches.iter().map(|b| b[k].clone()).collect();
+            concat_parts(&parts, parts[0].data_type())
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(vec![cols])
@@ -348,7 +347,8 @@ pub async fn read_column_batches(
         .collect())
 }
 
-fn concat_parts(parts: &[ArrayRef], dt: &DataType) -> Result<ArrayRef> {
+/// `parts` as one array (`dt` when there are none; one part as it is).
+pub(crate) fn concat_parts(parts: &[ArrayRef], dt: &DataType) -> Result<ArrayRef> {
     match parts {
         [] => Ok(arrow_array::new_empty_array(dt)),
         [one] => Ok(one.clone()),

@@ -528,16 +528,6 @@ fn cache_key(store: &StoreHandle, table_dir: &Path, frag: &Fragment) -> String {
     format!("{}|{}|{}", store.display_uri, table_dir, frag.path)
 }
 
-fn concat_column(parts: &[ArrayRef], dt: &DataType) -> Result<ArrayRef> {
-    match parts {
-        [] => Ok(arrow_array::new_empty_array(dt)),
-        [one] => Ok(one.clone()),
-        many => Ok(arrow_select::concat::concat(
-            &many.iter().map(|a| a.as_ref()).collect::<Vec<_>>(),
-        )?),
-    }
-}
-
 /// The cache key of a data file's columns, the cached columns among `idx`
 /// (in `idx` order) and the indices that are not cached. Columns are cached
 /// by field id, which survives renames and drops (a position would shift),
@@ -602,7 +592,7 @@ pub(crate) async fn whole_columns(
         .await?;
         for (k, i) in missing.iter().enumerate() {
             let parts: Vec<ArrayRef> = batches.iter().map(|b| b[k].clone()).collect();
-            let col = concat_column(&parts, schema.field(*i).data_type())?;
+            let col = crate::format::datafile::concat_parts(&parts, schema.field(*i).data_type())?;
             if fill {
                 cache.put(&key, snap.column_id(*i) as usize, col.clone());
             }
@@ -870,7 +860,7 @@ pub(crate) async fn read_rows(
         )
         .await?;
         for (k, i) in to_read.iter().enumerate() {
-            let col = concat_column(
+            let col = crate::format::datafile::concat_parts(
                 &batches.iter().map(|b| b[k].clone()).collect::<Vec<_>>(),
                 schema.field(*i).data_type(),
             )?;
