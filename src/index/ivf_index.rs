@@ -212,18 +212,8 @@ impl IvfIndex {
     /// The row ids and codes of partition `p`, from its bytes (as read at
     /// [`Self::partition_range`]), checksum verified.
     pub fn split_partition<'a>(&self, p: usize, part: &'a [u8]) -> Result<(Vec<u64>, &'a [u8])> {
-        let entry = self
-            .partitions
-            .get(p)
-            .ok_or_else(|| self.corrupt("partition out of range"))?;
-        if checksum(part) != entry.checksum {
-            return Err(self.corrupt(&format!("partition {p} fails its checksum")));
-        }
-        let n = entry.count as usize;
-        if part.len() != n * (8 + self.code_size()) {
-            return Err(self.corrupt("partition has the wrong length"));
-        }
-        let (ids, codes) = part.split_at(n * 8);
+        self.verify_partition(p, part)?;
+        let (ids, codes) = part.split_at(part.len() / (8 + self.code_size()) * 8);
         let ids = ids
             .chunks_exact(8)
             .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
