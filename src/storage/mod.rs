@@ -113,6 +113,29 @@ impl StoreHandle {
     pub fn redact(&self, text: &str) -> String {
         self.redactor.redact(text)
     }
+
+    /// The object at `path` and the version it was read at (for a
+    /// conditional update of it), or `None` when there is none; `what` names
+    /// it in an error ("tag <path>", "namespace <name>").
+    pub async fn get_versioned(
+        &self,
+        path: &Path,
+        what: &str,
+    ) -> crate::error::Result<Option<(bytes::Bytes, object_store::UpdateVersion)>> {
+        use object_store::ObjectStoreExt;
+        let context = || format!("Reading {what}");
+        let r = match self.store.get(path).await {
+            Ok(r) => r,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(self.error(e, context())),
+        };
+        let version = object_store::UpdateVersion {
+            e_tag: r.meta.e_tag.clone(),
+            version: r.meta.version.clone(),
+        };
+        let bytes = r.bytes().await.map_err(|e| self.error(e, context()))?;
+        Ok(Some((bytes, version)))
+    }
 }
 
 /// What kind of failure this was: typed where object_store exposes it (the

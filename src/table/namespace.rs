@@ -136,21 +136,14 @@ impl Database {
             };
             return Ok(Some((root, v)));
         };
-        let store = self.store();
-        let r = match store.store.get(&path).await {
-            Ok(r) => r,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(store.error(e, format!("Reading namespace {ns}"))),
-        };
-        let version = UpdateVersion {
-            e_tag: r.meta.e_tag.clone(),
-            version: r.meta.version.clone(),
-        };
-        let bytes = r
-            .bytes()
-            .await
-            .map_err(|e| store.error(e, format!("Reading namespace {ns}")))?;
-        Ok(Some((NamespaceMarker::decode(&bytes, &path)?, version)))
+        match self
+            .store()
+            .get_versioned(&path, &format!("namespace {ns}"))
+            .await?
+        {
+            Some((bytes, version)) => Ok(Some((NamespaceMarker::decode(&bytes, &path)?, version))),
+            None => Ok(None),
+        }
     }
 
     /// The id of `ns`'s marker (`""` for the root), or `NAMESPACE_NOT_FOUND`.

@@ -115,20 +115,10 @@ async fn get_with_version(
     tag: &str,
 ) -> Result<Option<(TagContents, UpdateVersion)>> {
     let path = tag_path(t.dir, tag);
-    let r = match t.store.store.get(&path).await {
-        Ok(r) => r,
-        Err(object_store::Error::NotFound { .. }) => return Ok(None),
-        Err(e) => return Err(t.store.error(e, format!("Reading tag {path}"))),
-    };
-    let version = UpdateVersion {
-        e_tag: r.meta.e_tag.clone(),
-        version: r.meta.version.clone(),
-    };
-    let bytes = r
-        .bytes()
-        .await
-        .map_err(|e| t.store.error(e, format!("Reading tag {path}")))?;
-    Ok(Some((decode(t.name, tag, &bytes)?, version)))
+    match t.store.get_versioned(&path, &format!("tag {path}")).await? {
+        Some((bytes, version)) => Ok(Some((decode(t.name, tag, &bytes)?, version))),
+        None => Ok(None),
+    }
 }
 
 /// The contents of a tag on `version`, which must exist.
