@@ -13,6 +13,7 @@ import * as crypto from "crypto";
 import { inspect } from "util";
 import * as lancedb from "../lib";
 import { expectNoSecrets, failure, recordingProxy, uniq } from "./helpers/cloud";
+import { workload } from "./helpers/writers";
 import {
   AzureEndpoint,
   GcsEndpoint,
@@ -70,28 +71,6 @@ function counted(make: (n: number) => { value: Record<string, unknown>; secret: 
     return value as never;
   };
   return { provider, handed, calls: () => calls };
-}
-
-/** Writers and readers on one table until `ms` have passed; every error is collected. */
-async function workload(table: lancedb.Table, ms: number): Promise<{ errors: string[]; acknowledged: number }> {
-  const deadline = Date.now() + ms;
-  const errors: string[] = [];
-  let acknowledged = 0;
-  const worker = async (w: number) => {
-    let i = 0;
-    while (Date.now() < deadline) {
-      try {
-        await table.add([{ id: w * 100_000 + ++i, v: "y" }]);
-        acknowledged++;
-        await table.countRows();
-        await table.query().where("id > 0").limit(5).toArray();
-      } catch (e) {
-        errors.push(String((e as Error).message));
-      }
-    }
-  };
-  await Promise.all([1, 2, 3].map(worker));
-  return { errors, acknowledged };
 }
 
 describe("Azure", () => {

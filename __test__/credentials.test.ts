@@ -8,6 +8,7 @@ import { s3CreateBucket, s3Request, useEmulators } from "./helpers/emulators";
 import type { S3Endpoint } from "./helpers/emulators";
 import { ALLOW_ALL, createAccessKey, createUser, deleteAccessKey } from "./helpers/iam";
 import type { AccessKey } from "./helpers/iam";
+import { workload } from "./helpers/writers";
 
 jest.setTimeout(120_000);
 
@@ -88,25 +89,9 @@ test("a workload on s3+ddb:// outlives several short-lived keys with no failed r
   expect(JSON.stringify(eff)).not.toContain(rot.handedOut[0].accessKeyId);
 
   const table = await db.createTable("t", [{ id: 0, v: "x" }]);
-  let acknowledged = 1;
-  const deadline = Date.now() + 11_000;
-  const errors: unknown[] = [];
-  const worker = async (w: number) => {
-    let i = 0;
-    while (Date.now() < deadline) {
-      try {
-        await table.add([{ id: w * 100_000 + ++i, v: "y" }]);
-        acknowledged++;
-        await table.countRows();
-        await table.query().where("id > 0").limit(5).toArray();
-      } catch (e) {
-        errors.push(e);
-      }
-    }
-  };
-  await Promise.all([0, 1, 2].map((w) => worker(w + 1)));
-  expect(errors.map((e) => String((e as Error).message))).toEqual([]);
-  expect(await table.countRows()).toBe(acknowledged);
+  const { errors, acknowledged } = await workload(table, 11_000);
+  expect(errors).toEqual([]);
+  expect(await table.countRows()).toBe(acknowledged + 1);
   // Several rotations, and the old keys really were deleted while the workload ran.
   expect(rot.calls()).toBeGreaterThanOrEqual(4);
   expect(rot.deleted.length).toBeGreaterThanOrEqual(3);

@@ -185,3 +185,29 @@ export async function checkTable(db: lancedb.Connection, name: string, acked: nu
   expect(versions.length).toBe(1 + ids.length);
   return { version, versions, rows, ids };
 }
+
+/**
+ * Three in-process workers appending one row each (`{ id, v }`), counting rows and running a
+ * filtered query on one table until `ms` have passed; every error's message is collected. For the
+ * credential-rotation suites: no request may fail while providers rotate keys underneath.
+ */
+export async function workload(table: lancedb.Table, ms: number): Promise<{ errors: string[]; acknowledged: number }> {
+  const deadline = Date.now() + ms;
+  const errors: string[] = [];
+  let acknowledged = 0;
+  const worker = async (w: number) => {
+    let i = 0;
+    while (Date.now() < deadline) {
+      try {
+        await table.add([{ id: w * 100_000 + ++i, v: "y" }]);
+        acknowledged++;
+        await table.countRows();
+        await table.query().where("id > 0").limit(5).toArray();
+      } catch (e) {
+        errors.push(String((e as Error).message));
+      }
+    }
+  };
+  await Promise.all([1, 2, 3].map(worker));
+  return { errors, acknowledged };
+}
