@@ -6,6 +6,7 @@ import { StowageError } from "./errors";
 import type { JsDistanceType } from "../index";
 import { call, callSync, native, NativeTable } from "./native";
 import { ftsRequest, ftsState, runHybrid } from "./fts";
+import { vectorSearch as vectorSearchNow } from "./fastsearch";
 import type { FtsState, FullTextQuery, FullTextSearchOptions } from "./fts";
 import type { Reranker } from "./rerankers";
 import type { EmbeddingFunctionConfig } from "./embedding/registry";
@@ -830,7 +831,7 @@ export class VectorQuery extends QueryBase {
       });
     }
     const search = (columns: string[] | undefined, withRowId: boolean): Promise<Buffer> =>
-      this.inner.vectorSearch({
+      vectorSearchNow(this.inner, {
         vector,
         column: this.vectorColumn,
         distanceType: this.distance,

@@ -237,6 +237,7 @@ pub async fn load(snap: &Snapshot, seg: &IndexSegment) -> Result<(Loaded, Vector
     if let Some(l) = models().lock().ok().and_then(|m| m.get(&key).cloned()) {
         return Ok((l, d));
     }
+    super::fast::io_gate().await;
     let path = snap.path(&d.meta);
     let bytes = snap
         .store
@@ -504,6 +505,7 @@ async fn read_partitions(
         }
     }
     if !missing.is_empty() {
+        super::fast::io_gate().await;
         let path = snap.path(rel);
         let reads = coalesce(&missing, 0);
         let ranges: Vec<std::ops::Range<u64>> = reads.iter().map(|r| r.range.clone()).collect();

@@ -314,6 +314,10 @@ pub async fn search(snap: &Snapshot, req: &VectorRequest) -> Result<(SchemaRef, 
             }
         }
     }
+    if !exact.is_empty() {
+        // Reads and a worker thread: not for a synchronous attempt.
+        super::fast::io_gate().await;
+    }
     // A prefilter's scalar indexes narrow the rows whose distances are
     // computed; the filter is still evaluated on them.
     let cands = match (&filter, req.prefilter, exact.is_empty()) {
