@@ -78,8 +78,10 @@ export declare class JsTable {
   /**
    * `vectorSearch` answered now, from memory, or null when it would
    * read from storage (call `vectorSearch` then). Errors are the search's.
+   * `compact`: small results of number columns come in the layout of
+   * `compact()` below instead of Arrow IPC.
    */
-  vectorSearchCached(options: JsVectorOptions): Buffer | null
+  vectorSearchCached(options: JsVectorOptions, compact?: boolean | undefined | null): Buffer | null
   /** Full-text search; rows as an Arrow IPC stream with `_score`. */
   ftsSearch(options: JsFtsOptions): Promise<Buffer>
   /**

@@ -20,7 +20,7 @@ const r = rng(11);
 const gauss = (): number => Math.sqrt(-2 * Math.log(r())) * Math.cos(2 * Math.PI * r());
 const centers = Array.from({ length: 10 }, () => Array.from({ length: DIM }, () => gauss() * 4));
 const point = (): number[] => centers[Math.floor(r() * centers.length)].map((m) => m + gauss());
-const rows = Array.from({ length: 3000 }, (_, i) => ({ id: i, tag: i % 3 === 0 ? "a" : "b", vector: point() }));
+const rows = Array.from({ length: 3000 }, (_, i) => ({ id: i, tag: i % 3 === 0 ? "a" : "b", maybe: i % 4 === 1 ? null : i * 0.5, vector: point() }));
 const queries = Array.from({ length: 8 }, point);
 
 type Build = (t: stowage.Table) => stowage.VectorQuery;
@@ -127,6 +127,22 @@ describe.each([
     }
     const withId = await same(t, (x) => x.search(q).limit(5).select(["id", "tag"]).withRowId());
     expect(withId.path).toBe("sync");
+    // Number columns only (the compact result layout), with nulls and row ids.
+    for (const q2 of queries) {
+      const nums = await same(t, (x) => x.search(q2).limit(30).select(["maybe", "id"]).withRowId());
+      expect(nums.path).toBe("sync");
+      expect(nums.rows.map((x) => x.maybe)).toEqual(nums.rows.map((x) => ((x.id as number) % 4 === 1 ? null : (x.id as number) * 0.5)));
+      expect(nums.rows.every((x) => typeof x._rowid === "bigint")).toBe(true);
+    }
+    // That layout is what the native call gives for such a result (not IPC).
+    const inner = (t as unknown as { inner: { vectorSearchCached(o: object, compact?: boolean): Buffer | null } }).inner;
+    const packed = inner.vectorSearchCached({ vector: q, limit: 10, columns: ["maybe", "id"], withRowId: true }, true);
+    expect(packed?.subarray(0, 4).toString("latin1")).toBe("STW1");
+    const ipc = inner.vectorSearchCached({ vector: q, limit: 10, columns: ["maybe", "id"], withRowId: true }, false);
+    expect(ipc?.readUInt32LE(0)).toBe(0xffffffff);
+    // Nothing passes the filter: an empty result, the same both ways.
+    const none = await same(t, (x) => x.search(q).where("id < 0").limit(10).select(["id"]));
+    expect(none.rows).toEqual([]);
   });
 
   test("prefilter and postfilter", async () => {
