@@ -53,7 +53,7 @@ impl JsTable {
             super::deadline::deadline(options.timeout_ms)?;
             let req = VectorRequest::try_from(options)?;
             crate::query::ann::trace("sync: request", &mut trace);
-            if req.k > MAX_K {
+            if req.k > MAX_K || !t.in_process_store() {
                 return Ok(None);
             }
             let found = napi::bindgen_prelude::within_runtime_if_available(|| {
