@@ -483,7 +483,12 @@ impl Table {
         let snap = self.snapshot().await?;
         let remap = match compacted {
             Some(v) if snap.manifest.indices.iter().any(|e| e.kind.is_vector()) => {
-                super::compact_remap::RowRemap::of_compaction(self, v).await?
+                // Without a mapping (a cleanup elsewhere removed the parent
+                // version or an input's deletion file meanwhile) the moved
+                // rows are encoded again: slower, never wrong.
+                super::compact_remap::RowRemap::of_compaction(self, v)
+                    .await
+                    .unwrap_or(None)
             }
             _ => None,
         };
