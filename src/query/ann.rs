@@ -593,6 +593,23 @@ pub async fn search_segment(
             trace("plan+read", &mut t);
             let terms = residual_terms(&cache_key(snap, &d.meta), &index);
             let parts: Vec<(usize, &[u8])> = data.iter().map(|(p, b)| (*p, b.as_ref())).collect();
+            if let (Some(_), Some(_)) = (&index.copy, refine_factor) {
+                // Re-rank with the copy kept in the partitions (in memory),
+                // then exact distances for the few best only.
+                let keep = (params.k * crate::index::ivf_index::EXACT_MARGIN).min(limit);
+                let found = index.scan_refined(
+                    query,
+                    &parts,
+                    limit,
+                    keep,
+                    Some(&filter),
+                    terms.as_deref(),
+                )?;
+                trace("scan+copy", &mut t);
+                let r = refine(index.distance_type, query, &found, params.k, vectors).await;
+                trace("exact", &mut t);
+                return r;
+            }
             let found =
                 index.scan_partitions(query, &parts, limit, Some(&filter), terms.as_deref())?;
             trace("scan", &mut t);
