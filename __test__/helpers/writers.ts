@@ -11,7 +11,7 @@ import { childEnv } from "./cloud";
 export const APPENDER = path.join(__dirname, "..", "fixtures", "appender.js");
 
 /** What each appended row holds (see fixtures/appender.js). */
-export type RowShape = "worker" | "text" | "labels";
+export type RowShape = "worker" | "text" | "labels" | "vector";
 
 export interface WriterExit {
   code: number | null;

@@ -476,12 +476,25 @@ impl Table {
     }
 
     /// `optimize()`'s index step: each vector index takes in the rows no
-    /// segment covers and merges its segments (see `vector_build::optimize`).
-    pub(crate) async fn optimize_indices(&self) -> Result<()> {
+    /// segment covers and merges its segments (see `vector_build::optimize`);
+    /// `compacted`: the version of the compaction just committed, whose
+    /// moved rows keep their IVF entries (see `compact_remap`).
+    pub(crate) async fn optimize_indices(&self, compacted: Option<u64>) -> Result<()> {
         let snap = self.snapshot().await?;
+        let remap = match compacted {
+            Some(v) if snap.manifest.indices.iter().any(|e| e.kind.is_vector()) => {
+                // Without a mapping (a cleanup elsewhere removed the parent
+                // version or an input's deletion file meanwhile) the moved
+                // rows are encoded again: slower, never wrong.
+                super::compact_remap::RowRemap::of_compaction(self, v)
+                    .await
+                    .unwrap_or(None)
+            }
+            _ => None,
+        };
         for e in &snap.manifest.indices {
             if e.kind.is_vector() {
-                super::vector_build::optimize(self, &snap, e).await?;
+                super::vector_build::optimize(self, &snap, e, remap.as_ref()).await?;
             }
         }
         Ok(())

@@ -6,6 +6,7 @@
 pub mod branches;
 mod cleanup;
 pub mod clone;
+mod compact_remap;
 pub mod database;
 pub mod doctor;
 pub mod evolve;
@@ -518,7 +519,7 @@ impl Table {
     /// Compacts small files, then removes old versions and the files no
     /// remaining version needs (see [`cleanup`] for what is kept).
     pub async fn optimize(&self, opts: OptimizeOptions) -> Result<OptimizeStats> {
-        let (_, compacted) = self
+        let (version, compacted) = self
             .commit(|base| async move {
                 let base = txn_base(base)?;
                 let rw = ops::plan_compact(&base).await?;
@@ -532,8 +533,10 @@ impl Table {
                 Ok((Change::Rewrite(rw), counts))
             })
             .await?;
-        // Indexes take in the rows compaction and writes left unindexed.
-        self.optimize_indices().await?;
+        // Indexes take in the rows compaction and writes left unindexed;
+        // rows the compaction moved keep their IVF entries.
+        let moved = (compacted.1 > 0).then_some(version);
+        self.optimize_indices(moved).await?;
         self.optimize_fts_indices().await?;
         let latest = self.snapshot().await?.version();
         let mut stats = cleanup::run(self.tref(), latest, &opts).await?;

@@ -514,7 +514,10 @@ pub(crate) async fn plan_merge(
 pub const COMPACT_TARGET_ROWS: u64 = 1024 * 1024;
 
 /// Merges small data files and files with deletions into as few files as
-/// possible, each up to [`COMPACT_TARGET_ROWS`] rows.
+/// possible, each up to [`COMPACT_TARGET_ROWS`] rows. The live rows of the
+/// inputs are written in manifest order, one after the other: the index
+/// step of `optimize()` derives where each row moved from that order
+/// (`compact_remap`), so keep it.
 pub(crate) async fn plan_compact(snap: &Snapshot) -> Result<Rewrite> {
     let (store, dir, base, schema) = snap.parts();
     let candidates: Vec<&Fragment> = base

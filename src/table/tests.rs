@@ -638,3 +638,67 @@ mod rewrite {
 mod branch_tests;
 mod clone_tests;
 mod index_tests;
+
+/// (row id, id value) of every live row.
+async fn row_ids(t: &Table) -> Vec<(u64, i64)> {
+    let req = ScanRequest {
+        with_row_id: true,
+        ..Default::default()
+    };
+    let (_, batches) = t.scan(&req).await.unwrap();
+    let mut out = Vec::new();
+    for b in &batches {
+        let v = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+        let r = b
+            .column_by_name(crate::format::ROW_ID)
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow_array::UInt64Array>()
+            .unwrap();
+        out.extend((0..b.num_rows()).map(|i| (r.value(i), v.value(i))));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_compactions_row_mapping_follows_from_its_manifests() {
+    let store = memory_store().await;
+    let t = create(&store, plain(&store), &[0, 1, 2, 3, 4]).await;
+    add(&t, &[10, 11, 12]).await.unwrap();
+    add(&t, &[20, 21, 22, 23]).await.unwrap();
+    t.delete("id = 2 OR id = 10 OR id = 23").await.unwrap();
+    let before = row_ids(&t).await;
+    let old_of = |v: i64| before.iter().find(|(_, x)| *x == v).map(|(r, _)| *r);
+    // Cleanup keeps every version (a cutoff before them all).
+    let opts = OptimizeOptions {
+        cleanup_older_than_ms: 0,
+        delete_unverified: false,
+    };
+    t.optimize(opts).await.unwrap();
+    let compacted = t
+        .list_versions()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|v| v.operation == "compact")
+        .expect("a compact version")
+        .version;
+    let remap = super::compact_remap::RowRemap::of_compaction(&t, compacted)
+        .await
+        .unwrap()
+        .expect("a mapping");
+    let after = row_ids(&t).await;
+    assert_eq!(after.len(), before.len());
+    for (new, v) in &after {
+        let old = old_of(*v).expect("row was there before");
+        assert_eq!(remap.new_id(old), Some(*new), "row {v}");
+    }
+    // Deleted rows map to nothing.
+    assert_eq!(remap.new_id(2), None);
+    assert_eq!(remap.new_id(1 << 32), None);
+    // Not a compaction: no mapping.
+    assert!(super::compact_remap::RowRemap::of_compaction(&t, 2)
+        .await
+        .unwrap()
+        .is_none());
+}

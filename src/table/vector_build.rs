@@ -6,7 +6,7 @@
 //! segments into one; it retrains when the unindexed rows outnumber the
 //! indexed ones (docs/indexes.md).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::Float32Type;
@@ -15,6 +15,7 @@ use arrow_schema::DataType;
 use object_store::{ObjectStoreExt, PutPayload};
 use serde::{Deserialize, Serialize};
 
+use super::compact_remap::RowRemap;
 use super::indexing::{BuildContext, BuiltSegment, IndexConfig, VectorIndexOptions};
 use super::txn::{Change, IndexChange};
 use super::Table;
@@ -119,7 +120,7 @@ pub(crate) async fn build(
     let rows = ctx.snap.manifest.rows() as usize;
     let params = resolve(kind, options, dim, rows)?;
     let frags = ctx.snap.manifest.fragments.clone();
-    let segment = build_segment(ctx, kind, &params, col, dim, &frags, None).await?;
+    let segment = build_segment(ctx, kind, &params, col, dim, &frags, None, None).await?;
     Ok(BuiltSegment {
         segment,
         params: serde_json::to_value(&params)
@@ -211,7 +212,34 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
         .map_err(|e| Error::internal(format!("index build task: {e}")))?
 }
 
-/// Streams every fragment of `frags` through `add`.
+/// Per fragment, the row offset ranges (first, rows) to encode; a fragment
+/// not listed is encoded whole.
+pub(crate) type EncodeOnly = HashMap<u64, Vec<(u64, u64)>>;
+
+/// Keeps the rows of (`ids`, `vectors`) whose offsets `ranges` lists.
+fn keep_ranges(
+    ids: Vec<u64>,
+    vectors: Vec<f32>,
+    dim: usize,
+    ranges: &[(u64, u64)],
+) -> (Vec<u64>, Vec<f32>) {
+    let inside = |id: u64| {
+        let o = id & 0xffff_ffff;
+        ranges.iter().any(|&(s, n)| o >= s && o < s + n)
+    };
+    let mut out_ids = Vec::new();
+    let mut out = Vec::new();
+    for (id, v) in ids.into_iter().zip(vectors.chunks_exact(dim)) {
+        if inside(id) {
+            out_ids.push(id);
+            out.extend_from_slice(v);
+        }
+    }
+    (out_ids, out)
+}
+
+/// Streams every fragment of `frags` through `add` (only the ranges `only`
+/// lists, for the fragments it lists).
 async fn stream<F>(
     ctx: &BuildContext<'_>,
     frags: &[Fragment],
@@ -219,6 +247,7 @@ async fn stream<F>(
     dim: usize,
     mut state: F::State,
     add: F,
+    only: Option<&EncodeOnly>,
 ) -> Result<F::State>
 where
     F: Adder,
@@ -226,8 +255,13 @@ where
     let total: u64 = frags.iter().map(|f| f.live_rows()).sum();
     let mut done = 0u64;
     for f in frags {
+        let ranges = only.and_then(|o| o.get(&f.id));
         for b in read_slice(ctx.snap, &Slice::whole(f), &[col], true).await? {
             let (ids, vectors) = vectors_of(&b, dim)?;
+            let (ids, vectors) = match ranges {
+                Some(r) => keep_ranges(ids, vectors, dim, r),
+                None => (ids, vectors),
+            };
             done += b.num_rows() as u64;
             let a = add.clone();
             state = blocking(move || {
@@ -298,6 +332,7 @@ async fn build_segment(
     dim: usize,
     frags: &[Fragment],
     merge: Option<IvfBuilder>,
+    only: Option<&EncodeOnly>,
 ) -> Result<IndexSegment> {
     let dt = distance_of(params)?;
     let dir = segment_dir(&ctx.segment_uuid);
@@ -335,7 +370,7 @@ async fn build_segment(
         }
         ctx.report("train", 0, total);
         let builder = blocking(move || HnswBuilder::train(&hp, dim, &s)).await?;
-        let builder = stream(ctx, frags, col, dim, builder, HnswAdd).await?;
+        let builder = stream(ctx, frags, col, dim, builder, HnswAdd, only).await?;
         ctx.report("graph", 0, total);
         let bytes = blocking(move || Ok(builder.finish()?.to_bytes())).await?;
         ctx.report("write", 0, total);
@@ -373,7 +408,7 @@ async fn build_segment(
             }
         };
         loss = builder.loss();
-        let builder = stream(ctx, frags, col, dim, builder, IvfAdd).await?;
+        let builder = stream(ctx, frags, col, dim, builder, IvfAdd, only).await?;
         ctx.report("write", 0, total);
         let (meta, parts, n) = blocking(move || {
             let mut parts = Vec::new();
@@ -430,12 +465,82 @@ pub(crate) async fn prewarm(snap: &Snapshot, entry: &IndexEntry) -> Result<()> {
     ann::prewarm(snap, entry).await
 }
 
+/// Rows a compaction moved out of files an index segment covered, which the
+/// index step carries over (entries remapped to the new row ids) instead of
+/// encoding again.
+#[derive(Default)]
+struct Moved {
+    /// Per segment uuid (of the index now): the compaction inputs whose
+    /// rows its objects hold (it covered them just before the compaction).
+    held: HashMap<String, HashSet<u64>>,
+    /// The uncovered outputs that receive carried rows.
+    outputs: Vec<Fragment>,
+    /// Per such output: the ranges that came from inputs no segment held
+    /// (encoded, as new rows); an output not listed is carried whole.
+    encode: EncodeOnly,
+    /// Rows carried (the retrain rule counts them as indexed).
+    rows: u64,
+}
+
+impl Moved {
+    fn plan(remap: &RowRemap, e: &IndexEntry, uncovered: &[Fragment]) -> Moved {
+        let mut moved = Moved::default();
+        // The same index (same uuid), and its segments still there.
+        let Some(before) = remap.before.iter().find(|b| b.uuid == e.uuid) else {
+            return moved;
+        };
+        let mut claimed: HashSet<u64> = HashSet::new();
+        for s in &before.segments {
+            if !e.segments.iter().any(|now| now.uuid == s.uuid) {
+                continue;
+            }
+            let ids: HashSet<u64> = remap
+                .inputs()
+                .into_iter()
+                .filter(|id| s.fragments.contains(*id) && claimed.insert(*id))
+                .collect();
+            if !ids.is_empty() {
+                moved.held.insert(s.uuid.clone(), ids);
+            }
+        }
+        for f in uncovered {
+            let Some(runs) = remap.runs_of(f.id) else {
+                continue;
+            };
+            let (carried, fresh): (Vec<&(u64, u64, u64)>, Vec<_>) =
+                runs.iter().partition(|(src, _, _)| claimed.contains(src));
+            if carried.is_empty() {
+                continue;
+            }
+            moved.rows += carried.iter().map(|r| r.2).sum::<u64>().min(f.live_rows());
+            if !fresh.is_empty() {
+                moved
+                    .encode
+                    .insert(f.id, fresh.iter().map(|r| (r.1, r.2)).collect());
+            }
+            moved.outputs.push(f.clone());
+        }
+        moved
+    }
+
+    fn is_output(&self, id: u64) -> bool {
+        self.outputs.iter().any(|f| f.id == id)
+    }
+}
+
 /// `optimize()` for one vector index: the fragments no segment covers are
 /// added, and the segments merged into one. IVF reuses the trained model
 /// (new rows are assigned to the existing partitions; old rows keep their
-/// codes) unless the unindexed rows outnumber the indexed ones, which
-/// retrains; HNSW graphs are rebuilt. Returns whether it committed.
-pub(crate) async fn optimize(table: &Table, snap: &Snapshot, e: &IndexEntry) -> Result<bool> {
+/// codes, and rows a compaction (`remap`) moved out of covered files keep
+/// theirs under their new row ids) unless the genuinely new rows outnumber
+/// the indexed ones, which retrains; HNSW graphs are rebuilt. Returns
+/// whether it committed.
+pub(crate) async fn optimize(
+    table: &Table,
+    snap: &Snapshot,
+    e: &IndexEntry,
+    remap: Option<&RowRemap>,
+) -> Result<bool> {
     let m = &snap.manifest;
     let uncovered: Vec<Fragment> = m
         .fragments
@@ -463,6 +568,13 @@ pub(crate) async fn optimize(table: &Table, snap: &Snapshot, e: &IndexEntry) -> 
         })?;
     let (indexed, unindexed) = super::indexing::coverage_rows(m, e);
     let hnsw = matches!(e.kind, IndexKind::IvfHnswSq | IndexKind::IvfHnswPq);
+    let moved = match remap {
+        Some(r) if !hnsw => Moved::plan(r, e, &uncovered),
+        _ => Moved::default(),
+    };
+    // Moved rows are not new: only the rows no segment ever held count
+    // towards a retrain.
+    let (indexed, unindexed) = (indexed + moved.rows, unindexed.saturating_sub(moved.rows));
     let ctx = BuildContext {
         snap,
         column,
@@ -472,7 +584,7 @@ pub(crate) async fn optimize(table: &Table, snap: &Snapshot, e: &IndexEntry) -> 
     };
     let segment = if hnsw || unindexed > indexed {
         let params = resolve(e.kind, &params.given, dim, m.rows() as usize)?;
-        build_segment(&ctx, e.kind, &params, col, dim, &m.fragments, None).await?
+        build_segment(&ctx, e.kind, &params, col, dim, &m.fragments, None, None).await?
     } else {
         // Merge: the old segments' live rows keep their codes.
         let covered: Vec<Fragment> = m
@@ -482,6 +594,8 @@ pub(crate) async fn optimize(table: &Table, snap: &Snapshot, e: &IndexEntry) -> 
             .cloned()
             .collect();
         let allowed = Allowed::build(snap, &covered, None).await?;
+        // Live rows (now) of the outputs receiving moved rows.
+        let allowed_moved = Allowed::build(snap, &moved.outputs, None).await?;
         let mut builder: Option<IvfBuilder> = None;
         let mut model: Option<Vec<f32>> = None;
         for seg in &e.segments {
@@ -493,7 +607,8 @@ pub(crate) async fn optimize(table: &Table, snap: &Snapshot, e: &IndexEntry) -> 
             }
             model = Some(index.ivf.centroids.clone());
             let b = builder.get_or_insert_with(|| IvfBuilder::from_index(&index, 256 << 20));
-            if seg.fragments.is_empty() {
+            let held = moved.held.get(&seg.uuid);
+            if seg.fragments.is_empty() && held.is_none() {
                 continue;
             }
             let rel = d
@@ -510,6 +625,20 @@ pub(crate) async fn optimize(table: &Table, snap: &Snapshot, e: &IndexEntry) -> 
                 .await
                 .map_err(|err| snap.store.error(err, format!("Reading {path}")))?;
             let (cs, ks) = (index.code_size(), index.copy_size());
+            // A row id the segment's entry stands for now: itself (a file
+            // still covered), its new id (moved by the compaction out of a
+            // file this segment held), or none (deleted, or not this
+            // segment's to carry).
+            let now = |id: u64| -> Option<u64> {
+                if allowed.allows(id) {
+                    return Some(id);
+                }
+                let r = remap?;
+                if !held?.contains(&(id >> 32)) {
+                    return None;
+                }
+                r.new_id(id).filter(|n| allowed_moved.allows(*n))
+            };
             for p in 0..index.partitions.len() {
                 let r = index.partition_range(p);
                 let (ids, codes, copies) =
@@ -517,8 +646,8 @@ pub(crate) async fn optimize(table: &Table, snap: &Snapshot, e: &IndexEntry) -> 
                 let (mut keep_ids, mut keep_codes, mut keep_copies) =
                     (Vec::new(), Vec::new(), Vec::new());
                 for (i, id) in ids.iter().enumerate() {
-                    if allowed.allows(*id) {
-                        keep_ids.push(*id);
+                    if let Some(n) = now(*id) {
+                        keep_ids.push(n);
                         keep_codes.extend_from_slice(&codes[i * cs..(i + 1) * cs]);
                         // The re-ranking copy travels with its code.
                         keep_copies.extend_from_slice(&copies[i * ks..(i + 1) * ks]);
@@ -528,8 +657,24 @@ pub(crate) async fn optimize(table: &Table, snap: &Snapshot, e: &IndexEntry) -> 
             }
         }
         let builder = builder.ok_or_else(|| Error::internal("index without segments"))?;
-        let mut seg =
-            build_segment(&ctx, e.kind, &params, col, dim, &uncovered, Some(builder)).await?;
+        // Encoded: the uncovered files no segment held rows of, and the
+        // parts of outputs that came from such files.
+        let encode: Vec<Fragment> = uncovered
+            .iter()
+            .filter(|f| !moved.is_output(f.id) || moved.encode.contains_key(&f.id))
+            .cloned()
+            .collect();
+        let mut seg = build_segment(
+            &ctx,
+            e.kind,
+            &params,
+            col,
+            dim,
+            &encode,
+            Some(builder),
+            Some(&moved.encode),
+        )
+        .await?;
         let all: HashSet<u64> = covered.iter().chain(&uncovered).map(|f| f.id).collect();
         seg.fragments = FragmentSet::from_ids(all);
         // Same model, same training: the merged segment keeps its loss.
