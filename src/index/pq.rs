@@ -106,6 +106,46 @@ impl ProductQuantizer {
         }
     }
 
+    /// Encodes every row of `vectors` (row-major, `dim` values each) into
+    /// `out` (`code_size` bytes per row): per sub-space, one SGEMM of the
+    /// rows' sub-vectors against the codebook ([`kmeans::nearest_block`]).
+    /// The same codes as [`Self::encode`] up to float rounding in near-ties.
+    pub fn encode_batch(&self, vectors: &[f32], out: &mut [u8]) {
+        let (sub, cs) = (self.sub_dim(), self.code_size());
+        let norms: Vec<Vec<f32>> = (0..self.num_sub_vectors)
+            .map(|s| kmeans::squared_norms(self.book(s), sub))
+            .collect();
+        let rows = kmeans::block_rows(self.ksub());
+        let mut tile = Vec::new();
+        let mut near = Vec::new();
+        for (block, codes) in vectors
+            .chunks(rows * self.dim)
+            .zip(out.chunks_mut(rows * cs))
+        {
+            let n = block.len() / self.dim;
+            near.resize(n, (0u32, 0f32));
+            codes.fill(0);
+            for (s, norms) in norms.iter().enumerate() {
+                kmeans::nearest_block(
+                    &block[s * sub..],
+                    self.dim,
+                    sub,
+                    self.book(s),
+                    norms,
+                    &mut tile,
+                    &mut near,
+                );
+                for (code, &(c, _)) in codes.chunks_exact_mut(cs).zip(&near) {
+                    if self.num_bits == 8 {
+                        code[s] = c as u8;
+                    } else {
+                        code[s / 2] |= (c as u8) << ((s % 2) * 4);
+                    }
+                }
+            }
+        }
+    }
+
     pub fn decode(&self, code: &[u8], out: &mut [f32]) {
         let sub = self.sub_dim();
         for s in 0..self.num_sub_vectors {
@@ -276,6 +316,35 @@ mod tests {
                 (a - b).abs() < 1e-3 * a.abs().max(1.0),
                 "bits {bits}: {a} vs {b}"
             );
+        }
+    }
+
+    #[test]
+    fn batch_encoding_equals_one_by_one() {
+        let dim = 16;
+        let d = data(700, dim);
+        for bits in [4u32, 8] {
+            for m in [2usize, 8, 16] {
+                let pq = ProductQuantizer::train(&d, dim, m, bits, 10, 3).unwrap();
+                let cs = pq.code_size();
+                let mut batch = vec![0u8; 700 * cs];
+                pq.encode_batch(&d, &mut batch);
+                let mut one = vec![0u8; cs];
+                let (mut back_b, mut back_o) = (vec![0f32; dim], vec![0f32; dim]);
+                for (v, code) in d.chunks_exact(dim).zip(batch.chunks_exact(cs)) {
+                    pq.encode(v, &mut one);
+                    if one != code {
+                        // A near-tie: the two codes must be as close.
+                        pq.decode(code, &mut back_b);
+                        pq.decode(&one, &mut back_o);
+                        let (a, b) = (l2_sq(v, &back_b), l2_sq(v, &back_o));
+                        assert!(
+                            (a - b).abs() <= 1e-5 * b.max(1.0),
+                            "bits {bits} m {m}: {a} vs {b}"
+                        );
+                    }
+                }
+            }
         }
     }
 
