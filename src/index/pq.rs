@@ -8,7 +8,15 @@ use rayon::prelude::*;
 
 use super::distance::{dot, l2_sq, nearest_l2, DistanceType};
 use super::kmeans::{self, KMeansParams};
+use super::trace;
 use crate::error::{Error, Result};
+
+/// Iterations of each codebook's k-means at most, whatever `maxIterations`
+/// (which bounds the partitions' k-means): FAISS's `ProductQuantizer`
+/// trains its codebooks with 25. A sub-space of a few dimensions settles
+/// slowly: iterations past 25 move the loss by a fraction of a percent,
+/// and each costs as much as the partitions' k-means on 128-d data.
+pub const MAX_CODEBOOK_ITERATIONS: usize = 25;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProductQuantizer {
@@ -53,7 +61,7 @@ impl ProductQuantizer {
                 "product quantisation with numBits = {num_bits} needs at least {ksub} vectors to train, the table has {n}"
             )));
         }
-        let books: Vec<Vec<f32>> = (0..num_sub_vectors)
+        let books: Vec<kmeans::KMeans> = (0..num_sub_vectors)
             .into_par_iter()
             .map(|s| {
                 let part: Vec<f32> = sample
@@ -61,11 +69,16 @@ impl ProductQuantizer {
                     .flat_map(|v| v[s * sub..(s + 1) * sub].iter().copied())
                     .collect();
                 let mut p = KMeansParams::new(ksub);
-                p.max_iterations = max_iterations;
+                p.max_iterations = max_iterations.min(MAX_CODEBOOK_ITERATIONS);
                 p.seed = seed.wrapping_add(s as u64);
-                kmeans::train(&part, sub, &p).map(|k| k.centroids)
+                kmeans::train(&part, sub, &p)
             })
             .collect::<Result<_>>()?;
+        trace::note(|| {
+            let its: Vec<usize> = books.iter().map(|k| k.iterations).collect();
+            format!("pq codebooks: {num_sub_vectors} x {ksub}-means over {n} sub-vectors of {sub}, iterations {its:?}")
+        });
+        let books: Vec<Vec<f32>> = books.into_iter().map(|k| k.centroids).collect();
         Ok(ProductQuantizer {
             dim,
             num_sub_vectors,
