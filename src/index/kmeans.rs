@@ -449,7 +449,8 @@ mod tests {
 
     fn full_run(k: usize) -> KMeansParams {
         let mut p = KMeansParams::new(k);
-        p.tolerance = 0.0;
+        // Neither rule can fire: every iteration runs.
+        p.tolerance = f64::NEG_INFINITY;
         p.min_changed_fraction = 0.0;
         p.max_iterations = 60;
         p
@@ -464,10 +465,27 @@ mod tests {
         ] {
             let early = train(&data, dim, &KMeansParams::new(k)).unwrap();
             let full = train(&data, dim, &full_run(k)).unwrap();
+            assert_eq!(full.iterations, 60);
             assert!(
                 early.iterations < full.iterations,
-                "dim {dim}: the rule never stopped early ({} iterations)",
+                "dim {dim}: the rules never stopped early ({} iterations)",
                 early.iterations
+            );
+            // The moved-share rule alone (no loss rule) stops early too,
+            // at a loss within 1% of the full run's.
+            let mut moved_only = KMeansParams::new(k);
+            moved_only.tolerance = f64::NEG_INFINITY;
+            let m = train(&data, dim, &moved_only).unwrap();
+            assert!(
+                m.iterations < full.iterations,
+                "dim {dim}: {} iterations",
+                m.iterations
+            );
+            assert!(
+                m.mse <= full.mse * 1.01,
+                "dim {dim}: {} vs {}",
+                m.mse,
+                full.mse
             );
             // Within 1% of the loss of running every iteration.
             assert!(
