@@ -75,6 +75,13 @@ export declare class JsTable {
   createTag(tag: string, version: number): Promise<void>
   updateTag(tag: string, version: number): Promise<void>
   deleteTag(tag: string): Promise<void>
+  /**
+   * `vectorSearch` answered now, from memory, or null when it would
+   * read from storage (call `vectorSearch` then). Errors are the search's.
+   * `compact`: small results of number columns come in the layout of
+   * `compact()` below instead of Arrow IPC.
+   */
+  vectorSearchCached(options: JsVectorOptions, compact?: boolean | undefined | null): Buffer | null
   /** Full-text search; rows as an Arrow IPC stream with `_score`. */
   ftsSearch(options: JsFtsOptions): Promise<Buffer>
   /**
@@ -151,6 +158,12 @@ export declare function _checkPositive(name: string, value: unknown): number
 export declare function abortInflightUploads(timeoutMs: number): Promise<number>
 
 export type ErrorCode = 'INVALID_URI' | 'UNKNOWN_STORAGE_OPTION' | 'INVALID_STORAGE_OPTION' | 'TABLE_NOT_FOUND' | 'TABLE_EXISTS' | 'INVALID_TABLE_NAME' | 'VERSION_NOT_FOUND' | 'INVALID_ARGUMENT' | 'INVALID_FILTER' | 'SCHEMA_MISMATCH' | 'CLOSED' | 'COMMIT_CONFLICT' | 'CONDITIONAL_PUT_UNSUPPORTED' | 'CORRUPT_TABLE' | 'STORAGE_NOT_FOUND' | 'STORAGE_PERMISSION_DENIED' | 'STORAGE_UNAUTHENTICATED' | 'STORAGE_TIMEOUT' | 'STORAGE_CONNECTION' | 'STORAGE_SERVER_ERROR' | 'STORAGE_ERROR' | 'INDEX_EXISTS' | 'INDEX_NOT_FOUND' | 'CREDENTIAL_PROVIDER_FAILED' | 'NAMESPACE_NOT_FOUND' | 'NAMESPACE_EXISTS' | 'NAMESPACE_NOT_EMPTY' | 'NOT_SUPPORTED' | 'INTERNAL' | 'NATIVE_BINDING_MISSING'
+
+/**
+ * Counters of the synchronous search path since the process started (for
+ * tests: the fast path must not silently stop being taken).
+ */
+export declare function fastSearchStats(): JsFastSearchStats
 
 /**
  * An IPC stream as exactly one record batch (empty when it has no rows),
@@ -287,6 +300,13 @@ export interface JsEffectiveOption {
    * local database): reported, not applied.
    */
   applies: boolean
+}
+
+export interface JsFastSearchStats {
+  /** Searches answered synchronously. */
+  hits: number
+  /** Attempts that needed I/O (then run asynchronously). */
+  misses: number
 }
 
 export interface JsFieldMetadataUpdate {

@@ -844,6 +844,7 @@ module.exports._checkDistanceType = nativeBinding._checkDistanceType
 module.exports._checkPositive = nativeBinding._checkPositive
 module.exports.abortInflightUploads = nativeBinding.abortInflightUploads
 module.exports.ErrorCode = nativeBinding.ErrorCode
+module.exports.fastSearchStats = nativeBinding.fastSearchStats
 module.exports.ipcOneBatch = nativeBinding.ipcOneBatch
 module.exports.JsAddMode = nativeBinding.JsAddMode
 module.exports.JsCreateMode = nativeBinding.JsCreateMode

@@ -143,6 +143,40 @@ describe("cold reads on S3 in few requests", () => {
     await expectCode(all.prewarmData(["nope"]), "INVALID_ARGUMENT", /nope/);
   });
 
+  test("a first IVF-PQ search reads the probed partitions and a few rows, not the vector column; a repeat reads nothing", async () => {
+    // Wide vectors (6,000 x 1,536-d, a 37 MB column): the rows given an exact distance lie more
+    // than the reader's 1 MiB read-through gap apart, so they are fetched as pages, not as the
+    // column. (On the 16,000 x 128-d table above the same 20 rows cover the 8 MB column densely
+    // and the reader takes it whole, in one request.)
+    const [rows, dim] = [6000, 1536];
+    const w = await lancedb.connect(`s3://${bucket}/db`, { storageOptions: s3Options(emu.s3!, { columnCacheSize: 0 }) });
+    let s = 5;
+    const rand = () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+    const src = await w.createTable("ivfpq", Array.from({ length: rows }, (_, i) => ({ id: i, vector: Array.from({ length: dim }, () => rand() * 2 - 1) })));
+    await src.createIndex("vector", { config: lancedb.Index.ivfPq({ numSubVectors: 96 }) });
+    const q = Array.from({ length: dim }, () => rand() * 2 - 1);
+    // Index objects and rows read by position are cached process-wide, so the writer searches
+    // only after the counted first search.
+    const t = await reader("ivfpq");
+    const first = await counted(() => t.search(q).select(["id"]).limit(10).toArray());
+    const expected = plain(await src.search(q).select(["id"]).limit(10).toArray());
+    expect(plain(first.result)).toEqual(expected);
+    // The issue's target: at most nprobes (20) + 3 requests.
+    expect(first.n).toBeLessThanOrEqual(20 + 3);
+    const seen = proxy.seen.slice(proxy.seen.length - first.n);
+    const bytes = (part: string) => seen.filter((r) => r.url.includes(part)).reduce((n, r) => n + (r.bytes ?? 0), 0);
+    // Re-ranking reads the 8-bit copies inside the probed partitions, and only the 2 x 10 best
+    // rows' vectors from the data file: their pages (128 rows of 6 KB each here), about a third
+    // of the column; before the copy, the 200 candidates' pages made the reader take it whole.
+    const column = rows * dim * 4;
+    expect(bytes(".parquet")).toBeGreaterThan(0);
+    expect(bytes(".parquet")).toBeLessThan(column / 2.5);
+    expect(bytes("partitions.bin")).toBeGreaterThan(0);
+    const again = await counted(() => t.search(q).select(["id"]).limit(10).toArray());
+    expect(again.n).toBeLessThanOrEqual(1);
+    expect(plain(again.result)).toEqual(expected);
+  });
+
   test("prewarmData says so when the columns do not fit the column cache", async () => {
     await fresh("small");
     const t = await reader("small", { columnCacheSize: 2 * 2 ** 20 + 7 });

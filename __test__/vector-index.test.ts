@@ -3,6 +3,7 @@
 // the defaults, correctness while the table changes, prefiltered recall, and
 // index builds racing writers in other processes (local and moto).
 import { spawn } from "node:child_process";
+import { cpSync, existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as reference from "@lancedb/lancedb";
 import * as stowage from "../lib";
@@ -126,6 +127,82 @@ describe("defaults users can trust", () => {
     const truth = await exactTruth(t);
     const got = await Promise.all(data.queries.map((q) => ids(t.search(q) as unknown as AnyQuery)));
     expect(recall(got, truth)).toBeGreaterThanOrEqual(0.9);
+  });
+});
+
+/** `_distance` as the reference defines it: squared L2, 1 − cosine, 1 − dot. */
+function exactDistance(metric: string, q: number[], v: number[]): number {
+  let [dot, qq, vv, l2] = [0, 0, 0, 0];
+  q.forEach((x, i) => {
+    dot += x * v[i];
+    qq += x * x;
+    vv += v[i] * v[i];
+    l2 += (x - v[i]) ** 2;
+  });
+  return metric === "l2" ? l2 : metric === "cosine" ? 1 - dot / Math.sqrt(qq * vv) : 1 - dot;
+}
+
+function expectExactDistances(metric: string, q: number[], rows: { vector: unknown; _distance: number }[]): void {
+  for (const r of rows) {
+    const want = exactDistance(metric, q, Array.from(r.vector as ArrayLike<number>));
+    expect(Math.abs(r._distance - want)).toBeLessThanOrEqual(1e-4 * Math.max(1, Math.abs(want)));
+  }
+}
+
+describe("IVF-PQ re-ranking from the copy kept in the index", () => {
+  // The default query re-ranks PQ candidates with the 8-bit copy stored next to the codes, then
+  // gives the best rows their exact distance: recall at defaults for every metric, and
+  // `_distance` exact as with bypassVectorIndex().
+  test.each(["l2", "cosine", "dot"] as const)("%s: recall@10 >= 0.9 at defaults, exact _distance", async (metric) => {
+    const t = await ourTable();
+    await t.createIndex("vector", { config: stowage.Index.ivfPq({ distanceType: metric }) });
+    const truth = await Promise.all(data.queries.map((q) => ids(t.search(q).distanceType(metric).bypassVectorIndex() as unknown as AnyQuery)));
+    const got = await Promise.all(data.queries.map((q) => t.search(q).limit(10).toArray()));
+    expect(recall(got.map((rows) => rows.map((r) => Number(r.id))), truth)).toBeGreaterThanOrEqual(0.9);
+    got.forEach((rows, i) => expectExactDistances(metric, data.queries[i], rows));
+    // Rows both searches return have the same distance as the exact search's.
+    const q = data.queries[5];
+    const exact = new Map((await t.search(q).distanceType(metric).bypassVectorIndex().limit(10).toArray()).map((r) => [Number(r.id), r._distance]));
+    for (const r of await t.search(q).refineFactor(3).limit(10).toArray()) {
+      const want = exact.get(Number(r.id));
+      if (want !== undefined) expect(Math.abs(r._distance - want)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(want)));
+    }
+  });
+
+  test("an index built before the copy existed (fixture) still searches through the data files", async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    cpSync(path.join(__dirname, "fixtures", "ivfpq-v1"), t.dir, { recursive: true });
+    const queries: number[][] = JSON.parse(readFileSync(path.join(t.dir, "queries.json"), "utf8"));
+    const db = await stowage.connect(t.dir);
+    const tb = await db.openTable("t");
+    // The current index's metadata object (its header is JSON).
+    const metaOf = async (): Promise<string> => {
+      const [info] = await tb.listIndices();
+      const segs = (info as unknown as { indexDetails: { segments: { meta: string }[] } }).indexDetails.segments;
+      expect(segs).toHaveLength(1);
+      const file = path.join(t.dir, "t.stowage", segs[0].meta);
+      expect(existsSync(file)).toBe(true);
+      return readFileSync(file).toString("latin1");
+    };
+    const old = await metaOf();
+    expect(old).toContain('"kind":"IVF_PQ"');
+    expect(old).not.toContain('"refine"');
+    expect((await tb.listIndices()).map((i) => i.indexType)).toEqual(["IvfPq"]);
+    const check = async () => {
+      const truth = await Promise.all(queries.map((q) => ids(tb.search(q).bypassVectorIndex() as unknown as AnyQuery)));
+      const got = await Promise.all(queries.map((q) => tb.search(q).limit(10).toArray()));
+      expect(recall(got.map((rows) => rows.map((r) => Number(r.id))), truth)).toBeGreaterThanOrEqual(0.9);
+      got.forEach((rows, i) => expectExactDistances("l2", queries[i], rows));
+      // The index answers: one probe without re-ranking loses rows.
+      const rough = await Promise.all(queries.map((q) => ids(tb.search(q).nprobes(1).refineFactor(1) as unknown as AnyQuery)));
+      expect(recall(rough, truth)).toBeLessThan(0.9);
+    };
+    await check();
+    // Rebuilt with this version, the index keeps the copy and searches the same way.
+    await tb.createIndex("vector", { config: stowage.Index.ivfPq({ numPartitions: 8, numSubVectors: 8 }) });
+    expect(await metaOf()).toContain('"refine":"sq8"');
+    await check();
   });
 });
 

@@ -262,10 +262,12 @@ async function motoRead(spec) {
   const { endpoint, bucket, q } = spec;
   const target = new URL(endpoint);
   let count = 0;
+  let bytes = 0;
   const proxy = http.createServer((req, res) => {
     count++;
     const up = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (r) => {
       res.writeHead(r.statusCode, r.headers);
+      r.on("data", (d) => (bytes += d.length));
       r.pipe(res);
     });
     up.on("error", () => res.destroy());
@@ -277,8 +279,10 @@ async function motoRead(spec) {
   const db = await mod.connect(`s3://${bucket}/db`, { storageOptions: opts });
   const t = await db.openTable("t");
   const c0 = count;
+  const b0 = bytes;
   await t.search(q).limit(10).toArray();
   const cold = count - c0;
+  const coldBytes = bytes - b0;
   const c1 = count;
   await t.search(q).limit(10).toArray();
   const warm = count - c1;
@@ -286,7 +290,7 @@ async function motoRead(spec) {
   await t.search(q).limit(10).select(["id"]).toArray();
   const warmIdOnly = count - c2;
   proxy.close();
-  process.stdout.write(JSON.stringify({ openTableRequests: c0, coldSearch: cold, warmRepeat: warm, warmSelectId: warmIdOnly, nprobes: 20 }));
+  process.stdout.write(JSON.stringify({ openTableRequests: c0, coldSearch: cold, coldSearchBytes: coldBytes, warmRepeat: warm, warmSelectId: warmIdOnly, nprobes: 20 }));
 }
 
 // ---- parent ----
@@ -346,7 +350,7 @@ async function main() {
         r.on("error", reject);
         r.end();
       });
-      const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--moto", JSON.stringify({ endpoint: process.env.MOTO_ENDPOINT, n: 20000, dim, bucket })], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+      const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), "--moto", JSON.stringify({ endpoint: process.env.MOTO_ENDPOINT, n: Number(process.env.MOTO_ROWS ?? 100000), dim, bucket })], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
       moto = JSON.parse(out);
     }
     const report = { rows: n, dim, queries: q, partitionsSame: partitions, subVectorsSame: 16, node: process.version, results, moto };

@@ -6,6 +6,7 @@ import { StowageError } from "./errors";
 import type { JsDistanceType } from "../index";
 import { call, callSync, native, NativeTable } from "./native";
 import { ftsRequest, ftsState, runHybrid } from "./fts";
+import { decodeResult, vectorSearch as vectorSearchNow } from "./fastsearch";
 import type { FtsState, FullTextQuery, FullTextSearchOptions } from "./fts";
 import type { Reranker } from "./rerankers";
 import type { EmbeddingFunctionConfig } from "./embedding/registry";
@@ -128,7 +129,7 @@ export abstract class QueryBase implements AsyncIterable<RecordBatch> {
     const left = timeLeft(options?.timeoutMs);
     const exec = async (): Promise<ArrowTable> => {
       try {
-        return this.postProcess(fromIpc(await call(() => this.execute(left))));
+        return this.postProcess(decodeResult(await call(() => this.execute(left))));
       } catch (e) {
         // A native call cancelled at the deadline knew only the time left: name the caller's timeoutMs.
         if (e instanceof StowageError && e.code === "STORAGE_TIMEOUT" && left() === 0) throw queryExpired(Number(options?.timeoutMs), true);
@@ -170,7 +171,7 @@ export abstract class QueryBase implements AsyncIterable<RecordBatch> {
   async outputSchema(): Promise<Schema> {
     this.ensureOpen();
     const probe = this.probe();
-    return fromIpc(await call(() => probe.execute(noDeadline))).schema;
+    return decodeResult(await call(() => probe.execute(noDeadline))).schema;
   }
 
   /** @internal A copy of this query returning (almost) no rows, for the result's schema. */
@@ -829,19 +830,24 @@ export class VectorQuery extends QueryBase {
         reranker: this.reranker,
       });
     }
-    const search = (columns: string[] | undefined, withRowId: boolean): Promise<Buffer> =>
-      this.inner.vectorSearch({
-        vector,
-        column: this.vectorColumn,
-        distanceType: this.distance,
-        limit: this.offsetValue ? (this.limitValue ?? 10) + this.offsetValue : this.limitValue,
-        filter: this.predicate,
-        postfilter: this.post,
-        columns,
-        withRowId,
-        ...this.ann,
-        timeoutMs: left(),
-      });
+    // compact: the result goes straight to decodeResult (see run()).
+    const search = (columns: string[] | undefined, withRowId: boolean, compact = false): Promise<Buffer> =>
+      vectorSearchNow(
+        this.inner,
+        {
+          vector,
+          column: this.vectorColumn,
+          distanceType: this.distance,
+          limit: this.offsetValue ? (this.limitValue ?? 10) + this.offsetValue : this.limitValue,
+          filter: this.predicate,
+          postfilter: this.post,
+          columns,
+          withRowId,
+          ...this.ann,
+          timeoutMs: left(),
+        },
+        compact,
+      );
     if (this.ordering) {
       // orderBy: the nearest limit + offset rows with their sort columns,
       // sorted, offset skipped, then the rows returned read.
@@ -857,7 +863,7 @@ export class VectorQuery extends QueryBase {
       );
       return this.rowsWithDistances(sorted.ids, sorted.scores, left);
     }
-    if (!this.expressions) return search(this.columns, this.rowId);
+    if (!this.expressions) return search(this.columns, this.rowId, true);
     // Computed columns: rank first (row ids and distances only), then
     // evaluate the expressions on those rows, in rank order.
     const hits = fromIpc(await search([], true));

@@ -317,6 +317,8 @@ export interface Recorded {
   url: string;
   headers: http.IncomingHttpHeaders;
   at: number;
+  /** Response body bytes (recordingProxy only). */
+  bytes?: number;
 }
 
 export interface TestServer {
@@ -349,7 +351,8 @@ export function recordingProxy(target: string): Promise<TestServer> {
   const seen: Recorded[] = [];
   const t = new URL(target);
   const srv = http.createServer((req, res) => {
-    seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, at: Date.now() });
+    const rec: Recorded = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, at: Date.now(), bytes: 0 };
+    seen.push(rec);
     let p = req.url ?? "/";
     if (/^https?:\/\//.test(p)) {
       const u = new URL(p);
@@ -362,6 +365,7 @@ export function recordingProxy(target: string): Promise<TestServer> {
     }
     const up = http.request({ host: t.hostname, port: t.port, method: req.method, path: p, headers: req.headers }, (ur) => {
       res.writeHead(ur.statusCode ?? 502, ur.headers);
+      ur.on("data", (c: Buffer) => (rec.bytes = (rec.bytes ?? 0) + c.length));
       ur.pipe(res);
     });
     up.on("error", (e) => {

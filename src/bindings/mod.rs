@@ -46,6 +46,7 @@ mod credentials;
 mod deadline;
 mod doctor;
 mod evolve;
+mod fast_search;
 mod fts;
 mod index;
 mod namespace;

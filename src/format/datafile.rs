@@ -295,6 +295,7 @@ pub async fn read_column_batches(
     idx: &[usize],
     rows: RowSpec,
 ) -> Result<Vec<Vec<ArrayRef>>> {
+    crate::query::fast::io_gate().await;
     let nodes = fields::tree(schema, ids)?;
     let want: Vec<&Node> = idx.iter().map(|i| &nodes[*i]).collect();
     let mut out: Vec<Option<Vec<ArrayRef>>> = vec![None; idx.len()];

@@ -13,6 +13,7 @@ use crate::storage::StoreHandle;
 pub const DELETIONS_DIR: &str = "_deletions";
 
 pub async fn read(store: &StoreHandle, table_dir: &Path, d: &Deletion) -> Result<Vec<u32>> {
+    crate::query::fast::io_gate().await;
     let path = data_path(table_dir, &d.path);
     let bytes = store
         .store

@@ -310,6 +310,7 @@ async fn footer(
     }
     // The page index sits just before the footer; Stowage's are small, so
     // the size hint usually covers both (else one more request, once).
+    crate::query::fast::io_gate().await;
     let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
     let m = ArrowReaderMetadata::load_async(reader, options).await?;
     if let Ok(mut map) = footers().lock() {

@@ -18,6 +18,7 @@ use super::lists::{coalesce, CoalescedRead, ListSource};
 use super::object::{self, le_f32s, put_f32s};
 use super::pq::ProductQuantizer;
 use super::refine::{refine, VectorSource};
+use super::sq::{DimQuantizer, DimQuery, ScalarQuantizer};
 use super::topk::TopK;
 use super::trace;
 use super::{checksum, Codec, RowFilter};
@@ -37,6 +38,11 @@ pub struct IvfBuildParams {
     /// Buffered codes beyond this many bytes spill to a temporary file, so
     /// the encoder's memory stays bounded whatever the table's size.
     pub spill_bytes: usize,
+    /// IVF-PQ: keep an 8-bit copy of each vector's residual next to its PQ
+    /// code (the re-ranking copy, [`IvfIndex::copy`]). `false` builds the
+    /// format of indexes made before the copy existed (tests of their
+    /// search path).
+    pub refine_copy: bool,
 }
 
 impl IvfBuildParams {
@@ -50,6 +56,7 @@ impl IvfBuildParams {
             codec,
             seed: 42,
             spill_bytes: 256 << 20,
+            refine_copy: true,
         }
     }
 
@@ -98,7 +105,15 @@ struct Header {
     code_size: usize,
     partitions_bytes: u64,
     partitions_checksum: u64,
+    /// `"sq8"`: each partition holds a per-dimension 8-bit copy of every
+    /// row's residual after its PQ codes (IVF-PQ); absent in indexes built
+    /// before it existed, which re-rank from the data files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refine: Option<String>,
 }
+
+/// The [`Header::refine`] of an index with the SQ8 re-ranking copy.
+const REFINE_SQ8: &str = "sq8";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PartitionEntry {
@@ -119,7 +134,18 @@ pub struct IvfIndex {
     pub num_rows: u64,
     pub partitions_bytes: u64,
     pub partitions_checksum: u64,
+    /// IVF-PQ's re-ranking copy: per-dimension 8-bit codes of `v − c_p`
+    /// (the vector, normalised for cosine, minus its partition's centroid),
+    /// stored in each partition after the PQ codes. `None` for IVF-Flat and
+    /// for IVF-PQ indexes built without it.
+    pub copy: Option<DimQuantizer>,
 }
+
+/// How many of the copy's best candidates get an exact distance: `k ×`
+/// this. The copy's distances are within a fraction of a percent of the
+/// exact ones, so a small margin past `k` catches the rare swap at the
+/// border (docs/indexes.md).
+pub const EXACT_MARGIN: usize = 2;
 
 /// Options of one search.
 #[derive(Clone, Copy)]
@@ -210,16 +236,39 @@ impl ResidualTerms {
 }
 
 impl IvfIndex {
-    /// The row ids and codes of partition `p`, from its bytes (as read at
-    /// [`Self::partition_range`]), checksum verified.
-    pub fn split_partition<'a>(&self, p: usize, part: &'a [u8]) -> Result<(Vec<u64>, &'a [u8])> {
+    /// The row ids, codes and re-ranking copies (empty without a copy) of
+    /// partition `p`, from its bytes (as read at [`Self::partition_range`]),
+    /// checksum verified.
+    pub fn split_partition<'a>(
+        &self,
+        p: usize,
+        part: &'a [u8],
+    ) -> Result<(Vec<u64>, &'a [u8], &'a [u8])> {
         self.verify_partition(p, part)?;
-        let (ids, codes) = part.split_at(part.len() / (8 + self.code_size()) * 8);
+        let (ids, codes, copies) = self.sections(part);
         let ids = ids
             .chunks_exact(8)
             .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
             .collect();
-        Ok((ids, codes))
+        Ok((ids, codes, copies))
+    }
+
+    /// A partition's three sections: ids, codes, copies (by its length).
+    fn sections<'a>(&self, part: &'a [u8]) -> (&'a [u8], &'a [u8], &'a [u8]) {
+        let n = part.len() / self.row_bytes();
+        let (ids, rest) = part.split_at(n * 8);
+        let (codes, copies) = rest.split_at((n * self.code_size()).min(rest.len()));
+        (ids, codes, copies)
+    }
+
+    /// Bytes of one row's re-ranking copy (0 without one).
+    pub fn copy_size(&self) -> usize {
+        self.copy.as_ref().map_or(0, |c| c.dim())
+    }
+
+    /// Bytes a row takes in a partition: id, code, copy.
+    pub fn row_bytes(&self) -> usize {
+        8 + self.code_size() + self.copy_size()
     }
 
     pub fn dim(&self) -> usize {
@@ -239,7 +288,7 @@ impl IvfIndex {
 
     pub fn partition_range(&self, p: usize) -> std::ops::Range<u64> {
         let e = &self.partitions[p];
-        e.offset..e.offset + e.count as u64 * (8 + self.code_size() as u64)
+        e.offset..e.offset + e.count as u64 * self.row_bytes() as u64
     }
 
     pub fn plan(&self, query: &[f32], nprobes: usize, coalesce_gap: u64) -> Result<IvfPlan> {
@@ -279,6 +328,16 @@ impl IvfIndex {
         limit: usize,
         filter: Option<RowFilter<'_>>,
     ) -> Result<Vec<(u64, f32)>> {
+        let parts = self.planned_parts(plan, data)?;
+        self.scan_partitions(query, &parts, limit, filter, None)
+    }
+
+    /// The planned partitions' bytes out of the reads, verified.
+    fn planned_parts<'a>(
+        &self,
+        plan: &IvfPlan,
+        data: &'a [Bytes],
+    ) -> Result<Vec<(usize, &'a [u8])>> {
         if data.len() != plan.reads.len() {
             return Err(Error::internal("IVF scan got data for a different plan"));
         }
@@ -293,7 +352,7 @@ impl IvfIndex {
                 parts.push((*p as usize, part));
             }
         }
-        self.scan_partitions(query, &parts, limit, filter, None)
+        Ok(parts)
     }
 
     /// Checks partition `p`'s bytes (as read at [`Self::partition_range`])
@@ -306,7 +365,7 @@ impl IvfIndex {
         if checksum(part) != entry.checksum {
             return Err(self.corrupt(&format!("partition {p} fails its checksum")));
         }
-        if part.len() != entry.count as usize * (8 + self.code_size()) {
+        if part.len() != entry.count as usize * self.row_bytes() {
             return Err(self.corrupt("partition has the wrong length"));
         }
         Ok(())
@@ -324,6 +383,82 @@ impl IvfIndex {
         limit: usize,
         filter: Option<RowFilter<'_>>,
         terms: Option<&ResidualTerms>,
+    ) -> Result<Vec<(u64, f32)>> {
+        self.scan_inner(query, parts, limit, filter, terms, false)
+    }
+
+    /// As [`Self::scan_partitions`] for `candidates` rows by PQ distance,
+    /// then re-ranked by the re-ranking copy ([`Self::copy`]): the `keep`
+    /// best by the copy's distance (internal, within a fraction of a
+    /// percent of the exact one), nearest first. In memory: no data-file
+    /// read. Errors when the index has no copy.
+    pub fn scan_refined(
+        &self,
+        query: &[f32],
+        parts: &[(usize, &[u8])],
+        candidates: usize,
+        keep: usize,
+        filter: Option<RowFilter<'_>>,
+        terms: Option<&ResidualTerms>,
+    ) -> Result<Vec<(u64, f32)>> {
+        let copy = self
+            .copy
+            .as_ref()
+            .ok_or_else(|| Error::internal("re-ranking from an index without its copy"))?;
+        let mut found = self.scan_inner(query, parts, candidates, filter, terms, true)?;
+        // Located as (index into `parts`) << 32 | row: group by partition.
+        found.sort_unstable_by_key(|c| c.0);
+        let dt = self.distance_type;
+        let q = prepare(dt, query);
+        let mut shifted = vec![0f32; self.dim()];
+        let mut pq = DimQuery::default();
+        let mut current = usize::MAX;
+        let (mut ids, mut copies): (&[u8], &[u8]) = (&[], &[]);
+        let cs = self.copy_size();
+        let mut top = TopK::new(keep);
+        for (loc, _) in found {
+            let (i, row) = ((loc >> 32) as usize, (loc & 0xffff_ffff) as usize);
+            if i != current {
+                let (p, part) = *parts
+                    .get(i)
+                    .ok_or_else(|| Error::internal("candidate outside the scanned partitions"))?;
+                let c = self.ivf.centroid(p);
+                match dt {
+                    DistanceType::L2 => {
+                        for ((s, a), b) in shifted.iter_mut().zip(q.iter()).zip(c) {
+                            *s = a - b;
+                        }
+                        copy.prepare(dt, &shifted, 0.0, &mut pq);
+                    }
+                    _ => copy.prepare(dt, &q, dt.internal(&q, c), &mut pq),
+                }
+                let (ids_p, _, copies_p) = self.sections(part);
+                (ids, copies) = (ids_p, copies_p);
+                current = i;
+            }
+            let id = ids
+                .get(row * 8..row * 8 + 8)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_le_bytes);
+            let code = copies.get(row * cs..(row + 1) * cs);
+            let (Some(id), Some(code)) = (id, code) else {
+                return Err(self.corrupt("re-ranking copy shorter than its partition"));
+            };
+            top.push(id, copy.distance(&pq, code));
+        }
+        Ok(top.into_sorted())
+    }
+
+    /// The scan itself; with `locate`, candidates are reported as (index in
+    /// `parts`) << 32 | (row in the partition) instead of row ids.
+    fn scan_inner(
+        &self,
+        query: &[f32],
+        parts: &[(usize, &[u8])],
+        limit: usize,
+        filter: Option<RowFilter<'_>>,
+        terms: Option<&ResidualTerms>,
+        locate: bool,
     ) -> Result<Vec<(u64, f32)>> {
         self.check_query(query)?;
         let dt = self.distance_type;
@@ -345,25 +480,29 @@ impl IvfIndex {
                 (true, None) => {}
             }
         }
-        for &(p, part) in parts {
+        for (i, &(p, part)) in parts.iter().enumerate() {
             let entry = self
                 .partitions
                 .get(p)
                 .ok_or_else(|| self.corrupt("partition out of range"))?;
             let n = entry.count as usize;
-            if part.len() != n * (8 + code_size) {
+            if part.len() != n * self.row_bytes() {
                 return Err(self.corrupt("partition has the wrong length"));
             }
-            let (ids, codes) = part.split_at(n * 8);
+            let (ids, codes, _) = self.sections(part);
+            let base = (i as u64) << 32;
             let ids = ids
                 .chunks_exact(8)
                 .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])));
             match &self.pq {
                 None => {
                     let floats = le_f32s(codes);
-                    for (id, v) in ids.zip(floats.chunks_exact(dim)) {
+                    for (r, (id, v)) in ids.zip(floats.chunks_exact(dim)).enumerate() {
                         if filter.is_none_or(|f| f(id)) {
-                            top.push(id, dt.internal(&q, v));
+                            top.push(
+                                if locate { base | r as u64 } else { id },
+                                dt.internal(&q, v),
+                            );
                         }
                     }
                 }
@@ -388,9 +527,10 @@ impl IvfIndex {
                         (_, true, _) => dt.internal(&q, c),
                         (_, false, _) => 1.0,
                     };
-                    for (id, code) in ids.zip(codes.chunks_exact(code_size)) {
+                    for (r, (id, code)) in ids.zip(codes.chunks_exact(code_size)).enumerate() {
                         if filter.is_none_or(|f| f(id)) {
-                            top.push(id, pq.adc(&table, code, bias));
+                            let d = pq.adc(&table, code, bias);
+                            top.push(if locate { base | r as u64 } else { id }, d);
                         }
                     }
                 }
@@ -419,6 +559,17 @@ impl IvfIndex {
             _ => None,
         };
         let limit = params.k * refine_factor.unwrap_or(1);
+        if let (Some(_), Some(_)) = (&self.copy, refine_factor) {
+            // Re-rank in memory with the copy, then exact distances for the
+            // few best when the vectors are at hand.
+            let parts = self.planned_parts(&plan, &data)?;
+            let keep = (params.k * EXACT_MARGIN).min(limit);
+            let found = self.scan_refined(query, &parts, limit, keep, params.filter, None)?;
+            return match vectors {
+                Some(source) => refine(self.distance_type, query, &found, params.k, source).await,
+                None => Ok(found.into_iter().take(params.k).collect()),
+            };
+        }
         let mut found = self.scan(query, &plan, &data, limit, params.filter)?;
         match refine_factor {
             None => {
@@ -434,12 +585,13 @@ impl IvfIndex {
         }
     }
 
-    /// Partition and code of each vector of `block` (row-major): nearest
-    /// centroids by one SGEMM ([`Ivf::assign_batch`]), then the PQ codes
-    /// of the residuals sub-space by sub-space ([`ProductQuantizer::encode_batch`]).
+    /// Partition, code and re-ranking copy (concatenated) of each vector
+    /// of `block` (row-major): nearest centroids by one SGEMM
+    /// ([`Ivf::assign_batch`]), then the PQ codes of the residuals sub-space
+    /// by sub-space ([`ProductQuantizer::encode_batch`]).
     fn encode_block(&self, block: &[f32]) -> Vec<(u32, Vec<u8>)> {
         let dim = self.dim();
-        let cs = self.code_size();
+        let (cs, ks) = (self.code_size(), self.copy_size());
         let v: Cow<'_, [f32]> = if self.distance_type == DistanceType::Cosine {
             let mut v = block.to_vec();
             v.chunks_exact_mut(dim).for_each(normalize);
@@ -448,26 +600,36 @@ impl IvfIndex {
             Cow::Borrowed(block)
         };
         let near = self.ivf.assign_batch(&v);
-        let mut codes = vec![0u8; near.len() * cs];
-        match &self.pq {
-            None => {
-                for (o, x) in codes.chunks_exact_mut(4).zip(v.iter()) {
-                    o.copy_from_slice(&x.to_le_bytes());
-                }
-            }
-            Some(pq) if self.residual() => {
-                let mut r = v.into_owned();
+        let residuals =
+            (self.copy.is_some() || (self.pq.is_some() && self.residual())).then(|| {
+                let mut r = v.to_vec();
                 for (x, &(p, _)) in r.chunks_exact_mut(dim).zip(&near) {
                     let c = self.ivf.centroid(p as usize);
                     x.iter_mut().zip(c).for_each(|(a, b)| *a -= b);
                 }
-                pq.encode_batch(&r, &mut codes);
+                r
+            });
+        let mut codes = vec![0u8; near.len() * cs];
+        match (&self.pq, &residuals) {
+            (None, _) => {
+                for (o, x) in codes.chunks_exact_mut(4).zip(v.iter()) {
+                    o.copy_from_slice(&x.to_le_bytes());
+                }
             }
-            Some(pq) => pq.encode_batch(&v, &mut codes),
+            (Some(pq), Some(r)) if self.residual() => pq.encode_batch(r, &mut codes),
+            (Some(pq), _) => pq.encode_batch(&v, &mut codes),
         }
         near.iter()
             .zip(codes.chunks_exact(cs))
-            .map(|(&(p, _), c)| (p, c.to_vec()))
+            .enumerate()
+            .map(|(i, (&(p, _), code))| {
+                let mut both = vec![0u8; cs + ks];
+                both[..cs].copy_from_slice(code);
+                if let (Some(copy), Some(r)) = (&self.copy, &residuals) {
+                    copy.encode(&r[i * dim..(i + 1) * dim], &mut both[cs..]);
+                }
+                (p, both)
+            })
             .collect()
     }
 
@@ -490,11 +652,18 @@ impl IvfIndex {
             code_size: self.code_size(),
             partitions_bytes: self.partitions_bytes,
             partitions_checksum: self.partitions_checksum,
+            refine: self.copy.as_ref().map(|_| REFINE_SQ8.to_string()),
         };
         let mut out = object::begin(IVF_MAGIC, &header);
         put_f32s(&mut out, &self.ivf.centroids);
         if let Some(pq) = &self.pq {
             put_f32s(&mut out, &pq.codebooks);
+        }
+        if let Some(copy) = &self.copy {
+            let lo: Vec<f32> = copy.ranges.iter().map(|r| r.lo).collect();
+            let hi: Vec<f32> = copy.ranges.iter().map(|r| r.hi).collect();
+            put_f32s(&mut out, &lo);
+            put_f32s(&mut out, &hi);
         }
         for e in &self.partitions {
             out.extend_from_slice(&e.offset.to_le_bytes());
@@ -528,6 +697,25 @@ impl IvfIndex {
                 })
             }
         };
+        let copy = match header.refine.as_deref() {
+            None => None,
+            Some(REFINE_SQ8) if pq.is_some() => {
+                let (lo, hi) = (r.f32s(dim)?, r.f32s(dim)?);
+                Some(DimQuantizer {
+                    ranges: lo
+                        .into_iter()
+                        .zip(hi)
+                        .map(|(lo, hi)| ScalarQuantizer { lo, hi })
+                        .collect(),
+                })
+            }
+            Some(other) => {
+                return Err(corrupt(&format!(
+                    "unknown re-ranking copy '{}' (written by a newer version?)",
+                    super::bounded(other)
+                )))
+            }
+        };
         let mut partitions = Vec::with_capacity(header.num_partitions);
         for _ in 0..header.num_partitions {
             let offset = r.u64()?;
@@ -552,6 +740,7 @@ impl IvfIndex {
             num_rows: header.num_rows,
             partitions_bytes: header.partitions_bytes,
             partitions_checksum: header.partitions_checksum,
+            copy,
         };
         if index.code_size() != header.code_size
             || (0..header.num_partitions)
@@ -576,6 +765,8 @@ pub struct IvfBuilder {
     index: IvfIndex,
     ids: Vec<Vec<u64>>,
     codes: Vec<Vec<u8>>,
+    /// Re-ranking copies, per partition (empty without a copy).
+    copies: Vec<Vec<u8>>,
     buffered: usize,
     spill_bytes: usize,
     spill: Option<Spill>,
@@ -669,6 +860,10 @@ impl IvfBuilder {
                 )?)
             }
         };
+        let copy = match (&pq, params.refine_copy) {
+            (Some(_), true) => Some(train_copy(&ivf, &sample, params.seed)),
+            _ => None,
+        };
         let p = ivf.num_partitions();
         Ok(IvfBuilder {
             index: IvfIndex {
@@ -680,9 +875,11 @@ impl IvfBuilder {
                 num_rows: 0,
                 partitions_bytes: 0,
                 partitions_checksum: 0,
+                copy,
             },
             ids: vec![Vec::new(); p],
             codes: vec![Vec::new(); p],
+            copies: vec![Vec::new(); p],
             buffered: 0,
             spill_bytes: params.spill_bytes,
             spill: None,
@@ -714,6 +911,7 @@ impl IvfBuilder {
             },
             ids: vec![Vec::new(); p],
             codes: vec![Vec::new(); p],
+            copies: vec![Vec::new(); p],
             buffered: 0,
             spill_bytes,
             spill: None,
@@ -722,15 +920,26 @@ impl IvfBuilder {
     }
 
     /// Appends rows already encoded by an index with the same model to
-    /// partition `p` (segments merge without re-encoding).
-    pub fn add_encoded(&mut self, p: usize, row_ids: &[u64], codes: &[u8]) -> Result<()> {
+    /// partition `p` (segments merge without re-encoding): their ids, codes
+    /// and re-ranking copies (empty when the index keeps none).
+    pub fn add_encoded(
+        &mut self,
+        p: usize,
+        row_ids: &[u64],
+        codes: &[u8],
+        copies: &[u8],
+    ) -> Result<()> {
         let cs = self.index.code_size();
-        if p >= self.ids.len() || codes.len() != row_ids.len() * cs {
+        if p >= self.ids.len()
+            || codes.len() != row_ids.len() * cs
+            || copies.len() != row_ids.len() * self.index.copy_size()
+        {
             return Err(Error::internal("merged partition does not fit the index"));
         }
         self.ids[p].extend_from_slice(row_ids);
         self.codes[p].extend_from_slice(codes);
-        self.buffered += row_ids.len() * (8 + cs);
+        self.copies[p].extend_from_slice(copies);
+        self.buffered += row_ids.len() * self.index.row_bytes();
         self.index.num_rows += row_ids.len() as u64;
         if self.buffered > self.spill_bytes {
             self.spill_buffers()?;
@@ -751,8 +960,10 @@ impl IvfBuilder {
         }
         let index = &self.index;
         let code_size = index.code_size();
+        let copy_size = index.copy_size();
         let dt = index.distance_type;
         let block = kmeans::block_rows(index.ivf.num_partitions());
+        // Each row's PQ code, then its re-ranking copy, in one buffer.
         let encoded: Vec<(u32, Vec<u8>)> = vectors
             .par_chunks(block * dim)
             .flat_map_iter(|b| index.encode_block(b))
@@ -766,9 +977,11 @@ impl IvfBuilder {
             if dt == DistanceType::Cosine && v.iter().all(|x| *x == 0.0) {
                 continue;
             }
+            let (code, copied) = code.split_at(code_size);
             self.ids[p as usize].push(id);
-            self.codes[p as usize].extend_from_slice(&code);
-            self.buffered += 8 + code_size;
+            self.codes[p as usize].extend_from_slice(code);
+            self.copies[p as usize].extend_from_slice(copied);
+            self.buffered += 8 + code_size + copy_size;
         }
         self.index.num_rows += row_ids.len() as u64;
         if self.buffered > self.spill_bytes {
@@ -794,18 +1007,26 @@ impl IvfBuilder {
             .spill
             .as_mut()
             .ok_or_else(|| Error::internal("no spill"))?;
-        for (p, (ids, codes)) in self.ids.iter_mut().zip(self.codes.iter_mut()).enumerate() {
+        let buffers = self
+            .ids
+            .iter_mut()
+            .zip(&mut self.codes)
+            .zip(&mut self.copies);
+        for (p, ((ids, codes), copies)) in buffers.enumerate() {
             if ids.is_empty() {
                 continue;
             }
+            // A run: its ids, then its codes, then its copies.
             spill.runs[p].push((spill.len, ids.len()));
             for id in ids.iter() {
                 spill.file.write_all(&id.to_le_bytes()).map_err(io)?;
             }
             spill.file.write_all(codes).map_err(io)?;
-            spill.len += (ids.len() * 8 + codes.len()) as u64;
+            spill.file.write_all(copies).map_err(io)?;
+            spill.len += (ids.len() * 8 + codes.len() + copies.len()) as u64;
             *ids = Vec::new();
             *codes = Vec::new();
+            *copies = Vec::new();
         }
         self.buffered = 0;
         Ok(())
@@ -816,6 +1037,7 @@ impl IvfBuilder {
     pub fn finish(mut self, out: &mut dyn Write) -> Result<IvfIndex> {
         let io = |e: std::io::Error| Error::internal(format!("writing IVF partitions: {e}"));
         let code_size = self.index.code_size();
+        let copy_size = self.index.copy_size();
         let mut spill = match self.spill.take() {
             Some(mut s) => {
                 s.file.flush().map_err(io)?;
@@ -834,14 +1056,15 @@ impl IvfBuilder {
             let mut count = 0usize;
             let runs: &[(u64, usize)] = spill.as_ref().map_or(&[], |(s, _)| &s.runs[p]);
             let runs = runs.to_vec();
-            // Row ids of every run first, then codes, in the same order.
-            for pass in 0..2 {
+            // Row ids of every run first, then codes, then copies, in the
+            // same order.
+            for pass in 0..3 {
                 for &(at, n) in &runs {
                     if let Some((_, f)) = spill.as_mut() {
-                        let (skip, len) = if pass == 0 {
-                            (0, n * 8)
-                        } else {
-                            (n * 8, n * code_size)
+                        let (skip, len) = match pass {
+                            0 => (0, n * 8),
+                            1 => (n * 8, n * code_size),
+                            _ => (n * (8 + code_size), n * copy_size),
                         };
                         f.seek(SeekFrom::Start(at + skip as u64)).map_err(io)?;
                         run.resize(len, 0);
@@ -850,17 +1073,20 @@ impl IvfBuilder {
                     }
                     count += if pass == 0 { n } else { 0 };
                 }
-                if pass == 0 {
-                    for id in &self.ids[p] {
-                        part.extend_from_slice(&id.to_le_bytes());
+                match pass {
+                    0 => {
+                        for id in &self.ids[p] {
+                            part.extend_from_slice(&id.to_le_bytes());
+                        }
+                        count += self.ids[p].len();
                     }
-                    count += self.ids[p].len();
-                } else {
-                    part.extend_from_slice(&self.codes[p]);
+                    1 => part.extend_from_slice(&self.codes[p]),
+                    _ => part.extend_from_slice(&self.copies[p]),
                 }
             }
             self.ids[p] = Vec::new();
             self.codes[p] = Vec::new();
+            self.copies[p] = Vec::new();
             let count = u32::try_from(count).map_err(|_| {
                 Error::invalid_argument("a partition holds over 2^32 rows; use more numPartitions")
             })?;
@@ -880,4 +1106,21 @@ impl IvfBuilder {
         self.index.partitions_checksum = std::hash::Hasher::finish(&whole);
         Ok(self.index)
     }
+}
+
+/// Trains the ranges of the re-ranking copy on the residuals of up to 16k
+/// vectors of the training sample (already normalised for cosine).
+fn train_copy(ivf: &Ivf, sample: &[f32], seed: u64) -> DimQuantizer {
+    let dim = ivf.dim;
+    let n = sample.len() / dim.max(1);
+    let keep = sample_indices(n, 16_384, seed ^ 0xc0b1);
+    let residuals: Vec<f32> = keep
+        .par_iter()
+        .flat_map_iter(|&i| {
+            let v = &sample[i * dim..(i + 1) * dim];
+            let c = ivf.centroid(ivf.assign(v) as usize);
+            v.iter().zip(c).map(|(a, b)| a - b).collect::<Vec<_>>()
+        })
+        .collect();
+    DimQuantizer::train(&residuals, dim)
 }

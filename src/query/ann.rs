@@ -237,6 +237,7 @@ pub async fn load(snap: &Snapshot, seg: &IndexSegment) -> Result<(Loaded, Vector
     if let Some(l) = models().lock().ok().and_then(|m| m.get(&key).cloned()) {
         return Ok((l, d));
     }
+    super::fast::io_gate().await;
     let path = snap.path(&d.meta);
     let bytes = snap
         .store
@@ -504,6 +505,7 @@ async fn read_partitions(
         }
     }
     if !missing.is_empty() {
+        super::fast::io_gate().await;
         let path = snap.path(rel);
         let reads = coalesce(&missing, 0);
         let ranges: Vec<std::ops::Range<u64>> = reads.iter().map(|r| r.range.clone()).collect();
@@ -593,6 +595,23 @@ pub async fn search_segment(
             trace("plan+read", &mut t);
             let terms = residual_terms(&cache_key(snap, &d.meta), &index);
             let parts: Vec<(usize, &[u8])> = data.iter().map(|(p, b)| (*p, b.as_ref())).collect();
+            if let (Some(_), Some(_)) = (&index.copy, refine_factor) {
+                // Re-rank with the copy kept in the partitions (in memory),
+                // then exact distances for the few best only.
+                let keep = (params.k * crate::index::ivf_index::EXACT_MARGIN).min(limit);
+                let found = index.scan_refined(
+                    query,
+                    &parts,
+                    limit,
+                    keep,
+                    Some(&filter),
+                    terms.as_deref(),
+                )?;
+                trace("scan+copy", &mut t);
+                let r = refine(index.distance_type, query, &found, params.k, vectors).await;
+                trace("exact", &mut t);
+                return r;
+            }
             let found =
                 index.scan_partitions(query, &parts, limit, Some(&filter), terms.as_deref())?;
             trace("scan", &mut t);

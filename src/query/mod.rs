@@ -18,6 +18,7 @@ use crate::storage::StoreHandle;
 pub mod ann;
 pub mod cache;
 pub mod explain;
+pub(crate) mod fast;
 pub mod filter;
 pub mod fts;
 pub mod prewarm;

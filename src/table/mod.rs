@@ -230,7 +230,17 @@ impl Table {
                 return Ok(st.snap().clone());
             }
         }
+        // A version check is a read (see query::fast).
+        crate::query::fast::io_gate().await;
         self.refresh(false).await
+    }
+
+    /// Whether the table lives in a local directory or in memory, where a
+    /// synchronous search attempt is made (`query::fast`; on object stores
+    /// searches always run asynchronously).
+    pub(crate) fn in_process_store(&self) -> bool {
+        use crate::storage::registry::Backend;
+        matches!(self.store.backend, Backend::Local | Backend::Memory)
     }
 
     /// Looks for a newer latest version (unless pinned) and adopts it.

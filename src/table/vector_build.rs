@@ -517,19 +517,22 @@ pub(crate) async fn optimize(table: &Table, snap: &Snapshot, e: &IndexEntry) -> 
                 .bytes()
                 .await
                 .map_err(|err| snap.store.error(err, format!("Reading {path}")))?;
-            let cs = index.code_size();
+            let (cs, ks) = (index.code_size(), index.copy_size());
             for p in 0..index.partitions.len() {
                 let r = index.partition_range(p);
-                let (ids, codes) =
+                let (ids, codes, copies) =
                     index.split_partition(p, &bytes[r.start as usize..r.end as usize])?;
-                let (mut keep_ids, mut keep_codes) = (Vec::new(), Vec::new());
+                let (mut keep_ids, mut keep_codes, mut keep_copies) =
+                    (Vec::new(), Vec::new(), Vec::new());
                 for (i, id) in ids.iter().enumerate() {
                     if allowed.allows(*id) {
                         keep_ids.push(*id);
                         keep_codes.extend_from_slice(&codes[i * cs..(i + 1) * cs]);
+                        // The re-ranking copy travels with its code.
+                        keep_copies.extend_from_slice(&copies[i * ks..(i + 1) * ks]);
                     }
                 }
-                b.add_encoded(p, &keep_ids, &keep_codes)?;
+                b.add_encoded(p, &keep_ids, &keep_codes, &keep_copies)?;
             }
         }
         let builder = builder.ok_or_else(|| Error::internal("index without segments"))?;
