@@ -10,7 +10,8 @@
 //   reuses them on the next run (only the queries run again: build numbers
 //   are those of the run that built); ANN_ONLY=hnsw (or ivf, or
 //   "stowage hnsw,hnswlib") runs only the specs whose "lib index" contains
-//   one of the comma-separated words. Each build also reports its CPU
+//   one of the comma-separated words; ANN_KINDS=lowrank (or mixture) runs
+//   only that data set. Each build also reports its CPU
 //   seconds (all threads), steadier than wall time on a busy machine.
 //   hnswlib-node and usearch are devDependencies (npm install; NODE_PATH may
 //   point at another install of them).
@@ -303,7 +304,8 @@ async function main() {
   const results = [];
   const partitions = Math.round(Math.sqrt(n));
   try {
-    for (const kind of only && only.every((w) => w.includes("hnsw")) ? ["mixture"] : ["mixture", "lowrank"]) {
+    const kinds = process.env.ANN_KINDS ? process.env.ANN_KINDS.split(",") : only && only.every((w) => w.includes("hnsw")) ? ["mixture"] : ["mixture", "lowrank"];
+    for (const kind of kinds) {
       // Ground truth: exact search (Stowage without an index).
       const { rows, queries } = dataset(kind, n, q, dim);
       const mod = await import(join(here, "..", "dist", "index.js"));

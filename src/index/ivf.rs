@@ -39,6 +39,21 @@ impl Ivf {
         nearest_l2(v, &self.centroids).0
     }
 
+    /// Nearest centroid and exact squared L2 distance of every row of
+    /// `rows` (row-major), the block form of [`Self::assign`]: one SGEMM
+    /// per block of rows ([`kmeans::nearest_block`]).
+    pub fn assign_batch(&self, rows: &[f32]) -> Vec<(u32, f32)> {
+        let norms = kmeans::squared_norms(&self.centroids, self.dim);
+        let block = kmeans::block_rows(norms.len());
+        let n = rows.len() / self.dim.max(1);
+        let mut out = vec![(0u32, 0f32); n];
+        let mut tile = Vec::new();
+        for (r, o) in rows.chunks(block * self.dim).zip(out.chunks_mut(block)) {
+            kmeans::nearest_block(r, self.dim, self.dim, &self.centroids, &norms, &mut tile, o);
+        }
+        out
+    }
+
     /// The `nprobes` partitions nearest to `q` by the internal distance,
     /// nearest first, with that distance.
     pub fn probe(&self, dt: DistanceType, q: &[f32], nprobes: usize) -> Vec<(u32, f32)> {

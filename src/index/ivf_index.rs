@@ -20,6 +20,7 @@ use super::pq::ProductQuantizer;
 use super::refine::{refine, VectorSource};
 use super::sq::{DimQuantizer, DimQuery, ScalarQuantizer};
 use super::topk::TopK;
+use super::trace;
 use super::{checksum, Codec, RowFilter};
 use crate::error::{Error, Result};
 
@@ -584,6 +585,54 @@ impl IvfIndex {
         }
     }
 
+    /// Partition, code and re-ranking copy (concatenated) of each vector
+    /// of `block` (row-major): nearest centroids by one SGEMM
+    /// ([`Ivf::assign_batch`]), then the PQ codes of the residuals sub-space
+    /// by sub-space ([`ProductQuantizer::encode_batch`]).
+    fn encode_block(&self, block: &[f32]) -> Vec<(u32, Vec<u8>)> {
+        let dim = self.dim();
+        let (cs, ks) = (self.code_size(), self.copy_size());
+        let v: Cow<'_, [f32]> = if self.distance_type == DistanceType::Cosine {
+            let mut v = block.to_vec();
+            v.chunks_exact_mut(dim).for_each(normalize);
+            Cow::Owned(v)
+        } else {
+            Cow::Borrowed(block)
+        };
+        let near = self.ivf.assign_batch(&v);
+        let residuals =
+            (self.copy.is_some() || (self.pq.is_some() && self.residual())).then(|| {
+                let mut r = v.to_vec();
+                for (x, &(p, _)) in r.chunks_exact_mut(dim).zip(&near) {
+                    let c = self.ivf.centroid(p as usize);
+                    x.iter_mut().zip(c).for_each(|(a, b)| *a -= b);
+                }
+                r
+            });
+        let mut codes = vec![0u8; near.len() * cs];
+        match (&self.pq, &residuals) {
+            (None, _) => {
+                for (o, x) in codes.chunks_exact_mut(4).zip(v.iter()) {
+                    o.copy_from_slice(&x.to_le_bytes());
+                }
+            }
+            (Some(pq), Some(r)) if self.residual() => pq.encode_batch(r, &mut codes),
+            (Some(pq), _) => pq.encode_batch(&v, &mut codes),
+        }
+        near.iter()
+            .zip(codes.chunks_exact(cs))
+            .enumerate()
+            .map(|(i, (&(p, _), code))| {
+                let mut both = vec![0u8; cs + ks];
+                both[..cs].copy_from_slice(code);
+                if let (Some(copy), Some(r)) = (&self.copy, &residuals) {
+                    copy.encode(&r[i * dim..(i + 1) * dim], &mut both[cs..]);
+                }
+                (p, both)
+            })
+            .collect()
+    }
+
     fn corrupt(&self, reason: &str) -> Error {
         object::corrupt("IVF index", reason)
     }
@@ -765,7 +814,11 @@ impl IvfBuilder {
         let mut km = KMeansParams::new(params.num_partitions);
         km.max_iterations = params.max_iterations;
         km.seed = params.seed;
-        let trained = kmeans::train(&sample, dim, &km)?;
+        let trained = {
+            let _span = trace::span("ivf k-means");
+            kmeans::train(&sample, dim, &km)?
+        };
+        trace::note(|| format!("ivf k-means: {} iterations", trained.iterations));
         let loss = trained.mse * n as f64;
         let ivf = Ivf {
             dim,
@@ -781,16 +834,21 @@ impl IvfBuilder {
                 ProductQuantizer::validate(dim, num_sub_vectors, num_bits)?;
                 // 256 points per codeword is where FAISS stops sampling too;
                 // more only slows the 2^bits-means of each sub-space.
+                let _span = trace::span("pq training");
                 let keep = sample_indices(n, 256 << num_bits, params.seed ^ 0x5eed);
                 let mut train: Vec<f32> = Vec::with_capacity(keep.len() * dim);
-                for i in keep {
-                    let v = &sample[i * dim..(i + 1) * dim];
-                    if residual {
-                        let c = ivf.centroid(ivf.assign(v) as usize);
-                        train.extend(v.iter().zip(c).map(|(a, b)| a - b));
-                    } else {
-                        train.extend_from_slice(v);
-                    }
+                for &i in &keep {
+                    train.extend_from_slice(&sample[i * dim..(i + 1) * dim]);
+                }
+                if residual {
+                    let near = kmeans::assign_all(&train, dim, &ivf.centroids);
+                    train
+                        .par_chunks_mut(dim)
+                        .zip(&near)
+                        .for_each(|(v, &(p, _))| {
+                            let c = ivf.centroid(p as usize);
+                            v.iter_mut().zip(c).for_each(|(a, b)| *a -= b);
+                        });
                 }
                 Some(ProductQuantizer::train(
                     &train,
@@ -904,34 +962,11 @@ impl IvfBuilder {
         let code_size = index.code_size();
         let copy_size = index.copy_size();
         let dt = index.distance_type;
+        let block = kmeans::block_rows(index.ivf.num_partitions());
         // Each row's PQ code, then its re-ranking copy, in one buffer.
         let encoded: Vec<(u32, Vec<u8>)> = vectors
-            .par_chunks(dim)
-            .map(|v| {
-                let v = prepare(dt, v);
-                let p = index.ivf.assign(&v);
-                let mut both = vec![0u8; code_size + copy_size];
-                let (code, copied) = both.split_at_mut(code_size);
-                if let Some(copy) = &index.copy {
-                    let c = index.ivf.centroid(p as usize);
-                    let r: Vec<f32> = v.iter().zip(c).map(|(a, b)| a - b).collect();
-                    copy.encode(&r, copied);
-                }
-                match &index.pq {
-                    None => {
-                        for (o, x) in code.chunks_exact_mut(4).zip(v.iter()) {
-                            o.copy_from_slice(&x.to_le_bytes());
-                        }
-                    }
-                    Some(pq) if index.residual() => {
-                        let c = index.ivf.centroid(p as usize);
-                        let r: Vec<f32> = v.iter().zip(c).map(|(a, b)| a - b).collect();
-                        pq.encode(&r, code);
-                    }
-                    Some(pq) => pq.encode(&v, code),
-                }
-                (p, both)
-            })
+            .par_chunks(block * dim)
+            .flat_map_iter(|b| index.encode_block(b))
             .collect();
         for ((p, code), (&id, v)) in encoded
             .into_iter()

@@ -20,6 +20,7 @@ pub mod refine;
 pub mod scalar;
 pub mod sq;
 pub mod topk;
+pub mod trace;
 
 #[cfg(test)]
 mod testdata;

@@ -28,6 +28,7 @@ use crate::format::Snapshot;
 use crate::index::hnsw::DEFAULT_EF_CONSTRUCTION;
 use crate::index::ivf_index::{default_num_partitions, default_num_sub_vectors};
 use crate::index::kmeans::sample_indices;
+use crate::index::trace;
 use crate::index::{
     Codec, DistanceType, HnswBuildParams, HnswBuilder, HnswStorage, IvfBuildParams, IvfBuilder,
 };
@@ -399,17 +400,24 @@ async fn build_segment(
                 ip.sample_rate = params.sample_rate;
                 let want = ip.training_sample_size(total as usize);
                 ctx.report("sample", 0, total);
-                let s = sample(ctx.snap, frags, col, dim, want).await?;
+                let s = {
+                    let _span = trace::span("sample");
+                    sample(ctx.snap, frags, col, dim, want).await?
+                };
                 if s.is_empty() {
                     return Err(empty_table());
                 }
                 ctx.report("train", 0, total);
+                let _span = trace::span("train (k-means + pq)");
                 blocking(move || IvfBuilder::train(&ip, dim, &s)).await?
             }
         };
         loss = builder.loss();
+        let span = trace::span("assign + encode (read included)");
         let builder = stream(ctx, frags, col, dim, builder, IvfAdd, only).await?;
+        drop(span);
         ctx.report("write", 0, total);
+        let _span = trace::span("write");
         let (meta, parts, n) = blocking(move || {
             let mut parts = Vec::new();
             let index = builder.finish(&mut parts)?;
