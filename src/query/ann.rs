@@ -662,6 +662,11 @@ fn residual_terms(key: &str, index: &IvfIndex) -> Option<Arc<ResidualTerms>> {
     t
 }
 
+/// On object stores, candidates past the k-th by the re-ranking copy's
+/// distance get an exact distance only when within this fraction of the
+/// k-th's (the copy's error is a fraction of a percent).
+const COPY_TIE: f32 = 0.01;
+
 /// The best `params.k` rows of one segment among those `allowed` accepts,
 /// with exact distances when refined.
 pub async fn search_segment(
@@ -696,19 +701,8 @@ pub async fn search_segment(
             if let (Some(_), Some(_)) = (&index.copy, refine_factor) {
                 // Re-rank with the copy kept in the partitions (in memory),
                 // then exact distances for the few best only.
-                // Locally a read of a row is cheap: exact distances for
-                // 2×k. On an object store each far-apart row is a request
-                // of its own: the copy's order decides which k get exact
-                // distances, read with the result columns in one go.
-                let margin = match snap.store.backend {
-                    crate::storage::registry::Backend::Local
-                    | crate::storage::registry::Backend::Memory => {
-                        crate::index::ivf_index::EXACT_MARGIN
-                    }
-                    _ => 1,
-                };
-                let keep = (params.k * margin).min(limit);
-                let found = index.scan_refined(
+                let keep = (params.k * crate::index::ivf_index::EXACT_MARGIN).min(limit);
+                let mut found = index.scan_refined(
                     query,
                     &parts,
                     limit,
@@ -716,6 +710,26 @@ pub async fn search_segment(
                     Some(&filter),
                     terms.as_deref(),
                 )?;
+                // Locally a read of a row is cheap: exact distances for all
+                // 2×k. On an object store each far-apart row is a request
+                // of its own: the k best by the copy, and past them only
+                // those within the copy's error of the k-th (near-ties),
+                // read with the result columns in one go.
+                if !matches!(
+                    snap.store.backend,
+                    crate::storage::registry::Backend::Local
+                        | crate::storage::registry::Backend::Memory
+                ) && params.k > 0
+                    && found.len() > params.k
+                {
+                    let kth = found[params.k - 1].1;
+                    let bound = kth + COPY_TIE * kth.abs();
+                    let ties = found[params.k..]
+                        .iter()
+                        .take_while(|c| c.1 <= bound)
+                        .count();
+                    found.truncate(params.k + ties);
+                }
                 trace("scan+copy", &mut t);
                 let r = refine(index.distance_type, query, &found, params.k, vectors).await;
                 trace("exact", &mut t);
