@@ -390,9 +390,93 @@ impl Allowed {
 pub struct TableVectors<'a> {
     pub snap: &'a Snapshot,
     pub column: usize,
+    /// Columns the search returns (and post-filters on): on object stores
+    /// they are read with the vectors, in the same planned read (pages
+    /// coalesced), and the result rows taken from [`kept`](Self::kept)
+    /// rather than reading the winners' pages a second time.
+    pub extra: Vec<usize>,
+    /// The rows read with `extra`, by data file id (row ids included).
+    pub kept: Mutex<Vec<(u64, arrow_array::RecordBatch)>>,
 }
 
-impl TableVectors<'_> {
+impl<'a> TableVectors<'a> {
+    pub fn new(snap: &'a Snapshot, column: usize, extra: Vec<usize>) -> Self {
+        TableVectors {
+            snap,
+            column,
+            extra,
+            kept: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Columns `idx` (with row ids, as [`read_rows`] lays them out) of the
+    /// rows at `offsets` of data file `frag`, when the exact step read them
+    /// all; `None` otherwise (the caller reads them).
+    pub fn take(
+        &self,
+        frag: u64,
+        idx: &[usize],
+        offsets: &[u32],
+    ) -> Result<Option<arrow_array::RecordBatch>> {
+        let kept = self
+            .kept
+            .lock()
+            .map_err(|_| Error::internal("kept rows lock"))?;
+        let batches: Vec<&arrow_array::RecordBatch> = kept
+            .iter()
+            .filter(|(f, _)| *f == frag)
+            .map(|(_, b)| b)
+            .collect();
+        let Some(first) = batches.first() else {
+            return Ok(None);
+        };
+        let schema = first.schema();
+        let mut want: Vec<usize> = idx.to_vec();
+        want.sort_unstable();
+        want.dedup();
+        let mut cols = Vec::with_capacity(want.len() + 1);
+        for i in &want {
+            match schema.index_of(self.snap.schema.field(*i).name()) {
+                Ok(c) => cols.push(c),
+                Err(_) => return Ok(None),
+            }
+        }
+        let Ok(rid) = schema.index_of(super::ROW_ID) else {
+            return Ok(None);
+        };
+        cols.push(rid);
+        // (batch, row) of every wanted row id.
+        let base = frag << 32;
+        let mut at: HashMap<u64, (usize, usize)> = HashMap::new();
+        for (bi, b) in batches.iter().enumerate() {
+            if b.schema() != schema {
+                return Ok(None);
+            }
+            let ids = b
+                .column(rid)
+                .as_primitive_opt::<arrow_array::types::UInt64Type>()
+                .ok_or_else(|| Error::internal("row id column"))?;
+            for (r, id) in ids.values().iter().enumerate() {
+                at.entry(*id).or_insert((bi, r));
+            }
+        }
+        let mut pick = Vec::with_capacity(offsets.len());
+        for o in offsets {
+            match at.get(&(base | *o as u64)) {
+                Some(p) => pick.push(*p),
+                None => return Ok(None),
+            }
+        }
+        let projected = batches
+            .iter()
+            .map(|b| b.project(&cols))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let refs: Vec<&arrow_array::RecordBatch> = projected.iter().collect();
+        Ok(Some(arrow_select::interleave::interleave_record_batch(
+            &refs, &pick,
+        )?))
+    }
+
     /// Calls `each(position in row_ids, vector)` for every row of `row_ids`
     /// that exists, reading the rows of each data file in one go.
     async fn each(&self, row_ids: &[u64], mut each: impl FnMut(usize, &[f32])) -> Result<()> {
@@ -416,9 +500,25 @@ impl TableVectors<'_> {
                 .iter()
                 .map(|&i| (row_ids[i as usize] & 0xffff_ffff) as u32)
                 .collect();
-            let b = read_rows_cached(self.snap, frag, &[self.column], &offsets, false).await?;
+            let with_extra = !self.extra.is_empty() && !load_whole(self.snap, frag, &[self.column]);
+            let b = if with_extra {
+                let mut idx = self.extra.clone();
+                idx.push(self.column);
+                idx.sort_unstable();
+                idx.dedup();
+                let b = read_rows_cached(self.snap, frag, &idx, &offsets, true).await?;
+                if let Ok(mut kept) = self.kept.lock() {
+                    kept.push((fid, b.clone()));
+                }
+                b
+            } else {
+                read_rows_cached(self.snap, frag, &[self.column], &offsets, false).await?
+            };
+            let vcol = b
+                .schema()
+                .index_of(self.snap.schema.field(self.column).name())?;
             let list = b
-                .column(0)
+                .column(vcol)
                 .as_fixed_size_list_opt()
                 .ok_or_else(|| Error::internal("vector column type"))?;
             let values = match list.values().data_type() {
@@ -564,6 +664,11 @@ fn residual_terms(key: &str, index: &IvfIndex) -> Option<Arc<ResidualTerms>> {
     t
 }
 
+/// On object stores, candidates past the k-th by the re-ranking copy's
+/// distance get an exact distance only when within this fraction of the
+/// k-th's (the copy's error is a fraction of a percent).
+const COPY_TIE: f32 = 0.01;
+
 /// The best `params.k` rows of one segment among those `allowed` accepts,
 /// with exact distances when refined.
 pub async fn search_segment(
@@ -599,7 +704,7 @@ pub async fn search_segment(
                 // Re-rank with the copy kept in the partitions (in memory),
                 // then exact distances for the few best only.
                 let keep = (params.k * crate::index::ivf_index::EXACT_MARGIN).min(limit);
-                let found = index.scan_refined(
+                let mut found = index.scan_refined(
                     query,
                     &parts,
                     limit,
@@ -607,6 +712,26 @@ pub async fn search_segment(
                     Some(&filter),
                     terms.as_deref(),
                 )?;
+                // Locally a read of a row is cheap: exact distances for all
+                // 2×k. On an object store each far-apart row is a request
+                // of its own: the k best by the copy, and past them only
+                // those within the copy's error of the k-th (near-ties),
+                // read with the result columns in one go.
+                if !matches!(
+                    snap.store.backend,
+                    crate::storage::registry::Backend::Local
+                        | crate::storage::registry::Backend::Memory
+                ) && params.k > 0
+                    && found.len() > params.k
+                {
+                    let kth = found[params.k - 1].1;
+                    let bound = kth + COPY_TIE * kth.abs();
+                    let ties = found[params.k..]
+                        .iter()
+                        .take_while(|c| c.1 <= bound)
+                        .count();
+                    found.truncate(params.k + ties);
+                }
                 trace("scan+copy", &mut t);
                 let r = refine(index.distance_type, query, &found, params.k, vectors).await;
                 trace("exact", &mut t);

@@ -313,6 +313,13 @@ pub async fn search(snap: &Snapshot, req: &VectorRequest) -> Result<(SchemaRef, 
         }
     }
     let mut ann: Vec<(f32, usize, u32)> = Vec::new();
+    // Phase 2's columns: read with the re-ranking vectors (see
+    // TableVectors::extra).
+    let mut fetch_idx = out_idx.clone();
+    if !req.prefilter {
+        fetch_idx.extend(filter_idx.iter().copied());
+    }
+    let vectors = super::ann::TableVectors::new(snap, vec_idx, fetch_idx.clone());
     if let (Some(e), false) = (index, covered.is_empty()) {
         let pre = if req.prefilter { filter.as_ref() } else { None };
         let allowed = super::ann::Allowed::build(snap, &covered, pre).await?;
@@ -324,7 +331,7 @@ pub async fn search(snap: &Snapshot, req: &VectorRequest) -> Result<(SchemaRef, 
             // few partitions would find few of them.
             exact.extend(covered.iter().map(|f| (position[&f.id], f.clone())));
         } else {
-            for (d, row) in ann_search(snap, e, req, vec_idx, &allowed).await? {
+            for (d, row) in ann_search(snap, e, req, &vectors, &allowed).await? {
                 if let Some(fi) = position.get(&(row >> 32)) {
                     ann.push((d, *fi, (row & 0xffff_ffff) as u32));
                 }
@@ -396,10 +403,6 @@ pub async fn search(snap: &Snapshot, req: &VectorRequest) -> Result<(SchemaRef, 
     super::ann::trace("ann+exact", &mut t);
 
     // Phase 2: the winners' output (and post-filter) columns.
-    let mut fetch_idx = out_idx.clone();
-    if !req.prefilter {
-        fetch_idx.extend(filter_idx.iter().copied());
-    }
     let mut dist_fields: Vec<Arc<Field>> = out_schema.fields().iter().cloned().collect();
     dist_fields.push(Arc::new(Field::new(DISTANCE, DataType::Float32, true)));
     if req.with_row_id {
@@ -422,7 +425,10 @@ pub async fn search(snap: &Snapshot, req: &VectorRequest) -> Result<(SchemaRef, 
             .collect();
         rows.sort_unstable_by_key(|r| r.0);
         let offsets: Vec<u32> = rows.iter().map(|r| r.0).collect();
-        let b = super::ann::read_rows_cached(snap, frag, &fetch_idx, &offsets, true).await?;
+        let b = match vectors.take(frag.id, &fetch_idx, &offsets)? {
+            Some(b) => b,
+            None => super::ann::read_rows_cached(snap, frag, &fetch_idx, &offsets, true).await?,
+        };
         parts.push(with_distance(
             &b,
             Float32Array::from(rows.iter().map(|r| r.1).collect::<Vec<_>>()),
@@ -485,7 +491,7 @@ async fn ann_search(
     snap: &Snapshot,
     e: &crate::format::index::IndexEntry,
     req: &VectorRequest,
-    vec_idx: usize,
+    vectors: &super::ann::TableVectors<'_>,
     allowed: &super::ann::Allowed,
 ) -> Result<Vec<(f32, u64)>> {
     use crate::format::index::IndexKind;
@@ -504,10 +510,6 @@ async fn ann_search(
         _ if hnsw => Some(DEFAULT_HNSW_REFINE),
         _ => None,
     });
-    let vectors = super::ann::TableVectors {
-        snap,
-        column: vec_idx,
-    };
     let mut nprobes = min;
     loop {
         let params = super::ann::AnnParams {
@@ -522,7 +524,7 @@ async fn ann_search(
                 continue;
             }
             for (row, d) in
-                super::ann::search_segment(snap, seg, &req.vector, &params, allowed, &vectors)
+                super::ann::search_segment(snap, seg, &req.vector, &params, allowed, vectors)
                     .await?
             {
                 if req.in_range(d) {
