@@ -121,7 +121,7 @@ pub(crate) async fn build(
     let rows = ctx.snap.manifest.rows() as usize;
     let params = resolve(kind, options, dim, rows)?;
     let frags = ctx.snap.manifest.fragments.clone();
-    let segment = build_segment(ctx, kind, &params, col, dim, &frags, None, None).await?;
+    let segment = build_segment(ctx, kind, &params, col, dim, &frags, None).await?;
     Ok(BuiltSegment {
         segment,
         params: serde_json::to_value(&params)
@@ -324,7 +324,8 @@ async fn put(snap: &Snapshot, rel: String, bytes: Vec<u8>) -> Result<IndexFile> 
 }
 
 /// Builds one segment over `frags`: trained afresh, or (`merge`) with an
-/// existing IVF model, carrying the rows of the segments it replaces.
+/// existing IVF model, carrying the rows of the segments it replaces and
+/// encoding only the rows its [`EncodeOnly`] names.
 async fn build_segment(
     ctx: &BuildContext<'_>,
     kind: IndexKind,
@@ -332,9 +333,12 @@ async fn build_segment(
     col: usize,
     dim: usize,
     frags: &[Fragment],
-    merge: Option<IvfBuilder>,
-    only: Option<&EncodeOnly>,
+    merge: Option<(IvfBuilder, &EncodeOnly)>,
 ) -> Result<IndexSegment> {
+    let (merge, only) = match merge {
+        Some((builder, only)) => (Some(builder), Some(only)),
+        None => (None, None),
+    };
     let dt = distance_of(params)?;
     let dir = segment_dir(&ctx.segment_uuid);
     let total: u64 = frags.iter().map(|f| f.live_rows()).sum();
@@ -592,7 +596,7 @@ pub(crate) async fn optimize(
     };
     let segment = if hnsw || unindexed > indexed {
         let params = resolve(e.kind, &params.given, dim, m.rows() as usize)?;
-        build_segment(&ctx, e.kind, &params, col, dim, &m.fragments, None, None).await?
+        build_segment(&ctx, e.kind, &params, col, dim, &m.fragments, None).await?
     } else {
         // Merge: the old segments' live rows keep their codes.
         let covered: Vec<Fragment> = m
@@ -679,8 +683,7 @@ pub(crate) async fn optimize(
             col,
             dim,
             &encode,
-            Some(builder),
-            Some(&moved.encode),
+            Some((builder, &moved.encode)),
         )
         .await?;
         let all: HashSet<u64> = covered.iter().chain(&uncovered).map(|f| f.id).collect();
