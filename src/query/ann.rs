@@ -184,10 +184,9 @@ fn fixed_width(dt: &arrow_schema::DataType) -> Option<usize> {
 /// read per search, cached in the rows cache), so that a search reads
 /// kilobytes rather than the whole column.
 fn load_whole(snap: &Snapshot, frag: &Fragment, idx: &[usize]) -> bool {
-    use crate::storage::registry::Backend;
     let cache = super::cache::for_store(&snap.store);
     let quarter = snap.store.column_cache_bytes / 4;
-    matches!(snap.store.backend, Backend::Local | Backend::Memory)
+    snap.store.backend.is_in_process()
         && cache.enabled()
         && !idx.is_empty()
         && idx.iter().all(|i| {
@@ -717,13 +716,7 @@ pub async fn search_segment(
                 // of its own: the k best by the copy, and past them only
                 // those within the copy's error of the k-th (near-ties),
                 // read with the result columns in one go.
-                if !matches!(
-                    snap.store.backend,
-                    crate::storage::registry::Backend::Local
-                        | crate::storage::registry::Backend::Memory
-                ) && params.k > 0
-                    && found.len() > params.k
-                {
+                if !snap.store.backend.is_in_process() && params.k > 0 && found.len() > params.k {
                     let kth = found[params.k - 1].1;
                     let bound = kth + COPY_TIE * kth.abs();
                     let ties = found[params.k..]

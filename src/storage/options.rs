@@ -472,7 +472,7 @@ fn choose_provider(
         (None, Some(p)) => (p.clone(), Source::Connection),
         (None, None) => return Ok(None),
     };
-    if matches!(backend, Backend::Local | Backend::Memory) {
+    if backend.is_in_process() {
         return Err(Error::NotSupported(format!(
             "a credentials provider function is for s3://, s3+ddb://, az:// and gs:// databases; a {} database needs no credentials",
             backend.name()

@@ -13,6 +13,12 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// A local directory or `memory://`: reads stay in the process (no
+    /// requests, nothing worth coalescing), unlike the object stores.
+    pub fn is_in_process(self) -> bool {
+        matches!(self, Backend::Local | Backend::Memory)
+    }
+
     /// Every backend, for checks that must hold on each.
     pub const ALL: [Backend; 5] = [
         Backend::Local,

@@ -240,8 +240,7 @@ impl Table {
     /// synchronous search attempt is made (`query::fast`; on object stores
     /// searches always run asynchronously).
     pub(crate) fn in_process_store(&self) -> bool {
-        use crate::storage::registry::Backend;
-        matches!(self.store.backend, Backend::Local | Backend::Memory)
+        self.store.backend.is_in_process()
     }
 
     /// Looks for a newer latest version (unless pinned) and adopts it.
