@@ -4,7 +4,7 @@
 // index's allowed rows were cached, appended rows found, and the rows a
 // search returns carrying their own vectors. No timing: see bench/ann.mjs.
 import * as stowage from "../lib";
-import { memoryUri, tempDir } from "./helpers/tmp";
+import { placeUri } from "./helpers/tmp";
 
 jest.setTimeout(120_000);
 
@@ -36,13 +36,9 @@ describe.each([
   let cleanup = (): void => undefined;
   afterAll(() => cleanup());
   beforeAll(async () => {
-    let uri = memoryUri();
-    if (where !== "memory") {
-      const d = tempDir();
-      uri = d.dir;
-      cleanup = d.cleanup;
-    }
-    const db = await stowage.connect(uri);
+    const place = placeUri(where);
+    cleanup = place.cleanup;
+    const db = await stowage.connect(place.uri);
     t = await db.createTable("t", rows.slice(0, 2500));
     await t.add(rows.slice(2500));
     const config = kind === "hnswSq" ? stowage.Index.hnswSq() : stowage.Index.ivfPq({ numPartitions: 16, numSubVectors: 4 });

@@ -7,7 +7,7 @@
 import type { Table as ArrowTable } from "apache-arrow";
 import * as stowage from "../lib";
 import { native } from "../lib/native";
-import { memoryUri, tempDir } from "./helpers/tmp";
+import { placeUri } from "./helpers/tmp";
 
 jest.setTimeout(120_000);
 
@@ -97,13 +97,9 @@ describe.each([
   let cleanup = (): void => undefined;
   afterAll(() => cleanup());
   beforeAll(async () => {
-    let uri = memoryUri();
-    if (where !== "memory") {
-      const d = tempDir();
-      uri = d.dir;
-      cleanup = d.cleanup;
-    }
-    const db = await stowage.connect(uri);
+    const place = placeUri(where);
+    cleanup = place.cleanup;
+    const db = await stowage.connect(place.uri);
     t = await db.createTable("t", rows);
     const config = kind === "hnswSq" ? stowage.Index.hnswSq() : stowage.Index.ivfPq({ numPartitions: 8, numSubVectors: 4 });
     await t.createIndex("vector", { config });

@@ -13,6 +13,13 @@ export function memoryUri(): string {
   return `memory://test-${process.pid}-${Math.random().toString(36).slice(2)}`;
 }
 
+/** A fresh database URI in a temporary local directory or in memory, and its cleanup. */
+export function placeUri(where: "local directory" | "memory"): { uri: string; cleanup: () => void } {
+  if (where === "memory") return { uri: memoryUri(), cleanup: () => undefined };
+  const d = tempDir();
+  return { uri: d.dir, cleanup: d.cleanup };
+}
+
 /** Asserts that `p` rejects with a StowageError of `code` whose message matches. */
 export async function expectCode(p: Promise<unknown> | (() => unknown), code: string, message?: RegExp | string): Promise<Error> {
   let err: unknown;
